@@ -1,0 +1,4 @@
+import { events } from "@/lib/core/http/connections";
+import { nextRoute } from "@/lib/next/route";
+
+export const GET = nextRoute(events);

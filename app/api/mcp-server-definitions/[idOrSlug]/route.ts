@@ -1,0 +1,4 @@
+import { get } from "@/lib/core/http/definitions";
+import { nextRoute } from "@/lib/next/route";
+
+export const GET = nextRoute(get);

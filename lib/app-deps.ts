@@ -1,0 +1,26 @@
+import type { HttpDeps } from "@/lib/core/http/handler";
+
+/**
+ * What the Next.js side (route handlers, pages, server actions) gets from Berth's server
+ * process. server.ts builds it once and publishes it on globalThis, because Next bundles its
+ * own copy of every module and must not open a second database or sandbox runtime.
+ */
+export type AppDeps = HttpDeps & {
+  sessionPassword: string;
+  secureCookies: boolean;
+  hashPassword(password: string): Promise<string>;
+  verifyPassword(hash: string | null, password: string): Promise<boolean>;
+  providerInfo: { name: string; isolated: boolean };
+};
+
+const KEY = Symbol.for("berth.app-deps");
+
+export function publishAppDeps(deps: AppDeps) {
+  (globalThis as Record<symbol, unknown>)[KEY] = deps;
+}
+
+export function getAppDeps(): AppDeps {
+  const deps = (globalThis as Record<symbol, unknown>)[KEY] as AppDeps | undefined;
+  if (!deps) throw new Error("Berth's server is not running in this process: start it with `npm start`, not `next start`.");
+  return deps;
+}

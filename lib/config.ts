@@ -1,0 +1,70 @@
+import path from "node:path";
+import { z } from "zod";
+
+/** Every setting Berth reads from the environment, parsed once at start (CONTRACT.md, Configuration). */
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  BERTH_DATA_DIR: z.string().min(1).default("./.berth"),
+  BERTH_PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  BERTH_ENCRYPTION_KEYS: z
+    .string()
+    .regex(/^[\w-]+:[A-Za-z0-9+/=]+(,[\w-]+:[A-Za-z0-9+/=]+)*$/, "must be kid:base64key[,kid:base64key…]")
+    .optional(),
+  SANDBOX_PROVIDER: z.enum(["local", "e2b", "process"]).default("local"),
+  E2B_API_KEY: z.string().optional(),
+  E2B_DOMAIN: z.string().optional(),
+  E2B_API_URL: z.url().optional(),
+  E2B_SANDBOX_URL: z.url().optional(),
+  E2B_PORT_URL_TEMPLATE: z.string().optional(),
+  NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
+  NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: z.string().optional(),
+  BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  // Empty strings mean "unset" so that `FOO= npm start` behaves like leaving FOO out.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.NEXT_PUBLIC_SUPABASE_URL) !== Boolean(e.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY)) {
+    throw new ConfigError(
+      "Invalid configuration:\n  NEXT_PUBLIC_SUPABASE_URL and NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY must be set together",
+    );
+  }
+  const dataDir = path.resolve(e.BERTH_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    publicUrl: (e.BERTH_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
+    databaseUrl: e.DATABASE_URL,
+    encryptionKeys: e.BERTH_ENCRYPTION_KEYS,
+    sandboxProvider: e.SANDBOX_PROVIDER,
+    e2b: {
+      apiKey: e.E2B_API_KEY,
+      domain: e.E2B_DOMAIN,
+      apiUrl: e.E2B_API_URL,
+      sandboxUrl: e.E2B_SANDBOX_URL,
+      portUrlTemplate: e.E2B_PORT_URL_TEMPLATE ?? "https://{port}-{sandboxId}.{domain}",
+    },
+    supabase: e.NEXT_PUBLIC_SUPABASE_URL
+      ? { url: e.NEXT_PUBLIC_SUPABASE_URL, publishableKey: e.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY as string }
+      : undefined,
+    maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

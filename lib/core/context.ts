@@ -1,0 +1,26 @@
+import type { CredentialsCipher } from "@/lib/crypto/credentials-cipher";
+import type { Db } from "@/lib/db/db";
+import type { SandboxRuntime } from "./runtime";
+
+export type Logger = {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+};
+
+/** Everything a service may touch, built once per process. */
+export type Deps = {
+  db: Db;
+  runtime: SandboxRuntime;
+  cipher: CredentialsCipher;
+  publicUrl: string;
+  log: Logger;
+  now: () => number;
+  /** How long install waits for `running` before answering `deploying`. */
+  installWaitMs: number;
+};
+
+export type Actor = { kind: "api_key" } | { kind: "user"; userId: string } | { kind: "system" };
+
+/** A request's view: one account, always. */
+export type Ctx = Deps & { accountId: string; actor: Actor };

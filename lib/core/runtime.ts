@@ -1,0 +1,40 @@
+/**
+ * What the core needs from the sandbox side: start a connection's server and know it answers
+ * MCP, stop it, move its expiry. Implemented in lib/sandbox/runtime.ts for Node; the core
+ * never sees processes, sockets or SDKs.
+ */
+export type DeploySpec = {
+  connectionId: string;
+  accountId: string;
+  startCommand: string;
+  /** Credentials and the definition's non-secret env; reaches the server only as its environment. */
+  env: Record<string, string>;
+  network: boolean;
+  timeoutSeconds: number;
+};
+
+export type ToolSummary = { name: string; description: string };
+
+export class DeployError extends Error {
+  constructor(
+    message: string,
+    /** The end of the server's stderr, secrets already scrubbed. */
+    readonly stderrTail: string,
+  ) {
+    super(message);
+    this.name = "DeployError";
+  }
+}
+
+export interface SandboxRuntime {
+  readonly provider: string;
+  readonly isolated: boolean;
+  /** Starts the server in a new sandbox and waits for its `initialize` answer. Throws DeployError. */
+  deploy(spec: DeploySpec): Promise<{ sandboxId: string; startedAt: Date }>;
+  /** Stops the connection's sandbox (and any deploy of it under way); harmless if already gone. */
+  stop(connectionId: string, sandboxId: string | null): Promise<void>;
+  setExpiry(connectionId: string, sandboxId: string, expiresAt: Date): Promise<void>;
+  /** Starts the server in a throwaway sandbox, lists its tools, tears it down. Throws DeployError. */
+  dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]>;
+  isLive(connectionId: string): boolean;
+}

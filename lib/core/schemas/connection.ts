@@ -1,0 +1,98 @@
+import { z } from "zod";
+import type { ConnectionRow } from "@/lib/db/queries/connections";
+import type { EventRow } from "@/lib/db/queries/events";
+import { Id, iso, Seconds } from "./common";
+
+export const Credentials = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .meta({ description: "Values for the server's credential_schema. Write-only: never returned." });
+
+export const InstallInput = z
+  .strictObject({
+    account_id: Id,
+    server_id: z.string().min(1).max(100).meta({ description: "Server definition id or slug." }),
+    credentials: Credentials.default({}),
+    name: z.string().trim().min(1).max(200).optional(),
+    timeout: Seconds.optional(),
+    keep_alive: z.boolean().default(true),
+    dry_run: z.boolean().default(false),
+  })
+  .meta({ id: "InstallInput" });
+export type InstallInput = z.infer<typeof InstallInput>;
+
+export const ExtendInput = z.strictObject({ seconds: Seconds.optional() }).meta({ id: "ExtendInput" });
+export type ExtendInput = z.infer<typeof ExtendInput>;
+
+export const CredentialsInput = z.strictObject({ credentials: Credentials }).meta({ id: "CredentialsInput" });
+export type CredentialsInput = z.infer<typeof CredentialsInput>;
+
+export const ListConnectionsQuery = z.strictObject({ account_id: Id.optional() });
+
+export const ConnectionStatus = z.enum(["deploying", "running", "failed", "expired", "deleted"]);
+
+export const Connection = z
+  .object({
+    id: z.uuid(),
+    account_id: z.uuid(),
+    server_id: z.uuid(),
+    server_slug: z.string(),
+    name: z.string(),
+    status: ConnectionStatus,
+    provider: z.string(),
+    sandbox_id: z.string().nullable(),
+    mcp_url: z.url(),
+    keep_alive: z.boolean(),
+    timeout: z.number().int(),
+    isolated: z.boolean().meta({ description: "False when the sandbox provider does not isolate servers." }),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+    expires_at: z.iso.datetime(),
+    last_error: z.string().nullable(),
+  })
+  .meta({ id: "Connection" });
+export type Connection = z.infer<typeof Connection>;
+
+export function toConnectionJson(row: ConnectionRow, opts: { publicUrl: string; isolated: boolean }): Connection {
+  return {
+    id: row.id,
+    account_id: row.account_id,
+    server_id: row.server_id,
+    server_slug: row.server_slug,
+    name: row.name,
+    status: row.status,
+    provider: row.provider,
+    sandbox_id: row.sandbox_id,
+    mcp_url: `${opts.publicUrl}/api/mcp/${row.id}`,
+    keep_alive: row.keep_alive,
+    timeout: row.timeout_seconds,
+    isolated: opts.isolated,
+    created_at: iso(row.created_at) as string,
+    updated_at: iso(row.updated_at) as string,
+    expires_at: iso(row.expires_at) as string,
+    last_error: row.last_error,
+  };
+}
+
+export const ConnectionEvent = z
+  .object({
+    id: z.uuid(),
+    connection_id: z.uuid(),
+    type: z.string(),
+    created_at: z.iso.datetime(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: "Event" });
+
+export function toEventJson(row: EventRow) {
+  return {
+    id: row.id,
+    connection_id: row.connection_id,
+    type: row.type,
+    created_at: iso(row.created_at) as string,
+    data: row.data,
+  };
+}
+
+export const DryRunResult = z
+  .object({ ok: z.literal(true), tools: z.array(z.object({ name: z.string(), description: z.string() })) })
+  .meta({ id: "DryRunResult" });

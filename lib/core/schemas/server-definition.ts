@@ -1,0 +1,72 @@
+import { z } from "zod";
+import type { ServerRow } from "@/lib/db/queries/servers";
+import { Seconds } from "./common";
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A JSON Schema object whose properties become the server's environment variables. */
+export const CredentialSchema = z
+  .looseObject({
+    type: z.literal("object"),
+    properties: z
+      .record(z.string().regex(ENV_NAME, "Property names must be environment variable names."), z.looseObject({}))
+      .default({}),
+    required: z.array(z.string()).optional(),
+  })
+  .superRefine((schema, ctx) => {
+    try {
+      z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `Not a usable JSON Schema: ${(err as Error).message}` });
+    }
+  })
+  .meta({ description: "JSON Schema (type object). Each property is passed as the environment variable of that name." });
+
+export const ServerDefinitionInput = z
+  .strictObject({
+    slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "Lowercase letters, digits and dashes, at most 63."),
+    title: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).default(""),
+    start_command: z.string().trim().min(1).max(2000),
+    credential_schema: CredentialSchema.default({ type: "object", properties: {} }),
+    default_timeout: Seconds.default(3600),
+    version: z.string().min(1).max(100).default("1"),
+    env: z
+      .record(z.string().regex(ENV_NAME), z.string().max(4000))
+      .default({})
+      .meta({ description: "Non-secret environment; `{home}` is replaced by the sandbox's home directory." }),
+    network: z.boolean().default(false).meta({ description: "Whether the server needs outbound internet access." }),
+  })
+  .meta({ id: "ServerDefinitionInput" });
+export type ServerDefinitionInput = z.infer<typeof ServerDefinitionInput>;
+
+export const ServerDefinition = z
+  .object({
+    id: z.uuid(),
+    slug: z.string(),
+    title: z.string(),
+    description: z.string(),
+    start_command: z.string(),
+    credential_schema: z.record(z.string(), z.unknown()),
+    default_timeout: z.number().int(),
+    version: z.string(),
+    env: z.record(z.string(), z.string()),
+    network: z.boolean(),
+  })
+  .meta({ id: "ServerDefinition" });
+export type ServerDefinition = z.infer<typeof ServerDefinition>;
+
+export function toServerDefinitionJson(row: ServerRow): ServerDefinition {
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    description: row.description,
+    start_command: row.start_command,
+    credential_schema: row.credential_schema,
+    default_timeout: row.default_timeout,
+    version: row.version,
+    env: row.env,
+    network: row.network,
+  };
+}

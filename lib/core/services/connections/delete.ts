@@ -1,0 +1,15 @@
+import type { Ctx } from "@/lib/core/context";
+import { updateConnection } from "@/lib/db/queries/connections";
+import { addConnectionEvent } from "@/lib/db/queries/events";
+import { getConnectionOrThrow } from "./get";
+
+/** Stops the sandbox first, then marks the row, so a failed stop leaves the connection visible. */
+export async function deleteConnection(ctx: Ctx, id: string) {
+  const conn = await getConnectionOrThrow(ctx, id);
+  await ctx.runtime.stop(conn.id, conn.sandbox_id);
+  return ctx.db.transaction(async (tx) => {
+    const row = await updateConnection(tx, { accountId: ctx.accountId, id }, { status: "deleted", sandbox_id: null });
+    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deleted", data: { by: ctx.actor.kind } });
+    return row ?? { ...conn, status: "deleted" as const };
+  });
+}

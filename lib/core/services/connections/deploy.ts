@@ -1,0 +1,72 @@
+import type { Ctx } from "@/lib/core/context";
+import { DeployError } from "@/lib/core/runtime";
+import { type ConnectionRow, getConnection, updateConnection } from "@/lib/db/queries/connections";
+import { addConnectionEvent } from "@/lib/db/queries/events";
+import { getServer } from "@/lib/db/queries/servers";
+
+/**
+ * Brings a connection that is `deploying` to `running` or `failed`. The one place a sandbox is
+ * started for a connection: install, restart, credential changes and recovery all end here.
+ * If the connection left `deploying` meanwhile (deleted, say), the new sandbox is stopped.
+ */
+export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
+  const key = { accountId: ctx.accountId, id: conn.id };
+  try {
+    const server = await getServer(ctx.db, { idOrSlug: conn.server_id });
+    if (!server) throw new DeployError("The server definition no longer exists.", "");
+    const credentials = await ctx.cipher.decrypt(
+      { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
+      conn.id,
+    );
+    const { sandboxId, startedAt } = await ctx.runtime.deploy({
+      connectionId: conn.id,
+      accountId: conn.account_id,
+      startCommand: server.start_command,
+      env: { ...server.env, ...credentials },
+      network: server.network,
+      timeoutSeconds: conn.timeout_seconds,
+    });
+    const running = await ctx.db.transaction(async (tx) => {
+      const updated = await updateConnection(
+        tx,
+        { ...key, fromStatus: ["deploying"] },
+        {
+          status: "running",
+          sandbox_id: sandboxId,
+          last_error: null,
+          expires_at: new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
+        },
+      );
+      if (updated) await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "running", data: { sandbox_id: sandboxId } });
+      return updated;
+    });
+    if (!running) {
+      await ctx.runtime.stop(conn.id, sandboxId);
+      return (await getConnection(ctx.db, key)) ?? conn;
+    }
+    return running;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const stderr = err instanceof DeployError ? err.stderrTail : "";
+    if (!(err instanceof DeployError)) ctx.log.error({ err, connectionId: conn.id }, "deploy failed unexpectedly");
+    await ctx.runtime.stop(conn.id, null).catch(() => {});
+    const lastError = stderr ? `${message}\n${stderr}` : message;
+    const failed = await ctx.db.transaction(async (tx) => {
+      const updated = await updateConnection(tx, { ...key, fromStatus: ["deploying"] }, { status: "failed", last_error: lastError });
+      if (updated) await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "failed", data: { error: message, stderr } });
+      return updated;
+    });
+    return failed ?? (await getConnection(ctx.db, key)) ?? conn;
+  }
+}
+
+/** Waits for a deploy at most `ms`; the deploy itself goes on either way. */
+export async function deployWithin(ctx: Ctx, conn: ConnectionRow, ms: number): Promise<ConnectionRow> {
+  const deploying = deployConnection(ctx, conn);
+  let timer: unknown;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  const done = await Promise.race([deploying, late]).finally(() => clearTimeout(timer as number));
+  return done ?? conn;
+}

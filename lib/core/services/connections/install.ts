@@ -1,0 +1,42 @@
+import type { Ctx } from "@/lib/core/context";
+import { BerthError } from "@/lib/core/errors";
+import type { InstallInput } from "@/lib/core/schemas/connection";
+import { insertConnection } from "@/lib/db/queries/connections";
+import { addConnectionEvent } from "@/lib/db/queries/events";
+import { assertOwnAccount, getServerOrThrow } from "../scope";
+import { validateCredentials } from "./credentials";
+import { deployWithin } from "./deploy";
+
+/**
+ * Stores the connection as `deploying` with its credentials encrypted, then deploys it.
+ * Answers once it runs or failed, or after `installWaitMs` while still deploying.
+ */
+export async function installConnection(ctx: Ctx, input: Omit<InstallInput, "dry_run">) {
+  assertOwnAccount(ctx, input.account_id);
+  const server = await getServerOrThrow(ctx, input.server_id);
+  const env = validateCredentials(server, input.credentials);
+  const id = crypto.randomUUID();
+  const timeoutSeconds = input.timeout ?? server.default_timeout;
+  const { keyId, ciphertext } = await ctx.cipher.encrypt(env, id);
+
+  const conn = await ctx.db.transaction(async (tx) => {
+    const row = await insertConnection(tx, {
+      id,
+      accountId: ctx.accountId,
+      serverId: server.id,
+      name: input.name ?? server.title,
+      provider: ctx.runtime.provider,
+      credentialsCiphertext: ciphertext,
+      credentialsKeyId: keyId,
+      keepAlive: input.keep_alive,
+      timeoutSeconds,
+      expiresAt: new Date(ctx.now() + timeoutSeconds * 1000),
+    });
+    const data = { server: server.slug, version: server.version, timeout: timeoutSeconds, keep_alive: input.keep_alive };
+    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "installed", data });
+    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
+    return row;
+  });
+  if (!conn) throw new BerthError("internal_error", "The connection could not be stored.");
+  return deployWithin(ctx, conn, ctx.installWaitMs);
+}

@@ -1,0 +1,31 @@
+import type { Ctx } from "@/lib/core/context";
+import { BerthError } from "@/lib/core/errors";
+import type { CredentialsInput } from "@/lib/core/schemas/connection";
+import { updateConnection } from "@/lib/db/queries/connections";
+import { addConnectionEvent } from "@/lib/db/queries/events";
+import { getServerOrThrow } from "../scope";
+import { validateCredentials } from "./credentials";
+import { getConnectionOrThrow } from "./get";
+import { restartConnection } from "./restart";
+
+/** Stores new credentials (encrypted) and redeploys so the server runs with them. */
+export async function replaceCredentials(ctx: Ctx, id: string, input: CredentialsInput) {
+  const conn = await getConnectionOrThrow(ctx, id);
+  const server = await getServerOrThrow(ctx, conn.server_id);
+  const env = validateCredentials(server, input.credentials);
+  const { keyId, ciphertext } = await ctx.cipher.encrypt(env, id);
+  const stored = await ctx.db.transaction(async (tx) => {
+    const row = await updateConnection(
+      tx,
+      { accountId: ctx.accountId, id },
+      { credentials_ciphertext: ciphertext, credentials_key_id: keyId },
+    );
+    if (row) {
+      const data = { fields: Object.keys(env).sort(), by: ctx.actor.kind };
+      await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "credentials_updated", data });
+    }
+    return row;
+  });
+  if (!stored) throw new BerthError("not_found", "No such connection.");
+  return restartConnection(ctx, id);
+}

@@ -1,0 +1,120 @@
+import { type Db, one } from "../db";
+
+export type ConnectionStatus = "deploying" | "running" | "failed" | "expired" | "deleted";
+
+export type ConnectionRow = {
+  id: string;
+  account_id: string;
+  server_id: string;
+  server_slug: string;
+  name: string;
+  status: ConnectionStatus;
+  provider: string;
+  sandbox_id: string | null;
+  credentials_ciphertext: string;
+  credentials_key_id: string;
+  keep_alive: boolean;
+  timeout_seconds: number;
+  expires_at: Date;
+  last_error: string | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const SELECT = `select c.*, s.slug as server_slug from mcp_connections c join mcp_servers s on s.id = c.server_id`;
+
+export async function insertConnection(
+  db: Db,
+  c: {
+    id: string;
+    accountId: string;
+    serverId: string;
+    name: string;
+    provider: string;
+    credentialsCiphertext: string;
+    credentialsKeyId: string;
+    keepAlive: boolean;
+    timeoutSeconds: number;
+    expiresAt: Date;
+  },
+) {
+  await db.query(
+    `insert into mcp_connections (id, account_id, server_id, name, status, provider, credentials_ciphertext,
+       credentials_key_id, keep_alive, timeout_seconds, expires_at)
+     values ($1, $2, $3, $4, 'deploying', $5, $6, $7, $8, $9, $10)`,
+    [
+      c.id,
+      c.accountId,
+      c.serverId,
+      c.name,
+      c.provider,
+      c.credentialsCiphertext,
+      c.credentialsKeyId,
+      c.keepAlive,
+      c.timeoutSeconds,
+      c.expiresAt,
+    ],
+  );
+  return getConnection(db, { accountId: c.accountId, id: c.id }) as Promise<ConnectionRow>;
+}
+
+/** A connection of this account that is not deleted. */
+export function getConnection(db: Db, { accountId, id }: { accountId: string; id: string }) {
+  return one(
+    db.query<ConnectionRow>(`${SELECT} where c.account_id = $1 and c.id = $2 and c.status <> 'deleted'`, [accountId, id]),
+  );
+}
+
+/** Same, locked for the rest of the transaction so concurrent lifecycle steps queue up. */
+export function getConnectionForUpdate(db: Db, { accountId, id }: { accountId: string; id: string }) {
+  return one(
+    db.query<ConnectionRow>(
+      `${SELECT} where c.account_id = $1 and c.id = $2 and c.status <> 'deleted' for update of c`,
+      [accountId, id],
+    ),
+  );
+}
+
+export function listConnections(db: Db, { accountId }: { accountId: string }) {
+  return db.query<ConnectionRow>(
+    `${SELECT} where c.account_id = $1 and c.status <> 'deleted' order by c.created_at desc, c.id`,
+    [accountId],
+  );
+}
+
+export type ConnectionChanges = Partial<
+  Pick<
+    ConnectionRow,
+    "status" | "sandbox_id" | "expires_at" | "last_error" | "provider" | "credentials_ciphertext" | "credentials_key_id"
+  >
+>;
+
+/**
+ * Applies changes to a connection. With `fromStatus`, only if the connection is still in one
+ * of those statuses, so a slow deploy cannot overwrite a delete that happened meanwhile.
+ */
+export async function updateConnection(
+  db: Db,
+  { accountId, id, fromStatus }: { accountId: string; id: string; fromStatus?: ConnectionStatus[] },
+  changes: ConnectionChanges,
+) {
+  const keys = Object.keys(changes) as (keyof ConnectionChanges)[];
+  const sets = keys.map((k, i) => `${k} = $${i + 3}`);
+  const params: unknown[] = [accountId, id, ...keys.map((k) => changes[k])];
+  let where = "account_id = $1 and id = $2";
+  if (fromStatus) {
+    params.push(fromStatus);
+    where += ` and status = any($${params.length}::text[])`;
+  }
+  const rows = await db.query<{ id: string }>(
+    `update mcp_connections set ${[...sets, "updated_at = now()"].join(", ")} where ${where} returning id`,
+    params,
+  );
+  if (!rows.length) return undefined;
+  return one(db.query<ConnectionRow>(`${SELECT} where c.account_id = $1 and c.id = $2`, [accountId, id]));
+}
+
+/** Connections in the given statuses across all accounts: for the supervisor and maintenance loop only. */
+export function listConnectionsInStatus(db: Db, { statuses }: { statuses: ConnectionStatus[] }) {
+  return db.query<ConnectionRow>(`${SELECT} where c.status = any($1::text[]) order by c.expires_at`, [statuses]);
+}

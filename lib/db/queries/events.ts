@@ -1,0 +1,45 @@
+import type { Db } from "../db";
+
+export type EventType =
+  | "installed"
+  | "deploying"
+  | "running"
+  | "failed"
+  | "crashed"
+  | "extended"
+  | "expired"
+  | "restarted"
+  | "credentials_updated"
+  | "deleted"
+  | "tool_call";
+
+export type EventRow = {
+  id: string;
+  connection_id: string;
+  type: EventType;
+  data: Record<string, unknown>;
+  created_at: Date;
+};
+
+export async function addConnectionEvent(
+  db: Db,
+  e: { accountId: string; connectionId: string; type: EventType; data?: Record<string, unknown> },
+) {
+  await db.query("insert into connection_events (account_id, connection_id, type, data) values ($1, $2, $3, $4)", [
+    e.accountId,
+    e.connectionId,
+    e.type,
+    JSON.stringify(e.data ?? {}),
+  ]);
+}
+
+export function listConnectionEvents(
+  db: Db,
+  { accountId, connectionId, limit = 200 }: { accountId: string; connectionId: string; limit?: number },
+) {
+  return db.query<EventRow>(
+    `select id, connection_id, type, data, created_at from connection_events
+     where account_id = $1 and connection_id = $2 order by created_at desc, id desc limit $3`,
+    [accountId, connectionId, limit],
+  );
+}

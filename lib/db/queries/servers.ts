@@ -1,0 +1,63 @@
+import { type Db, one } from "../db";
+
+export type ServerRow = {
+  id: string;
+  slug: string;
+  title: string;
+  description: string;
+  start_command: string;
+  credential_schema: Record<string, unknown>;
+  default_timeout: number;
+  version: string;
+  env: Record<string, string>;
+  network: boolean;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export type ServerFields = Omit<ServerRow, "id" | "created_at" | "updated_at">;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function listServers(db: Db) {
+  return db.query<ServerRow>("select * from mcp_servers order by title");
+}
+
+/** The catalogue is shared by all accounts, so it is the one table read without an account id. */
+export function getServer(db: Db, { idOrSlug }: { idOrSlug: string }) {
+  return UUID.test(idOrSlug)
+    ? one(db.query<ServerRow>("select * from mcp_servers where id = $1", [idOrSlug]))
+    : one(db.query<ServerRow>("select * from mcp_servers where slug = $1", [idOrSlug]));
+}
+
+/** Adds a definition, or replaces the one with the same slug. */
+export async function upsertServer(db: Db, s: ServerFields) {
+  return (await one(
+    db.query<ServerRow>(
+      `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       on conflict (slug) do update set title = excluded.title, description = excluded.description,
+         start_command = excluded.start_command, credential_schema = excluded.credential_schema,
+         default_timeout = excluded.default_timeout, version = excluded.version, env = excluded.env,
+         network = excluded.network, updated_at = now()
+       returning *`,
+      [
+        s.slug,
+        s.title,
+        s.description,
+        s.start_command,
+        JSON.stringify(s.credential_schema),
+        s.default_timeout,
+        s.version,
+        JSON.stringify(s.env),
+        s.network,
+      ],
+    ),
+  )) as ServerRow;
+}
+
+/** Seeds a definition only where its slug is new, so an operator's edits survive restarts. */
+export async function insertServerIfMissing(db: Db, s: ServerFields) {
+  const existing = await getServer(db, { idOrSlug: s.slug });
+  return existing ?? upsertServer(db, s);
+}

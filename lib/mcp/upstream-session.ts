@@ -1,0 +1,204 @@
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  type InitializeResult,
+  type JSONRPCMessage,
+  LATEST_PROTOCOL_VERSION,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
+
+/** One client session of the gateway, as the upstream sees it. */
+export type Peer = {
+  /** Delivers a message to the client; `relatedRequestId` is the client's own request id it belongs to. */
+  deliver(message: JSONRPCMessage, relatedRequestId?: RequestId): void;
+};
+
+type Pending =
+  | { kind: "peer"; peer: Peer; id: RequestId; progressToken?: string }
+  | { kind: "own"; resolve: (result: unknown) => void; reject: (err: Error) => void };
+
+const CLIENT_INFO = { name: "berth", version: "0.1.0" };
+const JSONRPC_SERVER_GONE = -32000;
+
+/**
+ * Berth's single MCP session with one connection's server, shared by every client session
+ * of that connection. Request ids and progress tokens are rewritten on the way up and
+ * restored on the way down, so clients never see each other's traffic; the server's own
+ * requests (sampling, elicitation, roots) go to the client that spoke to it last.
+ */
+export class UpstreamSession {
+  private nextId = 1;
+  private readonly pending = new Map<RequestId, Pending>();
+  private readonly progress = new Map<string, { peer: Peer; token: string | number; requestId: RequestId }>();
+  /** Server→client requests in flight: our id towards the peer → the server's id. */
+  private readonly serverRequests = new Map<string, { peer: Peer; upstreamId: RequestId }>();
+  private readonly peers = new Set<Peer>();
+  private lastActive: Peer | undefined;
+  private closed = false;
+  initializeResult: InitializeResult | undefined;
+  onclose?: () => void;
+
+  constructor(private readonly transport: Transport) {}
+
+  /** Starts the transport and performs MCP `initialize`; resolves once the server answered. */
+  async connect(): Promise<InitializeResult> {
+    this.transport.onmessage = (m) => this.fromServer(m);
+    this.transport.onclose = () => this.shutdown("The MCP server exited.");
+    this.transport.onerror = () => {};
+    await this.transport.start();
+    const result = (await this.request("initialize", {
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } },
+      clientInfo: CLIENT_INFO,
+    })) as InitializeResult;
+    await this.transport.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    this.initializeResult = result;
+    return result;
+  }
+
+  /** A request of Berth's own (tools/list for a dry run, the inspector). */
+  request(method: string, params?: Record<string, unknown>): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error("The MCP server is not running."));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { kind: "own", resolve, reject });
+      this.transport.send({ jsonrpc: "2.0", id, method, params }).catch((err) => {
+        this.pending.delete(id);
+        reject(err);
+      });
+    });
+  }
+
+  get isOpen() {
+    return !this.closed;
+  }
+
+  attach(peer: Peer) {
+    this.peers.add(peer);
+  }
+
+  /** Forgets a client session and cancels what it still had in flight. */
+  detach(peer: Peer) {
+    this.peers.delete(peer);
+    if (this.lastActive === peer) this.lastActive = undefined;
+    for (const [id, p] of this.pending) {
+      if (p.kind === "peer" && p.peer === peer) {
+        this.pending.delete(id);
+        if (p.progressToken) this.progress.delete(p.progressToken);
+        this.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "client left" } });
+      }
+    }
+  }
+
+  /** A message from a client session. */
+  fromPeer(peer: Peer, message: JSONRPCMessage) {
+    this.lastActive = peer;
+    if ("method" in message && "id" in message) {
+      if (message.method === "initialize") return this.answerInitialize(peer, message.id);
+      if (this.closed) return peer.deliver(goneError(message.id), message.id);
+      const id = this.nextId++;
+      const params = message.params ? { ...message.params } : undefined;
+      let progressToken: string | undefined;
+      const meta = params?._meta as { progressToken?: string | number } | undefined;
+      if (meta?.progressToken !== undefined) {
+        progressToken = `p${id}`;
+        this.progress.set(progressToken, { peer, token: meta.progressToken, requestId: message.id });
+        (params as Record<string, unknown>)._meta = { ...meta, progressToken };
+      }
+      this.pending.set(id, { kind: "peer", peer, id: message.id, progressToken });
+      return this.send({ ...message, id, params });
+    }
+    if ("method" in message) {
+      if (message.method === "notifications/initialized") return;
+      if (message.method === "notifications/cancelled") {
+        const upstreamId = this.upstreamIdOf(peer, message.params?.requestId as RequestId);
+        if (upstreamId === undefined) return;
+        return this.send({ ...message, params: { ...message.params, requestId: upstreamId } });
+      }
+      return this.send(message);
+    }
+    if ("id" in message) {
+      const key = String(message.id);
+      const req = this.serverRequests.get(key);
+      if (!req || req.peer !== peer) return;
+      this.serverRequests.delete(key);
+      return this.send({ ...message, id: req.upstreamId });
+    }
+  }
+
+  async close() {
+    this.shutdown("The MCP server was stopped.");
+    await this.transport.close().catch(() => {});
+  }
+
+  private answerInitialize(peer: Peer, id: RequestId) {
+    peer.deliver({ jsonrpc: "2.0", id, result: this.initializeResult as unknown as Record<string, unknown> }, id);
+  }
+
+  private upstreamIdOf(peer: Peer, clientId: RequestId): RequestId | undefined {
+    for (const [id, p] of this.pending) if (p.kind === "peer" && p.peer === peer && p.id === clientId) return id;
+    return undefined;
+  }
+
+  private fromServer(message: JSONRPCMessage) {
+    if ("id" in message && !("method" in message)) {
+      const p = this.pending.get(message.id as RequestId);
+      if (!p) return;
+      this.pending.delete(message.id as RequestId);
+      if (p.kind === "own") {
+        if ("error" in message) p.reject(new Error(message.error.message));
+        else p.resolve(message.result);
+        return;
+      }
+      if (p.progressToken) this.progress.delete(p.progressToken);
+      return p.peer.deliver({ ...message, id: p.id }, p.id);
+    }
+    if ("method" in message && "id" in message) {
+      const peer = this.lastActive ?? [...this.peers].at(-1);
+      if (!peer) {
+        const error = { code: -32601, message: "No client is connected to answer this request." };
+        return this.send({ jsonrpc: "2.0", id: message.id, error });
+      }
+      const id = `s${this.nextId++}`;
+      this.serverRequests.set(id, { peer, upstreamId: message.id });
+      return peer.deliver({ ...message, id });
+    }
+    if ("method" in message) {
+      if (message.method === "notifications/progress") {
+        const p = this.progress.get(String(message.params?.progressToken));
+        if (!p) return;
+        return p.peer.deliver({ ...message, params: { ...message.params, progressToken: p.token } } as JSONRPCMessage, p.requestId);
+      }
+      if (message.method === "notifications/cancelled") {
+        // The server withdraws one of its own requests to a client.
+        for (const [id, r] of this.serverRequests) {
+          if (r.upstreamId !== message.params?.requestId) continue;
+          this.serverRequests.delete(id);
+          return r.peer.deliver({ ...message, params: { ...message.params, requestId: id } });
+        }
+        return;
+      }
+      for (const peer of this.peers) peer.deliver(message);
+    }
+  }
+
+  private send(message: JSONRPCMessage) {
+    this.transport.send(message).catch(() => this.shutdown("The MCP server stopped reading its input."));
+  }
+
+  /** Fails everything in flight at once, so no client waits on a server that is gone. */
+  private shutdown(reason: string) {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [, p] of this.pending) {
+      if (p.kind === "own") p.reject(new Error(reason));
+      else p.peer.deliver(goneError(p.id, reason), p.id);
+    }
+    this.pending.clear();
+    this.progress.clear();
+    this.onclose?.();
+  }
+}
+
+function goneError(id: RequestId, message = "The MCP server is not running."): JSONRPCMessage {
+  return { jsonrpc: "2.0", id, error: { code: JSONRPC_SERVER_GONE, message } };
+}

@@ -1,0 +1,77 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import next from "next";
+import { publishAppDeps } from "@/lib/app-deps";
+import { hashPassword } from "@/lib/auth/password";
+import { listenForCli } from "@/lib/cli/socket";
+import { ConfigError, loadConfig } from "@/lib/config";
+import { countUsers } from "@/lib/db/queries/accounts";
+import { startMaintenanceLoop } from "@/lib/jobs/maintenance";
+import { recordCrash, recoverConnections } from "@/lib/jobs/supervisor";
+import { McpGateway } from "@/lib/mcp/gateway";
+import { openBerth } from "@/lib/node";
+
+/**
+ * Berth's one process: the MCP gateway on node:http (the hot path skips Next entirely),
+ * Next.js for pages and REST, the sandbox runtime and the maintenance loop; SIGTERM stops all.
+ */
+async function main() {
+  const dev = process.argv.includes("--dev");
+  const config = loadConfig();
+  const berth = await openBerth(config);
+  const { deps, runtime } = berth;
+  publishAppDeps(deps);
+  runtime.onCrash = (report) => {
+    recordCrash(deps, report).catch((err) => deps.log.error({ err }, "could not record a crash"));
+  };
+
+  const app = next({ dev, dir: import.meta.dirname, hostname: "localhost", port: config.port });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+
+  const gateway = new McpGateway(deps, runtime);
+  const server = http.createServer((req, res) => {
+    if (McpGateway.matches(req.url)) void gateway.handle(req, res);
+    else void handle(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const cliServer = config.databaseUrl ? undefined : await listenForCli({ db: deps.db, hashPassword }, config.dataDir);
+  const stopMaintenance = startMaintenanceLoop(deps, config.maintenanceIntervalMs);
+  recoverConnections(deps).catch((err) => deps.log.error({ err }, "recovering connections failed"));
+
+  const port = (server.address() as AddressInfo).port;
+  const url = config.publicUrl.replace(`:${config.port}`, `:${port}`);
+  for (const w of berth.warnings) console.warn(`warning: ${w}`);
+  console.log(`Berth is running at ${url}  (database: ${berth.db.kind}, sandboxes: ${runtime.provider}${runtime.isolated ? "" : ", NOT isolated"})`);
+  console.log(
+    (await countUsers(deps.db))
+      ? `Sign in at ${url}/sign-in`
+      : `First time: open ${url}/setup to create your account, or run: npx berth accounts create --name <name> --owner-email <email>`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping Berth…`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    server.close();
+    server.closeAllConnections();
+    cliServer?.close();
+    await stopMaintenance();
+    await gateway.close();
+    await berth.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});
