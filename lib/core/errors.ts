@@ -31,6 +31,11 @@ export class BerthError extends Error {
   }
 }
 
+/** By name as well as class: the same error may come from Next's bundled copy of this module. */
+export function isBerthError(err: unknown): err is BerthError {
+  return err instanceof BerthError || (err instanceof Error && err.name === "BerthError" && "code" in err);
+}
+
 export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
@@ -40,8 +45,8 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown) {
  * request id; their cause goes to `logError`, never to the client.
  */
 export function toErrorResponse(err: unknown, logError: (err: unknown, requestId: string) => void): Response {
-  if (err instanceof BerthError) {
-    return Response.json(errorBody(err.code, err.message, err.details), { status: err.status });
+  if (isBerthError(err)) {
+    return Response.json(errorBody(err.code, err.message, err.details), { status: ERROR_STATUS[err.code] });
   }
   const requestId = crypto.randomUUID();
   logError(err, requestId);

@@ -26,6 +26,14 @@ export class DeployError extends Error {
   }
 }
 
+/**
+ * By name, not instanceof: Next bundles its own copy of the core while the runtime is loaded by
+ * Berth's server, so one error can cross two copies of this class.
+ */
+export function isDeployError(err: unknown): err is DeployError {
+  return err instanceof Error && err.name === "DeployError";
+}
+
 export interface SandboxRuntime {
   readonly provider: string;
   readonly isolated: boolean;

@@ -7,6 +7,7 @@ import type { Sandbox, SandboxExit, SandboxProvider, SandboxSpec } from "./provi
 
 const STDERR_TAIL_BYTES = 4096;
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
+const HAS_SETPRIV = fs.existsSync("/usr/bin/setpriv");
 
 /**
  * Local sandboxes: one child process per server, in its own process group, with its own home
@@ -23,7 +24,7 @@ export class LocalProcessProvider implements SandboxProvider {
   }
 
   describe() {
-    return { provider: this.name, isolated: false, protections: [] as string[] };
+    return { provider: this.name, isolated: false, protections: HAS_SETPRIV ? ["dies with Berth (pdeathsig)"] : [] };
   }
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
@@ -31,8 +32,9 @@ export class LocalProcessProvider implements SandboxProvider {
     const dir = path.join(this.root, id);
     const home = path.join(dir, "home");
     fs.mkdirSync(path.join(home, "tmp"), { recursive: true, mode: 0o700 });
-    const [command, ...args] = spec.argv;
-    if (!command) throw new Error("empty start command");
+    // pdeathsig: should Berth die without cleaning up (SIGKILL), the server dies with it.
+    const [command, ...args] = HAS_SETPRIV ? ["setpriv", "--pdeathsig", "KILL", "--", ...spec.argv] : spec.argv;
+    if (!command || !spec.argv.length) throw new Error("empty start command");
     const child = spawn(command, args, {
       cwd: home,
       env: sandboxEnv(spec.env, home) as NodeJS.ProcessEnv,

@@ -1,5 +1,5 @@
 import type { Ctx } from "@/lib/core/context";
-import { DeployError } from "@/lib/core/runtime";
+import { DeployError, isDeployError } from "@/lib/core/runtime";
 import { type ConnectionRow, getConnection, updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import { getServer } from "@/lib/db/queries/servers";
@@ -47,8 +47,8 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
     return running;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const stderr = err instanceof DeployError ? err.stderrTail : "";
-    if (!(err instanceof DeployError)) ctx.log.error({ err, connectionId: conn.id }, "deploy failed unexpectedly");
+    const stderr = isDeployError(err) ? err.stderrTail : "";
+    if (!isDeployError(err)) ctx.log.error({ err, connectionId: conn.id }, "deploy failed unexpectedly");
     await ctx.runtime.stop(conn.id, null).catch(() => {});
     const lastError = stderr ? `${message}\n${stderr}` : message;
     const failed = await ctx.db.transaction(async (tx) => {

@@ -1,6 +1,6 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import { DeployError } from "@/lib/core/runtime";
+import { isDeployError } from "@/lib/core/runtime";
 import type { InstallInput } from "@/lib/core/schemas/connection";
 import { assertOwnAccount, getServerOrThrow } from "../scope";
 import { validateCredentials } from "./credentials";
@@ -20,7 +20,7 @@ export async function dryRunConnection(ctx: Ctx, input: InstallInput) {
     });
     return { ok: true as const, tools };
   } catch (err) {
-    if (err instanceof DeployError) {
+    if (isDeployError(err)) {
       throw new BerthError("dry_run_failed", `The server did not start: ${err.message}`, { stderr: err.stderrTail });
     }
     throw err;

@@ -1,0 +1,114 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const run = promisify(execFile);
+
+export type BerthServer = {
+  url: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output(): string;
+  cli(args: string[]): Promise<unknown>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+};
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the real Berth server (production build, tsx) on a fresh data dir and waits until healthy. */
+export async function startBerth(env: Record<string, string> = {}): Promise<BerthServer> {
+  const dataDir = env.BERTH_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
+  const port = await freePort();
+  const fullEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: String(port),
+    BERTH_DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    ...env,
+  } as NodeJS.ProcessEnv;
+  const proc = spawn(process.execPath, ["--import", "tsx", "server.ts"], { cwd: ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout?.on("data", (d) => {
+    out += d;
+  });
+  proc.stderr?.on("data", (d) => {
+    out += d;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`Berth exited (${proc.exitCode}) before it was ready:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`Berth was not ready in 90 s:\n${out}`);
+    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  return {
+    url,
+    dataDir,
+    proc,
+    output: () => out,
+    async cli(args) {
+      const { stdout } = await run(process.execPath, [path.join(ROOT, "bin/berth.mjs"), ...args, "--json"], {
+        cwd: ROOT,
+        env: fullEnv,
+      });
+      return JSON.parse(stdout);
+    },
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** A fetch that speaks JSON to the API with an optional API key. */
+export function api(base: string, key?: string) {
+  return async (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${p}`, {
+      method,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, body: json, text, headers: res.headers };
+  };
+}
+
+/** Pids of processes whose working directory is inside `dir` (a local sandbox's home). */
+export function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${entry}/cwd`).startsWith(dir)) pids.push(Number(entry));
+    } catch {
+      // gone or not ours
+    }
+  }
+  return pids;
+}
