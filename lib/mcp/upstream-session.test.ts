@@ -1,0 +1,80 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { ProcessTransport } from "@/lib/sandbox/process-transport";
+import { resolvePreparedCommand } from "@/lib/sandbox/start-command";
+import { type Peer, UpstreamSession } from "./upstream-session";
+
+/** A real memory server over stdio, shared by two fake client sessions. */
+function startMemory() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upstream-"));
+  const [cmd, ...args] = resolvePreparedCommand(["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"]);
+  const child = spawn(cmd as string, args, { env: { PATH: process.env.PATH, MEMORY_FILE_PATH: path.join(dir, "m.jsonl") } });
+  return { child, session: new UpstreamSession(new ProcessTransport(child)) };
+}
+
+function peer() {
+  const got: { message: JSONRPCMessage; related?: unknown }[] = [];
+  const p: Peer = { deliver: (message, related) => got.push({ message, related }) };
+  const waitFor = async (id: unknown) => {
+    for (let i = 0; i < 200; i++) {
+      const hit = got.find((g) => "id" in g.message && g.message.id === id && !("method" in g.message));
+      if (hit) return hit.message as JSONRPCMessage & { result?: any; error?: any };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no answer to ${String(id)}`);
+  };
+  return { p, got, waitFor };
+}
+
+let cleanup: (() => void) | undefined;
+afterEach(() => cleanup?.());
+
+describe("UpstreamSession", () => {
+  it("multiplexes clients that use the same request ids, each getting its own answers", async () => {
+    const { child, session } = startMemory();
+    cleanup = () => child.kill("SIGKILL");
+    const init = await session.connect();
+    expect(init.serverInfo.name).toBe("memory-server");
+    const a = peer();
+    const b = peer();
+    session.attach(a.p);
+    session.attach(b.p);
+
+    session.fromPeer(a.p, { jsonrpc: "2.0", id: 1, method: "initialize", params: {} } as JSONRPCMessage);
+    expect((await a.waitFor(1)).result.serverInfo.name).toBe("memory-server");
+
+    session.fromPeer(a.p, { jsonrpc: "2.0", id: 7, method: "tools/list", params: {} });
+    session.fromPeer(b.p, {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "read_graph", arguments: {} },
+    });
+    const [ra, rb] = await Promise.all([a.waitFor(7), b.waitFor(7)]);
+    expect(ra.result.tools.map((t: { name: string }) => t.name)).toContain("read_graph");
+    expect(rb.result.content).toBeDefined();
+    expect(a.got.length).toBe(2);
+    expect(b.got.length).toBe(1);
+    expect(rb).not.toHaveProperty("result.tools");
+  });
+
+  it("fails requests in flight at once when the server dies", async () => {
+    const { child, session } = startMemory();
+    cleanup = () => child.kill("SIGKILL");
+    await session.connect();
+    const a = peer();
+    session.attach(a.p);
+    child.stdout.pause(); // the answer will never be read
+    session.fromPeer(a.p, { jsonrpc: "2.0", id: "x", method: "tools/list", params: {} });
+    child.kill("SIGKILL");
+    const answer = await a.waitFor("x");
+    expect(answer.error.message).toMatch(/exited|stopped/);
+    expect(session.isOpen).toBe(false);
+    session.fromPeer(a.p, { jsonrpc: "2.0", id: "y", method: "tools/list", params: {} });
+    expect((await a.waitFor("y")).error.message).toMatch(/not running/);
+  });
+});
