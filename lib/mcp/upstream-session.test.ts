@@ -12,7 +12,8 @@ import { type Peer, UpstreamSession } from "./upstream-session";
 function startMemory() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upstream-"));
   const [cmd, ...args] = resolvePreparedCommand(["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"]);
-  const child = spawn(cmd as string, args, { env: { PATH: process.env.PATH, MEMORY_FILE_PATH: path.join(dir, "m.jsonl") } });
+  const env = { ...process.env, MEMORY_FILE_PATH: path.join(dir, "m.jsonl") };
+  const child = spawn(cmd as string, args, { env });
   return { child, session: new UpstreamSession(new ProcessTransport(child)) };
 }
 

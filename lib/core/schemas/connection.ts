@@ -12,21 +12,43 @@ export const InstallInput = z
     account_id: Id,
     server_id: z.string().min(1).max(100).meta({ description: "Server definition id or slug." }),
     credentials: Credentials.default({}),
-    name: z.string().trim().min(1).max(200).optional(),
-    timeout: Seconds.optional(),
-    keep_alive: z.boolean().default(true),
-    dry_run: z.boolean().default(false),
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({ description: "Display name; defaults to the server's title." }),
+    timeout: Seconds.optional().meta({
+      description: "Lifetime in whole seconds (1 to 86400); defaults to the server's default_timeout.",
+    }),
+    keep_alive: z
+      .boolean()
+      .default(true)
+      .meta({ description: "Extend the connection automatically before it expires while it is running." }),
+    dry_run: z
+      .boolean()
+      .default(false)
+      .meta({ description: "Start the server, list its tools, tear it down; store nothing." }),
   })
   .meta({ id: "InstallInput" });
 export type InstallInput = z.infer<typeof InstallInput>;
 
-export const ExtendInput = z.strictObject({ seconds: Seconds.optional() }).meta({ id: "ExtendInput" });
+export const ExtendInput = z
+  .strictObject({
+    seconds: Seconds.optional().meta({
+      description: "Whole seconds (1 to 86400); defaults to the server's default_timeout.",
+    }),
+  })
+  .meta({ id: "ExtendInput" });
 export type ExtendInput = z.infer<typeof ExtendInput>;
 
 export const CredentialsInput = z.strictObject({ credentials: Credentials }).meta({ id: "CredentialsInput" });
 export type CredentialsInput = z.infer<typeof CredentialsInput>;
 
-export const ListConnectionsQuery = z.strictObject({ account_id: Id.optional() });
+export const ListConnectionsQuery = z.strictObject({
+  account_id: Id.optional().meta({ description: "Your account's id; another account's id answers 404." }),
+});
 
 export const ConnectionStatus = z.enum(["deploying", "running", "failed", "expired", "deleted"]);
 
@@ -37,16 +59,20 @@ export const Connection = z
     server_id: z.uuid(),
     server_slug: z.string(),
     name: z.string(),
-    status: ConnectionStatus,
+    status: ConnectionStatus.meta({
+      description: "deploying → running or failed; running → expired; restart → deploying; delete → deleted.",
+    }),
     provider: z.string(),
     sandbox_id: z.string().nullable(),
-    mcp_url: z.url(),
+    mcp_url: z.url().meta({ description: "The MCP Streamable HTTP endpoint; stable across restarts." }),
     keep_alive: z.boolean(),
-    timeout: z.number().int(),
+    timeout: z.number().int().meta({ description: "Lifetime in seconds, counted from sandbox creation." }),
     isolated: z.boolean().meta({ description: "False when the sandbox provider does not isolate servers." }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
-    expires_at: z.iso.datetime(),
+    expires_at: z.iso
+      .datetime()
+      .meta({ description: "When the sandbox stops unless extended (keep_alive extends it)." }),
     last_error: z.string().nullable(),
   })
   .meta({ id: "Connection" });
@@ -77,7 +103,10 @@ export const ConnectionEvent = z
   .object({
     id: z.uuid(),
     connection_id: z.uuid(),
-    type: z.string(),
+    type: z.string().meta({
+      description:
+        "installed, deploying, running, failed, crashed, extended, expired, restarted, credentials_updated, deleted or tool_call.",
+    }),
     created_at: z.iso.datetime(),
     data: z.record(z.string(), z.unknown()),
   })

@@ -1,0 +1,5 @@
+import { openapiJson } from "@/lib/core/http/openapi";
+import { nextRoute } from "@/lib/next/route";
+
+export const dynamic = "force-dynamic";
+export const GET = nextRoute(openapiJson);
