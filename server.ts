@@ -45,7 +45,9 @@ async function main() {
   const port = (server.address() as AddressInfo).port;
   const url = config.publicUrl.replace(`:${config.port}`, `:${port}`);
   for (const w of berth.warnings) console.warn(`warning: ${w}`);
-  console.log(`Berth is running at ${url}  (database: ${berth.db.kind}, sandboxes: ${runtime.provider}${runtime.isolated ? "" : ", NOT isolated"})`);
+  console.log(
+    `Berth is running at ${url}  (database: ${berth.db.kind}, sandboxes: ${runtime.provider}${runtime.isolated ? "" : ", NOT isolated"})`,
+  );
   console.log(
     (await countUsers(deps.db))
       ? `Sign in at ${url}/sign-in`

@@ -21,6 +21,7 @@ export function publishAppDeps(deps: AppDeps) {
 
 export function getAppDeps(): AppDeps {
   const deps = (globalThis as Record<symbol, unknown>)[KEY] as AppDeps | undefined;
-  if (!deps) throw new Error("Berth's server is not running in this process: start it with `npm start`, not `next start`.");
+  if (!deps)
+    throw new Error("Berth's server is not running in this process: start it with `npm start`, not `next start`.");
   return deps;
 }

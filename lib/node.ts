@@ -23,13 +23,22 @@ export type Berth = {
 };
 
 /** Opens the database (migrated, catalogue seeded), the keys and the sandbox runtime, once. */
-export async function openBerth(config: Config, opts: { withRuntime: boolean } = { withRuntime: true }): Promise<Berth> {
+export async function openBerth(
+  config: Config,
+  opts: { withRuntime: boolean } = { withRuntime: true },
+): Promise<Berth> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const warnings: string[] = [];
   const log = createLogger(config.logLevel);
-  const keyring = loadKeyring({ spec: config.encryptionKeys, dataDir: config.dataDir, allowGenerate: !config.databaseUrl });
+  const keyring = loadKeyring({
+    spec: config.encryptionKeys,
+    dataDir: config.dataDir,
+    allowGenerate: !config.databaseUrl,
+  });
   if (keyring.generated) {
-    warnings.push(`Generated an encryption key in ${keyring.file} (mode 0600). Back it up, or set BERTH_ENCRYPTION_KEYS.`);
+    warnings.push(
+      `Generated an encryption key in ${keyring.file} (mode 0600). Back it up, or set BERTH_ENCRYPTION_KEYS.`,
+    );
   }
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db);

@@ -37,5 +37,7 @@ function buildIsStale() {
     if (!st.isDirectory()) return st.mtimeMs > built;
     return fs.readdirSync(p).some((name) => newer(path.join(p, name)));
   };
-  return ["app", "components", "lib", "proxy.ts", "next.config.ts", "package.json"].some((p) => newer(path.join(root, p)));
+  return ["app", "components", "lib", "proxy.ts", "next.config.ts", "package.json"].some((p) =>
+    newer(path.join(root, p)),
+  );
 }

@@ -18,7 +18,12 @@ await ensurePostgres();
 
 step("next build", bin("next"), ["build"], { ...env, NODE_ENV: "production" });
 const vitestJson = path.join(reports, "vitest.json");
-const vitest = run("vitest", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`], env);
+const vitest = run(
+  "vitest",
+  bin("vitest"),
+  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`],
+  env,
+);
 const pwJson = path.join(reports, "playwright.json");
 const playwright = run("playwright", bin("playwright"), ["test", "--reporter=list,json"], {
   ...env,
@@ -54,7 +59,11 @@ function step(label, cmd, args, runEnv) {
 function countVitest(file) {
   try {
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
-    return { passed: r.numPassedTests, failed: r.numFailedTests + (r.numFailedTestSuites ?? 0), skipped: r.numPendingTests + r.numTodoTests };
+    return {
+      passed: r.numPassedTests,
+      failed: r.numFailedTests + (r.numFailedTestSuites ?? 0),
+      skipped: r.numPendingTests + r.numTodoTests,
+    };
   } catch {
     return { passed: 0, failed: 1, skipped: 0 };
   }
@@ -71,10 +80,14 @@ function countPlaywright(file) {
 
 /** Installs what the tests need from Debian when missing (as root), else names it and stops. */
 function ensureDebianPackages(packages) {
-  const missing = Object.entries(packages).filter(([, file]) => !fs.existsSync(file)).map(([pkg]) => pkg);
+  const missing = Object.entries(packages)
+    .filter(([, file]) => !fs.existsSync(file))
+    .map(([pkg]) => pkg);
   if (!missing.length) return;
   if (process.getuid?.() !== 0) {
-    console.error(`The tests need these Debian packages: ${missing.join(" ")}\nInstall them with: sudo apt-get install -y ${missing.join(" ")}`);
+    console.error(
+      `The tests need these Debian packages: ${missing.join(" ")}\nInstall them with: sudo apt-get install -y ${missing.join(" ")}`,
+    );
     process.exit(1);
   }
   console.log(`Installing ${missing.join(", ")} from Debian…`);

@@ -81,7 +81,13 @@ export const CATALOGUE: ServerFields[] = [
     credential_schema: {
       type: "object",
       properties: {
-        BRAVE_API_KEY: { type: "string", title: "API key", description: "A Brave Search API key.", minLength: 1, writeOnly: true },
+        BRAVE_API_KEY: {
+          type: "string",
+          title: "API key",
+          description: "A Brave Search API key.",
+          minLength: 1,
+          writeOnly: true,
+        },
       },
       required: ["BRAVE_API_KEY"],
     },
@@ -98,8 +104,19 @@ export const CATALOGUE: ServerFields[] = [
     credential_schema: {
       type: "object",
       properties: {
-        SLACK_BOT_TOKEN: { type: "string", title: "Bot token", description: "Starts with xoxb-.", minLength: 1, writeOnly: true },
-        SLACK_TEAM_ID: { type: "string", title: "Team ID", description: "The workspace id, e.g. T01234567.", minLength: 1 },
+        SLACK_BOT_TOKEN: {
+          type: "string",
+          title: "Bot token",
+          description: "Starts with xoxb-.",
+          minLength: 1,
+          writeOnly: true,
+        },
+        SLACK_TEAM_ID: {
+          type: "string",
+          title: "Team ID",
+          description: "The workspace id, e.g. T01234567.",
+          minLength: 1,
+        },
         SLACK_CHANNEL_IDS: {
           type: "string",
           title: "Channel IDs",

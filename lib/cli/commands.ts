@@ -64,7 +64,11 @@ function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const r = schema.safeParse(raw);
   if (!r.success) {
     const details = fieldErrors(r.error.issues);
-    throw new BerthError("bad_request", details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("\n"), details);
+    throw new BerthError(
+      "bad_request",
+      details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("\n"),
+      details,
+    );
   }
   return r.data;
 }

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { BerthError } from "@/lib/core/errors";
+import { BerthError, isBerthError } from "@/lib/core/errors";
 import { type CliDeps, type CliInvocation, runCommand } from "./commands";
 
 /**
@@ -24,9 +24,13 @@ export function listenForCli(deps: CliDeps, dataDir: string): Promise<http.Serve
         const result = await runCommand(deps, JSON.parse(body) as CliInvocation);
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, result }));
       } catch (err) {
-        const known = err instanceof BerthError;
+        const known = isBerthError(err);
         res.writeHead(200, { "content-type": "application/json" }).end(
-          JSON.stringify({ ok: false, code: known ? err.code : "internal_error", message: known ? err.message : String(err) }),
+          JSON.stringify({
+            ok: false,
+            code: known ? err.code : "internal_error",
+            message: known ? err.message : String(err),
+          }),
         );
       }
     });
@@ -57,7 +61,8 @@ export function sendToServer(dataDir: string, invocation: CliInvocation): Promis
       });
     });
     req.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ECONNREFUSED" || err.code === "ENOENT") resolve(undefined); // stale socket: no server
+      if (err.code === "ECONNREFUSED" || err.code === "ENOENT")
+        resolve(undefined); // stale socket: no server
       else reject(err);
     });
     req.end(JSON.stringify(invocation));

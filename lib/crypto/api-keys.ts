@@ -3,7 +3,10 @@ const PREFIX = "berth_";
 
 export function generateApiKey(): { key: string; prefix: string } {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const body = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const body = btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   const key = PREFIX + body;
   return { key, prefix: key.slice(0, PREFIX.length + 6) };
 }

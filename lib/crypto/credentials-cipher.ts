@@ -23,7 +23,10 @@ export async function createCredentialsCipher(keys: { id: string; raw: Uint8Arra
   if (!keys.length) throw new Error("at least one encryption key is needed");
   const byId = new Map<string, CryptoKey>();
   for (const k of keys) {
-    byId.set(k.id, await crypto.subtle.importKey("raw", k.raw as BufferSource, "AES-GCM", false, ["encrypt", "decrypt"]));
+    byId.set(
+      k.id,
+      await crypto.subtle.importKey("raw", k.raw as BufferSource, "AES-GCM", false, ["encrypt", "decrypt"]),
+    );
   }
   const current = keys[0]?.id as string;
   const enc = new TextEncoder();

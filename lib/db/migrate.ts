@@ -9,7 +9,10 @@ const MIGRATIONS_DIR = path.join(import.meta.dirname, "../../supabase/migrations
  * An advisory lock keeps two Berth instances starting on one PostgreSQL from racing.
  */
 export async function migrate(db: Db): Promise<string[]> {
-  const files = fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
+  const files = fs
+    .readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   return db.transaction(async (tx) => {
     await tx.query("select pg_advisory_xact_lock(hashtext('berth.migrate'))");
     await tx.query(

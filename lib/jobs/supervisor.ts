@@ -11,10 +11,19 @@ export async function recordCrash(deps: Deps, report: CrashReport) {
   const key = { accountId: report.accountId, id: report.connectionId };
   const lastError = report.stderrTail ? `${report.reason}\n${report.stderrTail}` : report.reason;
   await deps.db.transaction(async (tx) => {
-    const row = await updateConnection(tx, { ...key, fromStatus: ["running"] }, { status: "failed", last_error: lastError });
+    const row = await updateConnection(
+      tx,
+      { ...key, fromStatus: ["running"] },
+      { status: "failed", last_error: lastError },
+    );
     if (!row) return;
     const data = { sandbox_id: report.sandboxId, error: report.reason, stderr: report.stderrTail };
-    await addConnectionEvent(tx, { accountId: report.accountId, connectionId: report.connectionId, type: "crashed", data });
+    await addConnectionEvent(tx, {
+      accountId: report.accountId,
+      connectionId: report.connectionId,
+      type: "crashed",
+      data,
+    });
   });
   deps.log.warn({ connectionId: report.connectionId }, "MCP server crashed");
 }
@@ -29,7 +38,11 @@ export async function recoverConnections(deps: Deps) {
     rows.map(async (row) => {
       const ctx = systemCtx(deps, row.account_id);
       if (!row.keep_alive && new Date(row.expires_at).getTime() <= deps.now()) return expireConnection(ctx, row);
-      const deploying = await updateConnection(deps.db, { accountId: row.account_id, id: row.id }, { status: "deploying" });
+      const deploying = await updateConnection(
+        deps.db,
+        { accountId: row.account_id, id: row.id },
+        { status: "deploying" },
+      );
       if (deploying) await deployConnection(ctx, deploying);
     }),
   );
@@ -39,7 +52,11 @@ export async function recoverConnections(deps: Deps) {
 export async function expireConnection(ctx: Ctx, row: ConnectionRow) {
   await ctx.runtime.stop(row.id, row.sandbox_id);
   await ctx.db.transaction(async (tx) => {
-    const key = { accountId: row.account_id, id: row.id, fromStatus: ["running", "deploying"] as ConnectionRow["status"][] };
+    const key = {
+      accountId: row.account_id,
+      id: row.id,
+      fromStatus: ["running", "deploying"] as ConnectionRow["status"][],
+    };
     const expired = await updateConnection(tx, key, { status: "expired", sandbox_id: null });
     if (expired) {
       const data = { expires_at: new Date(row.expires_at).toISOString() };

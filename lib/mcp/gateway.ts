@@ -45,7 +45,9 @@ export class McpGateway {
         cookie: req.headers.cookie,
       });
       if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
-      const conn = UUID.test(id) ? await getConnection(this.deps.db, { accountId: principal.accountId, id }) : undefined;
+      const conn = UUID.test(id)
+        ? await getConnection(this.deps.db, { accountId: principal.accountId, id })
+        : undefined;
       if (!conn) return fail(res, "not_found", "No such connection.");
 
       const body = req.method === "POST" ? await readBody(req) : undefined;
@@ -111,7 +113,11 @@ export class McpGateway {
     if (upstream) return upstream.fromPeer(session.peer, message);
     if ("method" in message && "id" in message) {
       session.peer.deliver(
-        { jsonrpc: "2.0", id: message.id, error: { code: -32000, message: "The connection's MCP server is not running." } },
+        {
+          jsonrpc: "2.0",
+          id: message.id,
+          error: { code: -32000, message: "The connection's MCP server is not running." },
+        },
         message.id,
       );
     }

@@ -84,7 +84,11 @@ export class UpstreamSession {
       if (p.kind === "peer" && p.peer === peer) {
         this.pending.delete(id);
         if (p.progressToken) this.progress.delete(p.progressToken);
-        this.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "client left" } });
+        this.send({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId: id, reason: "client left" },
+        });
       }
     }
   }
@@ -166,7 +170,10 @@ export class UpstreamSession {
       if (message.method === "notifications/progress") {
         const p = this.progress.get(String(message.params?.progressToken));
         if (!p) return;
-        return p.peer.deliver({ ...message, params: { ...message.params, progressToken: p.token } } as JSONRPCMessage, p.requestId);
+        return p.peer.deliver(
+          { ...message, params: { ...message.params, progressToken: p.token } } as JSONRPCMessage,
+          p.requestId,
+        );
       }
       if (message.method === "notifications/cancelled") {
         // The server withdraws one of its own requests to a client.

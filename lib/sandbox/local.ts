@@ -17,7 +17,10 @@ const HAS_SETPRIV = fs.existsSync("/usr/bin/setpriv");
 export class LocalProcessProvider implements SandboxProvider {
   readonly name = "local";
   readonly isolated = false;
-  private readonly live = new Map<string, { child: ChildProcessWithoutNullStreams; dir: string; exited: Promise<SandboxExit> }>();
+  private readonly live = new Map<
+    string,
+    { child: ChildProcessWithoutNullStreams; dir: string; exited: Promise<SandboxExit> }
+  >();
 
   constructor(private readonly root: string) {
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });

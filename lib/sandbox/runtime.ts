@@ -8,7 +8,13 @@ const START_TIMEOUT_MS = 60_000;
 
 type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string };
 
-export type CrashReport = { connectionId: string; accountId: string; sandboxId: string; reason: string; stderrTail: string };
+export type CrashReport = {
+  connectionId: string;
+  accountId: string;
+  sandboxId: string;
+  reason: string;
+  stderrTail: string;
+};
 
 /**
  * The long-lived owner of this process's sandboxes: starts a server through the provider,

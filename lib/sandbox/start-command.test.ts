@@ -4,7 +4,12 @@ import { resolvePreparedCommand, splitCommand } from "./start-command";
 
 describe("splitCommand", () => {
   it("splits like a shell, honouring quotes, without running one", () => {
-    expect(splitCommand(`node -e "console.log('a b')" --flag='x y'`)).toEqual(["node", "-e", "console.log('a b')", "--flag=x y"]);
+    expect(splitCommand(`node -e "console.log('a b')" --flag='x y'`)).toEqual([
+      "node",
+      "-e",
+      "console.log('a b')",
+      "--flag=x y",
+    ]);
   });
   it.each(["a | b", "a > out", "a && b", "a; b", "echo *"])("refuses shell syntax: %s", (line) => {
     expect(() => splitCommand(line)).toThrow(/shell syntax/);

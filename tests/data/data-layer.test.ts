@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAccount } from "@/lib/core/services/accounts/create-account";
+import { seedCatalogue } from "@/lib/catalogue/seed";
 import { accountOfBearer } from "@/lib/core/services/accounts/authenticate";
+import { createAccount } from "@/lib/core/services/accounts/create-account";
 import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { migrate } from "@/lib/db/migrate";
 import { getConnection, insertConnection, listConnections, updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent, listConnectionEvents } from "@/lib/db/queries/events";
 import { getServer, upsertServer } from "@/lib/db/queries/servers";
-import { seedCatalogue } from "@/lib/catalogue/seed";
 import { openTestDb, type TestDb } from "../support/databases";
 
 describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
@@ -54,7 +54,17 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
     await seedCatalogue(t.db);
     expect((await getServer(t.db, { idOrSlug: "memory" }))?.title).toBe("Edited");
     const slugs = (await t.db.query<{ slug: string }>("select slug from mcp_servers")).map((r) => r.slug);
-    expect(slugs).toEqual(expect.arrayContaining(["memory", "everything", "filesystem", "sequential-thinking", "github", "brave-search", "slack"]));
+    expect(slugs).toEqual(
+      expect.arrayContaining([
+        "memory",
+        "everything",
+        "filesystem",
+        "sequential-thinking",
+        "github",
+        "brave-search",
+        "slack",
+      ]),
+    );
   });
 
   it("scopes every connection query by account", async () => {
@@ -64,7 +74,9 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
     expect(await getConnection(t.db, { accountId: a.account.id, id: conn.id })).toBeDefined();
     expect(await getConnection(t.db, { accountId: b.account.id, id: conn.id })).toBeUndefined();
     expect((await listConnections(t.db, { accountId: b.account.id })).length).toBe(0);
-    expect(await updateConnection(t.db, { accountId: b.account.id, id: conn.id }, { status: "failed" })).toBeUndefined();
+    expect(
+      await updateConnection(t.db, { accountId: b.account.id, id: conn.id }, { status: "failed" }),
+    ).toBeUndefined();
     expect((await getConnection(t.db, { accountId: a.account.id, id: conn.id }))?.status).toBe("deploying");
     await addConnectionEvent(t.db, { accountId: a.account.id, connectionId: conn.id, type: "installed" });
     expect(await listConnectionEvents(t.db, { accountId: b.account.id, connectionId: conn.id })).toEqual([]);
@@ -96,7 +108,9 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
 
   it("stores API keys as hashes only and resolves them to their account", async () => {
     const { account, apiKey } = await createAccount(t, { name: "Keys" });
-    const raw = await t.db.query<{ row: string }>("select t::text as row from api_keys t where account_id = $1", [account.id]);
+    const raw = await t.db.query<{ row: string }>("select t::text as row from api_keys t where account_id = $1", [
+      account.id,
+    ]);
     expect(raw[0]?.row).not.toContain(apiKey);
     expect(await accountOfBearer(t.db, `Bearer ${apiKey}`)).toBe(account.id);
     expect(await accountOfBearer(t.db, `Bearer ${apiKey}x`)).toBeUndefined();

@@ -88,18 +88,48 @@ describe("auth, tenancy and errors", () => {
     const call = api(berth.url, owner.api_key);
     const cases: [string, string, unknown, string[]][] = [
       ["POST", "/api/mcp-connections/install", {}, ["account_id", "server_id"]],
-      ["POST", "/api/mcp-connections/install", { account_id: owner.account_id, server_id: "memory", timeout: 0 }, ["timeout"]],
-      ["POST", "/api/mcp-connections/install", { account_id: owner.account_id, server_id: "memory", timeout: 1.5 }, ["timeout"]],
-      ["POST", "/api/mcp-connections/install", { account_id: owner.account_id, server_id: "memory", keep_alive: "yes" }, ["keep_alive"]],
-      ["POST", "/api/mcp-connections/install", { account_id: owner.account_id, server_id: "memory", colour: "red" }, ["colour"]],
-      ["POST", "/api/mcp-connections/install", { account_id: owner.account_id, server_id: "github" }, ["credentials.GITHUB_PERSONAL_ACCESS_TOKEN"]],
+      [
+        "POST",
+        "/api/mcp-connections/install",
+        { account_id: owner.account_id, server_id: "memory", timeout: 0 },
+        ["timeout"],
+      ],
+      [
+        "POST",
+        "/api/mcp-connections/install",
+        { account_id: owner.account_id, server_id: "memory", timeout: 1.5 },
+        ["timeout"],
+      ],
+      [
+        "POST",
+        "/api/mcp-connections/install",
+        { account_id: owner.account_id, server_id: "memory", keep_alive: "yes" },
+        ["keep_alive"],
+      ],
+      [
+        "POST",
+        "/api/mcp-connections/install",
+        { account_id: owner.account_id, server_id: "memory", colour: "red" },
+        ["colour"],
+      ],
+      [
+        "POST",
+        "/api/mcp-connections/install",
+        { account_id: owner.account_id, server_id: "github" },
+        ["credentials.GITHUB_PERSONAL_ACCESS_TOKEN"],
+      ],
       [
         "POST",
         "/api/mcp-connections/install",
         { account_id: owner.account_id, server_id: "slack", credentials: { SLACK_BOT_TOKEN: 5, SLACK_TEAM_ID: "T1" } },
         ["credentials.SLACK_BOT_TOKEN"],
       ],
-      ["POST", "/api/mcp-connections/install", { account_id: owner.account_id, server_id: "memory", credentials: { X: "1" } }, ["credentials.X"]],
+      [
+        "POST",
+        "/api/mcp-connections/install",
+        { account_id: owner.account_id, server_id: "memory", credentials: { X: "1" } },
+        ["credentials.X"],
+      ],
       ["POST", `/api/mcp-connections/${connId}/extend`, { seconds: 0 }, ["seconds"]],
       ["POST", `/api/mcp-connections/${connId}/extend`, { seconds: 86401 }, ["seconds"]],
       ["POST", `/api/mcp-connections/${connId}/extend`, { seconds: "60" }, ["seconds"]],
@@ -158,14 +188,25 @@ describe("auth, tenancy and errors", () => {
   it("answers 409 on the MCP endpoint of a connection that is not running", async () => {
     const call = api(berth.url, owner.api_key);
     const file = `${berth.dataDir}/exits.json`;
-    (await import("node:fs")).writeFileSync(file, JSON.stringify({ slug: "exits", title: "Exits", start_command: "node -e 0" }));
+    (await import("node:fs")).writeFileSync(
+      file,
+      JSON.stringify({ slug: "exits", title: "Exits", start_command: "node -e 0" }),
+    );
     await berth.cli(["servers", "add", "--file", file]);
-    const failed = await call("POST", "/api/mcp-connections/install", { account_id: owner.account_id, server_id: "exits" });
+    const failed = await call("POST", "/api/mcp-connections/install", {
+      account_id: owner.account_id,
+      server_id: "exits",
+    });
     expect(failed.body.data.status).toBe("failed");
     const res = await call(
       "POST",
       `/api/mcp/${failed.body.data.id}`,
-      { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } },
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+      },
       { accept: "application/json, text/event-stream" },
     );
     expect(res.status).toBe(409);

@@ -29,7 +29,11 @@ describe("connection lifecycle on local sandboxes", () => {
   });
 
   const install = async (extra: Record<string, unknown> = {}) => {
-    const res = await call("POST", "/api/mcp-connections/install", { account_id: account.account_id, server_id: "memory", ...extra });
+    const res = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "memory",
+      ...extra,
+    });
     expect(res.status).toBe(201);
     expect(res.body.data.status).toBe("running");
     return res.body.data as { id: string; sandbox_id: string; expires_at: string };
@@ -47,7 +51,9 @@ describe("connection lifecycle on local sandboxes", () => {
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(conn.expires_at));
     expect(expired.sandbox_id).toBeNull();
     expect(processesIn(home(conn.sandbox_id))).toEqual([]);
-    const types = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data.map((e: { type: string }) => e.type);
+    const types = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data.map(
+      (e: { type: string }) => e.type,
+    );
     expect(types[0]).toBe("expired");
   });
 
@@ -58,7 +64,9 @@ describe("connection lifecycle on local sandboxes", () => {
     expect(c.status).toBe("running");
     expect(Date.parse(c.expires_at)).toBeGreaterThan(Date.now());
     const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
-    expect(events.some((e: { type: string; data: { by?: string } }) => e.type === "extended" && e.data.by === "keep_alive")).toBe(true);
+    expect(
+      events.some((e: { type: string; data: { by?: string } }) => e.type === "extended" && e.data.by === "keep_alive"),
+    ).toBe(true);
   });
 
   it("marks a crashed server failed with a crashed event, and restart brings it back on the same id", async () => {
@@ -69,7 +77,9 @@ describe("connection lifecycle on local sandboxes", () => {
       return c.status === "failed" ? c : undefined;
     });
     expect(failed.last_error).toContain("exited");
-    const types = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data.map((e: { type: string }) => e.type);
+    const types = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data.map(
+      (e: { type: string }) => e.type,
+    );
     expect(types[0]).toBe("crashed");
 
     const restarted = await call("POST", `/api/mcp-connections/${conn.id}/restart`);
@@ -85,13 +95,19 @@ describe("connection lifecycle on local sandboxes", () => {
     expect(res.status).toBe(200);
     expect(res.body.data.status).toBe("running");
     expect(res.body.data.sandbox_id).not.toBe(conn.sandbox_id);
-    const types = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data.map((e: { type: string }) => e.type);
+    const types = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data.map(
+      (e: { type: string }) => e.type,
+    );
     expect(types).toContain("credentials_updated");
   });
 
   it("dry-runs a server without storing anything", async () => {
     const before = (await call("GET", "/api/mcp-connections")).body.data.length;
-    const ok = await call("POST", "/api/mcp-connections/install", { account_id: account.account_id, server_id: "memory", dry_run: true });
+    const ok = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "memory",
+      dry_run: true,
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.data.ok).toBe(true);
     expect(ok.body.data.tools.map((t: { name: string }) => t.name)).toContain("read_graph");

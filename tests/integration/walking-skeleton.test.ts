@@ -65,7 +65,8 @@ describe("install memory, call it through /api/mcp/:id, delete it", () => {
 
   it("keeps each connection's memory apart", async () => {
     const call = api(berth.url, account.api_key);
-    const install = () => call("POST", "/api/mcp-connections/install", { account_id: account.account_id, server_id: "memory" });
+    const install = () =>
+      call("POST", "/api/mcp-connections/install", { account_id: account.account_id, server_id: "memory" });
     const [a, b] = [(await install()).body.data, (await install()).body.data];
     const clientFor = async (id: string) => {
       const client = new Client({ name: "t", version: "1" });
@@ -78,8 +79,13 @@ describe("install memory, call it through /api/mcp/:id, delete it", () => {
     };
     const ca = await clientFor(a.id);
     const cb = await clientFor(b.id);
-    await ca.callTool({ name: "create_entities", arguments: { entities: [{ name: "only-in-a", entityType: "x", observations: [] }] } });
-    expect(JSON.stringify((await cb.callTool({ name: "read_graph", arguments: {} })).content)).not.toContain("only-in-a");
+    await ca.callTool({
+      name: "create_entities",
+      arguments: { entities: [{ name: "only-in-a", entityType: "x", observations: [] }] },
+    });
+    expect(JSON.stringify((await cb.callTool({ name: "read_graph", arguments: {} })).content)).not.toContain(
+      "only-in-a",
+    );
     expect(JSON.stringify((await ca.callTool({ name: "read_graph", arguments: {} })).content)).toContain("only-in-a");
     await Promise.all([ca.close(), cb.close()]);
     await call("DELETE", `/api/mcp-connections/${a.id}`);
@@ -93,7 +99,10 @@ describe("install memory, call it through /api/mcp/:id, delete it", () => {
     fs.writeFileSync(file, JSON.stringify({ slug: "broken", title: "Broken", start_command }));
     const added = (await berth.cli(["servers", "add", "--file", file])) as { id: string; slug: string };
     expect(added.slug).toBe("broken");
-    const res = await call("POST", "/api/mcp-connections/install", { account_id: account.account_id, server_id: "broken" });
+    const res = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "broken",
+    });
     expect(res.status).toBe(201);
     expect(res.body.data.status).toBe("failed");
     expect(res.body.data.last_error).toContain("boom: no config");
@@ -120,8 +129,13 @@ describe("install memory, call it through /api/mcp/:id, delete it", () => {
     ].join("\n");
     expect(everything).not.toContain(secret);
     for (const slug of ["github", "brave-search"]) {
-      const credentials = slug === "github" ? { GITHUB_PERSONAL_ACCESS_TOKEN: "ghp_test" } : { BRAVE_API_KEY: "test-key" };
-      const r = await call("POST", "/api/mcp-connections/install", { account_id: account.account_id, server_id: slug, credentials });
+      const credentials =
+        slug === "github" ? { GITHUB_PERSONAL_ACCESS_TOKEN: "ghp_test" } : { BRAVE_API_KEY: "test-key" };
+      const r = await call("POST", "/api/mcp-connections/install", {
+        account_id: account.account_id,
+        server_id: slug,
+        credentials,
+      });
       expect([slug, r.body.data.status]).toEqual([slug, "running"]);
     }
   });

@@ -39,7 +39,11 @@ export async function startBerth(env: Record<string, string> = {}): Promise<Bert
     LOG_LEVEL: "warn",
     ...env,
   } as NodeJS.ProcessEnv;
-  const proc = spawn(process.execPath, ["--import", "tsx", "server.ts"], { cwd: ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+    cwd: ROOT,
+    env: fullEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout?.on("data", (d) => {
     out += d;
@@ -52,7 +56,10 @@ export async function startBerth(env: Record<string, string> = {}): Promise<Bert
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`Berth exited (${proc.exitCode}) before it was ready:\n${out}`);
     if (Date.now() > deadline) throw new Error(`Berth was not ready in 90 s:\n${out}`);
-    const ok = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 200));
   }

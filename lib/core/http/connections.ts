@@ -1,3 +1,4 @@
+import type { Ctx } from "@/lib/core/context";
 import {
   CredentialsInput,
   ExtendInput,
@@ -6,8 +7,6 @@ import {
   toConnectionJson,
   toEventJson,
 } from "@/lib/core/schemas/connection";
-import type { Ctx } from "@/lib/core/context";
-import type { ConnectionRow } from "@/lib/db/queries/connections";
 import { deleteConnection } from "@/lib/core/services/connections/delete";
 import { dryRunConnection } from "@/lib/core/services/connections/dry-run";
 import { extendConnection } from "@/lib/core/services/connections/extend";
@@ -16,6 +15,7 @@ import { installConnection } from "@/lib/core/services/connections/install";
 import { listAccountConnections, listEventsOfConnection } from "@/lib/core/services/connections/list";
 import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
 import { restartConnection } from "@/lib/core/services/connections/restart";
+import type { ConnectionRow } from "@/lib/db/queries/connections";
 import { json, withAccount } from "./handler";
 
 /** Route handlers shared by Next's route files and the Edge Function. */

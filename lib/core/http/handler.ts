@@ -32,7 +32,8 @@ export function withAccount<S extends z.ZodType>(
   return async (req, params, deps) => {
     try {
       const principal = await deps.authenticate(req);
-      if (!principal) throw new BerthError("unauthorized", "Send an API key as `Authorization: Bearer <key>`, or sign in.");
+      if (!principal)
+        throw new BerthError("unauthorized", "Send an API key as `Authorization: Bearer <key>`, or sign in.");
       const id = typeof params.id === "string" ? params.id : "";
       if ("id" in params && !UUID.test(id)) throw new BerthError("not_found", "No such connection.");
       const raw = opts.input === "query" ? Object.fromEntries(new URL(req.url).searchParams) : await readJson(req);
@@ -40,14 +41,17 @@ export function withAccount<S extends z.ZodType>(
       const ctx: Ctx = { ...deps, ...principal };
       return await fn({ ctx, input: input as z.output<S>, params, id, req });
     } catch (err) {
-      return toErrorResponse(err, (cause, requestId) => deps.log.error({ err: cause, requestId, url: req.url }, "request failed"));
+      return toErrorResponse(err, (cause, requestId) =>
+        deps.log.error({ err: cause, requestId, url: req.url }, "request failed"),
+      );
     }
   };
 }
 
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new BerthError("bad_request", "The request is not valid.", fieldErrors(parsed.error.issues));
+  if (!parsed.success)
+    throw new BerthError("bad_request", "The request is not valid.", fieldErrors(parsed.error.issues));
   return parsed.data;
 }
 

@@ -20,7 +20,9 @@ export const CredentialSchema = z
       ctx.addIssue({ code: "custom", message: `Not a usable JSON Schema: ${(err as Error).message}` });
     }
   })
-  .meta({ description: "JSON Schema (type object). Each property is passed as the environment variable of that name." });
+  .meta({
+    description: "JSON Schema (type object). Each property is passed as the environment variable of that name.",
+  });
 
 export const ServerDefinitionInput = z
   .strictObject({

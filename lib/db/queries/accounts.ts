@@ -5,7 +5,9 @@ export type UserRow = { id: string; email: string; password_hash: string | null;
 export type Role = "owner" | "admin" | "member";
 
 export function insertAccount(db: Db, { name }: { name: string }) {
-  return one(db.query<AccountRow>("insert into accounts (name) values ($1) returning *", [name])) as Promise<AccountRow>;
+  return one(
+    db.query<AccountRow>("insert into accounts (name) values ($1) returning *", [name]),
+  ) as Promise<AccountRow>;
 }
 
 export function getAccount(db: Db, { accountId }: { accountId: string }) {
@@ -32,11 +34,15 @@ export async function upsertUser(db: Db, { email, passwordHash }: { email: strin
   )) as UserRow;
 }
 
-export async function addMembership(db: Db, { accountId, userId, role }: { accountId: string; userId: string; role: Role }) {
-  await db.query(
-    "insert into memberships (account_id, user_id, role) values ($1, $2, $3) on conflict do nothing",
-    [accountId, userId, role],
-  );
+export async function addMembership(
+  db: Db,
+  { accountId, userId, role }: { accountId: string; userId: string; role: Role },
+) {
+  await db.query("insert into memberships (account_id, user_id, role) values ($1, $2, $3) on conflict do nothing", [
+    accountId,
+    userId,
+    role,
+  ]);
 }
 
 /** The accounts a user belongs to, oldest membership first. */

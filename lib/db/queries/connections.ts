@@ -61,7 +61,10 @@ export async function insertConnection(
 /** A connection of this account that is not deleted. */
 export function getConnection(db: Db, { accountId, id }: { accountId: string; id: string }) {
   return one(
-    db.query<ConnectionRow>(`${SELECT} where c.account_id = $1 and c.id = $2 and c.status <> 'deleted'`, [accountId, id]),
+    db.query<ConnectionRow>(`${SELECT} where c.account_id = $1 and c.id = $2 and c.status <> 'deleted'`, [
+      accountId,
+      id,
+    ]),
   );
 }
 

@@ -6,8 +6,14 @@ import { insertApiKey } from "@/lib/db/queries/api-keys";
 
 /** Makes a new key for the account; the key itself is returned once and never stored. */
 export async function createApiKey(deps: { db: Db }, input: { accountId: string; name?: string }) {
-  if (!(await getAccount(deps.db, { accountId: input.accountId }))) throw new BerthError("not_found", "No such account.");
+  if (!(await getAccount(deps.db, { accountId: input.accountId })))
+    throw new BerthError("not_found", "No such account.");
   const { key, prefix } = generateApiKey();
-  await insertApiKey(deps.db, { accountId: input.accountId, name: input.name ?? "default", prefix, keyHash: await hashApiKey(key) });
+  await insertApiKey(deps.db, {
+    accountId: input.accountId,
+    name: input.name ?? "default",
+    prefix,
+    keyHash: await hashApiKey(key),
+  });
   return key;
 }

@@ -9,7 +9,12 @@ export async function deleteConnection(ctx: Ctx, id: string) {
   await ctx.runtime.stop(conn.id, conn.sandbox_id);
   return ctx.db.transaction(async (tx) => {
     const row = await updateConnection(tx, { accountId: ctx.accountId, id }, { status: "deleted", sandbox_id: null });
-    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deleted", data: { by: ctx.actor.kind } });
+    await addConnectionEvent(tx, {
+      accountId: ctx.accountId,
+      connectionId: id,
+      type: "deleted",
+      data: { by: ctx.actor.kind },
+    });
     return row ?? { ...conn, status: "deleted" as const };
   });
 }

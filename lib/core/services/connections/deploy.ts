@@ -37,7 +37,13 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
           expires_at: new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
         },
       );
-      if (updated) await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "running", data: { sandbox_id: sandboxId } });
+      if (updated)
+        await addConnectionEvent(tx, {
+          ...key,
+          connectionId: conn.id,
+          type: "running",
+          data: { sandbox_id: sandboxId },
+        });
       return updated;
     });
     if (!running) {
@@ -52,8 +58,18 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
     await ctx.runtime.stop(conn.id, null).catch(() => {});
     const lastError = stderr ? `${message}\n${stderr}` : message;
     const failed = await ctx.db.transaction(async (tx) => {
-      const updated = await updateConnection(tx, { ...key, fromStatus: ["deploying"] }, { status: "failed", last_error: lastError });
-      if (updated) await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "failed", data: { error: message, stderr } });
+      const updated = await updateConnection(
+        tx,
+        { ...key, fromStatus: ["deploying"] },
+        { status: "failed", last_error: lastError },
+      );
+      if (updated)
+        await addConnectionEvent(tx, {
+          ...key,
+          connectionId: conn.id,
+          type: "failed",
+          data: { error: message, stderr },
+        });
       return updated;
     });
     return failed ?? (await getConnection(ctx.db, key)) ?? conn;

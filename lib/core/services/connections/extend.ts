@@ -1,9 +1,9 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import type { ExtendInput } from "@/lib/core/schemas/connection";
-import { getServer } from "@/lib/db/queries/servers";
 import { updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
+import { getServer } from "@/lib/db/queries/servers";
 import { getConnectionOrThrow } from "./get";
 
 /** Moves expiry later, never earlier, so a retried extend is harmless. */
@@ -17,7 +17,11 @@ export async function extendConnection(ctx: Ctx, id: string, input: ExtendInput)
   await ctx.runtime.setExpiry(conn.id, conn.sandbox_id, expiresAt);
 
   const updated = await ctx.db.transaction(async (tx) => {
-    const row = await updateConnection(tx, { accountId: ctx.accountId, id, fromStatus: ["running"] }, { expires_at: expiresAt });
+    const row = await updateConnection(
+      tx,
+      { accountId: ctx.accountId, id, fromStatus: ["running"] },
+      { expires_at: expiresAt },
+    );
     if (row) {
       const data = { seconds, expires_at: expiresAt.toISOString(), by: ctx.actor.kind };
       await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "extended", data });

@@ -32,7 +32,12 @@ export async function installConnection(ctx: Ctx, input: Omit<InstallInput, "dry
       timeoutSeconds,
       expiresAt: new Date(ctx.now() + timeoutSeconds * 1000),
     });
-    const data = { server: server.slug, version: server.version, timeout: timeoutSeconds, keep_alive: input.keep_alive };
+    const data = {
+      server: server.slug,
+      version: server.version,
+      timeout: timeoutSeconds,
+      keep_alive: input.keep_alive,
+    };
     await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "installed", data });
     await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
     return row;

@@ -15,9 +15,19 @@ export async function restartConnection(ctx: Ctx, id: string) {
     const row = await updateConnection(
       tx,
       { accountId: ctx.accountId, id },
-      { status: "deploying", sandbox_id: null, last_error: null, expires_at: new Date(ctx.now() + conn.timeout_seconds * 1000) },
+      {
+        status: "deploying",
+        sandbox_id: null,
+        last_error: null,
+        expires_at: new Date(ctx.now() + conn.timeout_seconds * 1000),
+      },
     );
-    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "restarted", data: { by: ctx.actor.kind } });
+    await addConnectionEvent(tx, {
+      accountId: ctx.accountId,
+      connectionId: id,
+      type: "restarted",
+      data: { by: ctx.actor.kind },
+    });
     await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
     return row ?? conn;
   });
