@@ -1,0 +1,48 @@
+"use server";
+
+import { redirect } from "next/navigation";
+import { z } from "zod";
+import { getAppDeps } from "@/lib/app-deps";
+import { startSession } from "@/lib/auth/current-user";
+import type { SessionData } from "@/lib/auth/session";
+import { createAccount } from "@/lib/core/services/accounts/create-account";
+import { countUsers } from "@/lib/db/queries/accounts";
+import { type AuthFormState, textField } from "../form-state";
+
+const SetUpInput = z.object({
+  name: z.string().trim().min(1, { error: "Enter a name for the account." }).max(200),
+  email: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.email({ error: "Enter an email address." })),
+  password: z.string().min(8, { error: "Use at least 8 characters." }).max(1024),
+});
+
+/** First run only: creates the first account and its owner, then signs the owner in. */
+export async function setUpAction(_prev: AuthFormState, formData: FormData): Promise<AuthFormState> {
+  const values = { name: textField(formData, "name"), email: textField(formData, "email") };
+  const parsed = SetUpInput.safeParse({ ...values, password: textField(formData, "password") });
+  if (!parsed.success) return { values, fieldErrors: z.flattenError(parsed.error).fieldErrors };
+
+  const deps = getAppDeps();
+  // Once anyone exists, accounts are made by their owners or the CLI, never by a stranger here.
+  if ((await countUsers(deps.db)) > 0) redirect("/sign-in");
+
+  let session: SessionData;
+  try {
+    const { name, email, password } = parsed.data;
+    const created = await createAccount(deps, {
+      name,
+      ownerEmail: email,
+      ownerPasswordHash: await deps.hashPassword(password),
+    });
+    if (!created.userId) throw new Error("createAccount returned no owner");
+    session = { userId: created.userId, accountId: created.account.id };
+  } catch (err) {
+    deps.log.error({ err }, "first-run setup failed");
+    return { values, error: "Could not create the account. Please try again." };
+  }
+  await startSession(session);
+  redirect("/dashboard");
+}

@@ -1,0 +1,38 @@
+import { KeyRound } from "lucide-react";
+import { Badge } from "@/components/ui/badge";
+import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
+
+/** Whether installing asks for credentials: the schema declares at least one property. */
+export function needsCredentials(definition: ServerDefinition) {
+  const properties = definition.credential_schema.properties;
+  return typeof properties === "object" && properties !== null && Object.keys(properties).length > 0;
+}
+
+export function ServerCard({ definition }: { definition: ServerDefinition }) {
+  return (
+    <Card className="gap-4" data-testid={`server-${definition.slug}`}>
+      <CardHeader>
+        <CardTitle>{definition.title}</CardTitle>
+        <CardDescription>{definition.description}</CardDescription>
+        <CardAction>
+          {needsCredentials(definition) ? (
+            <Badge variant="secondary">
+              <KeyRound />
+              Needs credentials
+            </Badge>
+          ) : (
+            <Badge variant="outline" className="text-muted-foreground">
+              No credentials
+            </Badge>
+          )}
+        </CardAction>
+      </CardHeader>
+      <CardContent className="mt-auto">
+        <code className="bg-muted text-muted-foreground rounded px-1.5 py-0.5 font-mono text-xs">
+          {definition.slug}
+        </code>
+      </CardContent>
+    </Card>
+  );
+}

@@ -1,0 +1,6 @@
+/** Every TanStack Query key for connections comes from here, so invalidation can target them. */
+export const connectionKeys = {
+  all: ["connections"] as const,
+  list: (accountId: string) => [...connectionKeys.all, "list", accountId] as const,
+  detail: (accountId: string, id: string) => [...connectionKeys.all, "detail", accountId, id] as const,
+};
