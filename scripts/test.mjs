@@ -61,7 +61,11 @@ function countVitest(file) {
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
     return {
       passed: r.numPassedTests,
-      failed: r.numFailedTests + (r.numFailedTestSuites ?? 0),
+      // A file that failed outside its tests (load error, beforeAll) counts as one failure.
+      failed:
+        r.numFailedTests +
+        r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed"))
+          .length,
       skipped: r.numPendingTests + r.numTodoTests,
     };
   } catch {

@@ -73,6 +73,8 @@ create index if not exists mcp_connections_status_idx on mcp_connections (status
 
 create table if not exists connection_events (
   id uuid primary key default gen_random_uuid(),
+  -- Orders events written in one transaction (same timestamp) as they were written.
+  seq bigint generated always as identity,
   account_id uuid not null references accounts (id) on delete cascade,
   connection_id uuid not null references mcp_connections (id) on delete cascade,
   type text not null check (type in ('installed', 'deploying', 'running', 'failed', 'crashed', 'extended',
@@ -80,7 +82,7 @@ create table if not exists connection_events (
   data jsonb not null default '{}',
   created_at timestamptz not null default clock_timestamp()
 );
-create index if not exists connection_events_connection_idx on connection_events (connection_id, created_at desc);
+create index if not exists connection_events_connection_idx on connection_events (connection_id, seq desc);
 
 -- Row level security: the owner role Berth connects as is not subject to it; any other role
 -- sees only the account named by the `berth.account_id` setting of its session.

@@ -39,7 +39,7 @@ export function listConnectionEvents(
 ) {
   return db.query<EventRow>(
     `select id, connection_id, type, data, created_at from connection_events
-     where account_id = $1 and connection_id = $2 order by created_at desc, id desc limit $3`,
+     where account_id = $1 and connection_id = $2 order by seq desc limit $3`,
     [accountId, connectionId, limit],
   );
 }
