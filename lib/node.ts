@@ -9,8 +9,9 @@ import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { loadKeyring, loadOrCreateSecret } from "@/lib/crypto/keyring";
 import { type DbHandle, openDb } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
+import { getInstallationId } from "@/lib/db/queries/settings";
 import { createLogger } from "@/lib/log";
-import { LocalProcessProvider } from "@/lib/sandbox/local";
+import { LocalProvider, plainProcess } from "@/lib/sandbox/local";
 import type { SandboxProvider } from "@/lib/sandbox/provider";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 
@@ -43,7 +44,7 @@ export async function openBerth(
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db);
   await seedCatalogue(db);
-  const runtime = new NodeSandboxRuntime(createProvider(config));
+  const runtime = new NodeSandboxRuntime(createProvider(config), await getInstallationId(db));
   const sessionPassword = loadOrCreateSecret(config.dataDir, "session-secret");
   const deps: AppDeps = {
     db,
@@ -87,5 +88,5 @@ function createProvider(config: Config): SandboxProvider {
   if (config.sandboxProvider === "e2b") {
     throw new Error("SANDBOX_PROVIDER=e2b is not available in this version yet; use local (the default).");
   }
-  return new LocalProcessProvider(path.join(config.dataDir, "sandboxes"));
+  return new LocalProvider(path.join(config.dataDir, "sandboxes"), plainProcess);
 }

@@ -1,18 +1,28 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 
 /**
- * A place to run one MCP server: a local process (bubblewrap-isolated or not) or an E2B
- * cloud sandbox. The runtime (runtime.ts) owns the lifecycle; providers only do the work.
+ * A place to run one MCP server: a local process (bubblewrap-isolated, or a plain process when
+ * explicitly asked for) or an E2B cloud sandbox. The runtime (runtime.ts) owns the lifecycle;
+ * providers only do the work.
  */
+
+/** Who a sandbox belongs to; providers store it so sandboxes can be listed and reaped. */
+export type SandboxOwner = {
+  /** This Berth installation (shared by all its instances): its sandboxes, not another's. */
+  installation: string;
+  accountId: string;
+  connectionId?: string;
+};
+
 export type SandboxSpec = {
   /** Shell-free argv of the server. */
   argv: string[];
   /** Environment of the server; `{home}` in values is replaced by the sandbox's home. */
   env: Record<string, string>;
+  /** Outbound internet access; without it the sandbox has no network at all. */
   network: boolean;
   timeoutSeconds: number;
-  /** Who owns it, so a provider can list and reap its sandboxes. */
-  metadata: { connectionId?: string; accountId: string };
+  owner: SandboxOwner;
 };
 
 export type SandboxExit = { code: number | null; signal: string | null };
@@ -28,15 +38,46 @@ export interface Sandbox {
   stderrTail(): string;
 }
 
+export type SandboxInfo = { id: string; owner: Partial<SandboxOwner> };
+
+/** A one-off command in a fresh sandbox that is destroyed afterwards (`/api/sandbox-runs`). */
+export type ExecSpec = {
+  argv: string[];
+  stdin?: string;
+  env?: Record<string, string>;
+  timeoutSeconds: number;
+  /** stdout and stderr are each cut at this many bytes. */
+  maxOutputBytes: number;
+  owner: SandboxOwner;
+};
+
+export type ExecResult = {
+  stdout: string;
+  stderr: string;
+  exit_code: number | null;
+  duration_ms: number;
+  truncated: boolean;
+  timed_out: boolean;
+};
+
 export interface SandboxProvider {
   readonly name: string;
   /** Whether servers are isolated from the host and from each other. */
   readonly isolated: boolean;
   /** What isolation is active, for the start banner, /api/health and docs/SECURITY.md. */
   describe(): Record<string, unknown>;
+  /** Creates a sandbox and starts the server in it. */
   create(spec: SandboxSpec): Promise<Sandbox>;
+  /**
+   * Reattaches to a sandbox that outlived a restart of Berth, when the provider can (E2B);
+   * `undefined` when it is gone or the provider's sandboxes never outlive Berth (local).
+   */
+  attach(sandboxId: string, spec: SandboxSpec): Promise<Sandbox | undefined>;
   kill(sandboxId: string): Promise<void>;
   setTimeout(sandboxId: string, seconds: number): Promise<void>;
-  /** Stops every sandbox this process started (shutdown). */
-  killAll(): Promise<void>;
+  /** This installation's sandboxes that exist now. */
+  list(installation: string): Promise<SandboxInfo[]>;
+  exec(spec: ExecSpec): Promise<ExecResult>;
+  /** Berth is stopping: release what dies with this process (local sandboxes; not E2B's). */
+  shutdown(): Promise<void>;
 }

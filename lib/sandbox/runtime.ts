@@ -26,7 +26,10 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   private readonly starting = new Map<string, Sandbox>();
   onCrash?: (report: CrashReport) => void;
 
-  constructor(private readonly impl: SandboxProvider) {}
+  constructor(
+    private readonly impl: SandboxProvider,
+    private readonly installation: string,
+  ) {}
 
   get provider() {
     return this.impl.name;
@@ -103,7 +106,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     const all = [...this.live.values()];
     this.live.clear();
     await Promise.all(all.map((l) => l.upstream.close()));
-    await this.impl.killAll();
+    await this.impl.shutdown();
   }
 
   /** Creates the sandbox and waits for `initialize`; on any failure nothing is left running. */
@@ -121,7 +124,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
         env: spec.env,
         network: spec.network,
         timeoutSeconds: spec.timeoutSeconds,
-        metadata: { connectionId, accountId: spec.accountId },
+        owner: { installation: this.installation, accountId: spec.accountId, connectionId },
       });
     } catch (err) {
       throw new DeployError(`The sandbox could not be created: ${(err as Error).message}`, "");
