@@ -7,7 +7,7 @@ import { listenForCli } from "@/lib/cli/socket";
 import { ConfigError, loadConfig } from "@/lib/config";
 import { countUsers } from "@/lib/db/queries/accounts";
 import { startMaintenanceLoop } from "@/lib/jobs/maintenance";
-import { recordCrash, recoverConnections } from "@/lib/jobs/supervisor";
+import { recordCrash, recoverAtStart } from "@/lib/jobs/supervisor";
 import { McpGateway } from "@/lib/mcp/gateway";
 import { openBerth } from "@/lib/node";
 
@@ -22,13 +22,14 @@ async function main() {
   const { deps, runtime } = berth;
   publishAppDeps(deps);
   runtime.onCrash = (report) => {
-    recordCrash(deps, report).catch((err) => deps.log.error({ err }, "could not record a crash"));
+    recordCrash(deps, config.restartPolicy, report).catch((err) => deps.log.error({ err }, "could not record a crash"));
   };
 
   const app = next({ dev, dir: import.meta.dirname, hostname: "localhost", port: config.port });
   const handle = app.getRequestHandler();
   await app.prepare();
 
+  const recovery = await recoverAtStart(deps, runtime);
   const gateway = new McpGateway(deps, runtime);
   const server = http.createServer((req, res) => {
     if (McpGateway.matches(req.url)) void gateway.handle(req, res);
@@ -39,8 +40,11 @@ async function main() {
     server.listen(config.port, config.host, resolve);
   });
   const cliServer = config.databaseUrl ? undefined : await listenForCli({ db: deps.db, hashPassword }, config.dataDir);
-  const stopMaintenance = startMaintenanceLoop(deps, config.maintenanceIntervalMs);
-  recoverConnections(deps).catch((err) => deps.log.error({ err }, "recovering connections failed"));
+  const stopMaintenance = startMaintenanceLoop(
+    { deps, runtime, policy: config.restartPolicy },
+    config.maintenanceIntervalMs,
+  );
+  recovery.redeploys.catch((err) => deps.log.error({ err }, "recovering connections failed"));
 
   const port = (server.address() as AddressInfo).port;
   const url = config.publicUrl.replace(`:${config.port}`, `:${port}`);

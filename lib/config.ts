@@ -23,7 +23,9 @@ const EnvSchema = z.object({
   E2B_PORT_URL_TEMPLATE: z.string().optional(),
   NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
   NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: z.string().optional(),
-  BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(20).default(5000),
+  BERTH_RESTART_LIMIT: z.coerce.number().int().min(0).max(100).default(5),
+  BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -65,6 +67,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { url: e.NEXT_PUBLIC_SUPABASE_URL, publishableKey: e.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY as string }
       : undefined,
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
+    restartPolicy: { limit: e.BERTH_RESTART_LIMIT, backoffMs: e.BERTH_RESTART_BACKOFF_MS, stableMs: 60_000 },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -46,6 +46,8 @@ export async function openBerth(
   await seedCatalogue(db);
   const runtime = new NodeSandboxRuntime(createProvider(config), await getInstallationId(db));
   const sessionPassword = loadOrCreateSecret(config.dataDir, "session-secret");
+  // Stable across restarts of this instance, so it finds the connections it hosted.
+  const host = loadOrCreateSecret(config.dataDir, "instance-id");
   const deps: AppDeps = {
     db,
     runtime,
@@ -54,6 +56,7 @@ export async function openBerth(
     log,
     now: Date.now,
     installWaitMs: 20_000,
+    host,
     sessionPassword,
     secureCookies: config.publicUrl.startsWith("https://"),
     hashPassword,

@@ -18,6 +18,8 @@ export type Deps = {
   now: () => number;
   /** How long install waits for `running` before answering `deploying`. */
   installWaitMs: number;
+  /** This Berth instance (stable across its restarts): recorded as the host of what it deploys. */
+  host: string;
 };
 
 export type Actor = { kind: "api_key" } | { kind: "user"; userId: string } | { kind: "system" };

@@ -11,6 +11,8 @@ export type DeploySpec = {
   env: Record<string, string>;
   network: boolean;
   timeoutSeconds: number;
+  /** A sandbox that may have outlived a restart of Berth (E2B): reattach to it when possible. */
+  reattachSandboxId?: string;
 };
 
 export type ToolSummary = { name: string; description: string };

@@ -1,52 +1,112 @@
 import type { Ctx, Deps } from "@/lib/core/context";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
-import { type ConnectionRow, listConnectionsInStatus, updateConnection } from "@/lib/db/queries/connections";
+import {
+  type ConnectionRow,
+  getConnectionForUpdate,
+  listConnectionsInStatus,
+  updateConnection,
+} from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
-import type { CrashReport } from "@/lib/sandbox/runtime";
+import { currentSandboxes } from "@/lib/db/queries/maintenance";
+import type { CrashReport, NodeSandboxRuntime } from "@/lib/sandbox/runtime";
+
+export type RestartPolicy = {
+  /** Crashes in a row after which Berth gives up (crash loop). */
+  limit: number;
+  /** First backoff; doubled for each crash in a row, at most 5 minutes. */
+  backoffMs: number;
+  /** A server that ran this long before crashing starts a new series. */
+  stableMs: number;
+};
 
 export const systemCtx = (deps: Deps, accountId: string): Ctx => ({ ...deps, accountId, actor: { kind: "system" } });
 
-/** A server that died on its own: the connection says so, with the reason and stderr tail. */
-export async function recordCrash(deps: Deps, report: CrashReport) {
+export const backoffFor = (policy: RestartPolicy, attempt: number) =>
+  Math.min(policy.backoffMs * 2 ** (attempt - 1), 300_000);
+
+/**
+ * A server that died on its own: the connection becomes `failed` with the reason and stderr
+ * tail, and a restart is scheduled with exponential backoff, until `limit` crashes in a row.
+ */
+export async function recordCrash(deps: Deps, policy: RestartPolicy, report: CrashReport) {
   const key = { accountId: report.accountId, id: report.connectionId };
-  const lastError = report.stderrTail ? `${report.reason}\n${report.stderrTail}` : report.reason;
   await deps.db.transaction(async (tx) => {
-    const row = await updateConnection(
-      tx,
-      { ...key, fromStatus: ["running"] },
-      { status: "failed", last_error: lastError },
-    );
-    if (!row) return;
-    const data = { sandbox_id: report.sandboxId, error: report.reason, stderr: report.stderrTail };
+    const conn = await getConnectionForUpdate(tx, key);
+    if (conn?.status !== "running" || conn.sandbox_id !== report.sandboxId) return; // stale report
+    const ranFor = conn.started_at ? deps.now() - new Date(conn.started_at).getTime() : 0;
+    const attempt = ranFor > policy.stableMs ? 1 : conn.restart_attempts + 1;
+    const detail = report.stderrTail ? `${report.reason}\n${report.stderrTail}` : report.reason;
     await addConnectionEvent(tx, {
-      accountId: report.accountId,
-      connectionId: report.connectionId,
+      ...key,
+      connectionId: conn.id,
       type: "crashed",
-      data,
+      data: { sandbox_id: report.sandboxId, error: report.reason, stderr: report.stderrTail, attempt },
+    });
+    if (attempt > policy.limit) {
+      const lastError = `Crash loop: the server crashed ${policy.limit} times in a row; Berth stopped restarting it.\n${detail}`;
+      await updateConnection(tx, key, {
+        status: "failed",
+        sandbox_id: null,
+        last_error: lastError,
+        next_restart_at: null,
+      });
+      await addConnectionEvent(tx, {
+        ...key,
+        connectionId: conn.id,
+        type: "failed",
+        data: { reason: "crash_loop", crashes: policy.limit },
+      });
+      return;
+    }
+    const wait = backoffFor(policy, attempt);
+    await updateConnection(tx, key, {
+      status: "failed",
+      sandbox_id: null,
+      last_error: `${detail}\nRestarting in ${Math.ceil(wait / 1000)} s (attempt ${attempt} of ${policy.limit}).`,
+      restart_attempts: attempt,
+      next_restart_at: new Date(deps.now() + wait),
     });
   });
   deps.log.warn({ connectionId: report.connectionId }, "MCP server crashed");
 }
 
 /**
- * After Berth starts: connections that were running (or caught mid-deploy) and have not
- * expired are deployed again under the same id; the rest are expired.
+ * When Berth starts, before it listens. First the provider's sandboxes of this installation that no connection
+ * runs on are killed (leftovers of a crash, even mid-install). Then the connections this
+ * instance hosted that were running or deploying are deployed again under the same id
+ * (E2B sandboxes are reattached), or expired if their time is up.
  */
-export async function recoverConnections(deps: Deps) {
-  const rows = await listConnectionsInStatus(deps.db, { statuses: ["running", "deploying"] });
-  await Promise.all(
-    rows.map(async (row) => {
+export async function recoverAtStart(deps: Deps, runtime: NodeSandboxRuntime) {
+  const mine = (await listConnectionsInStatus(deps.db, { statuses: ["running", "deploying"] })).filter(
+    (c) => c.host === deps.host || c.host === null,
+  );
+  const sandboxes = await runtime.listSandboxes();
+  const keep = await currentSandboxes(deps.db, {
+    sandboxes: sandboxes.flatMap((s) =>
+      s.owner.connectionId ? [{ connectionId: s.owner.connectionId, sandboxId: s.id }] : [],
+    ),
+  });
+  const mineDeploying = new Set(mine.filter((c) => c.status === "deploying").map((c) => c.id));
+  let reaped = 0;
+  for (const s of sandboxes) {
+    const connectionId = s.owner.connectionId;
+    // Nothing of this instance is mid-deploy yet, so a sandbox of its own deploying connection is an orphan.
+    if (connectionId && keep.has(connectionId) && !mineDeploying.has(connectionId)) continue;
+    await runtime.killSandbox(s.id).catch((err) => deps.log.warn({ err, sandboxId: s.id }, "could not kill an orphan"));
+    reaped++;
+  }
+  // Berth serves requests meanwhile; the reaping above is done before it listens.
+  const redeploys = Promise.all(
+    mine.map(async (row) => {
       const ctx = systemCtx(deps, row.account_id);
       if (!row.keep_alive && new Date(row.expires_at).getTime() <= deps.now()) return expireConnection(ctx, row);
-      const deploying = await updateConnection(
-        deps.db,
-        { accountId: row.account_id, id: row.id },
-        { status: "deploying" },
-      );
+      const reattach = row.status === "running" && row.sandbox_id && keep.has(row.id) ? row.sandbox_id : null;
+      const key = { accountId: row.account_id, id: row.id };
+      const deploying = await updateConnection(deps.db, key, { status: "deploying", sandbox_id: reattach });
       if (deploying) await deployConnection(ctx, deploying);
     }),
   );
-  return rows.length;
+  return { recovering: mine.length, reaped, redeploys };
 }
 
 export async function expireConnection(ctx: Ctx, row: ConnectionRow) {
@@ -57,7 +117,7 @@ export async function expireConnection(ctx: Ctx, row: ConnectionRow) {
       id: row.id,
       fromStatus: ["running", "deploying"] as ConnectionRow["status"][],
     };
-    const expired = await updateConnection(tx, key, { status: "expired", sandbox_id: null });
+    const expired = await updateConnection(tx, key, { status: "expired", sandbox_id: null, next_restart_at: null });
     if (expired) {
       const data = { expires_at: new Date(row.expires_at).toISOString() };
       await addConnectionEvent(tx, { accountId: row.account_id, connectionId: row.id, type: "expired", data });

@@ -66,6 +66,8 @@ export interface SandboxProvider {
   readonly isolated: boolean;
   /** What isolation is active, for the start banner, /api/health and docs/SECURITY.md. */
   describe(): Record<string, unknown>;
+  /** The longest a sandbox may live (E2B: 1 h Hobby, 24 h Pro); Berth replaces it before then. */
+  readonly maxLifetimeSeconds?: number;
   /** Creates a sandbox and starts the server in it. */
   create(spec: SandboxSpec): Promise<Sandbox>;
   /**

@@ -52,6 +52,24 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     return this.session(connectionId) !== undefined;
   }
 
+  /** The sandboxes this process holds a session with. */
+  liveSandboxes() {
+    return [...this.live].map(([connectionId, l]) => ({ connectionId, sandboxId: l.sandbox.id }));
+  }
+
+  /** How long the provider lets a sandbox live at most (E2B's plan limit); undefined = no limit. */
+  get maxLifetimeSeconds() {
+    return this.impl.maxLifetimeSeconds;
+  }
+
+  listSandboxes() {
+    return this.impl.list(this.installation);
+  }
+
+  killSandbox(sandboxId: string) {
+    return this.impl.kill(sandboxId);
+  }
+
   async deploy(spec: DeploySpec) {
     await this.stop(spec.connectionId, null);
     const { sandbox, upstream } = await this.start(spec, spec.connectionId);
@@ -117,15 +135,22 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     } catch (err) {
       throw new DeployError((err as Error).message, "");
     }
-    let sandbox: Sandbox;
-    try {
-      sandbox = await this.impl.create({
-        argv,
-        env: spec.env,
-        network: spec.network,
-        timeoutSeconds: spec.timeoutSeconds,
-        owner: { installation: this.installation, accountId: spec.accountId, connectionId },
+    const sandboxSpec = {
+      argv,
+      env: spec.env,
+      network: spec.network,
+      timeoutSeconds: spec.timeoutSeconds,
+      owner: { installation: this.installation, accountId: spec.accountId, connectionId },
+    };
+    let sandbox: Sandbox | undefined;
+    if (spec.reattachSandboxId) {
+      sandbox = await this.impl.attach(spec.reattachSandboxId, sandboxSpec).catch(async () => {
+        await this.impl.kill(spec.reattachSandboxId as string).catch(() => {});
+        return undefined;
       });
+    }
+    try {
+      sandbox ??= await this.impl.create(sandboxSpec);
     } catch (err) {
       throw new DeployError(`The sandbox could not be created: ${(err as Error).message}`, "");
     }

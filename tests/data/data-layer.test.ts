@@ -37,6 +37,7 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
       keepAlive: true,
       timeoutSeconds: 60,
       expiresAt: new Date(Date.now() + 60_000),
+      host: "test",
     });
   }
 

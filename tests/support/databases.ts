@@ -23,18 +23,29 @@ export async function openTestDb(kind: "pglite" | "postgres"): Promise<TestDb> {
       },
     };
   }
+  const { url, drop } = await createPostgresDatabase();
+  const db = await openDb({ databaseUrl: url, dataDir: os.tmpdir() });
+  await migrate(db);
+  return {
+    db,
+    async drop() {
+      await db.close();
+      await drop();
+    },
+  };
+}
+
+/** A new, empty database on the test PostgreSQL server, and how to drop it. */
+export async function createPostgresDatabase() {
   const name = `berth_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();
   await admin.query(`create database ${name}`);
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
-  const db = await openDb({ databaseUrl: url.toString(), dataDir: os.tmpdir() });
-  await migrate(db);
   return {
-    db,
+    url: url.toString(),
     async drop() {
-      await db.close();
       await admin.query(`drop database if exists ${name} with (force)`);
       await admin.end();
     },

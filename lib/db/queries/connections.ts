@@ -17,6 +17,11 @@ export type ConnectionRow = {
   timeout_seconds: number;
   expires_at: Date;
   last_error: string | null;
+  /** The Berth instance that deployed the current sandbox. */
+  host: string | null;
+  started_at: Date | null;
+  restart_attempts: number;
+  next_restart_at: Date | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -36,12 +41,13 @@ export async function insertConnection(
     keepAlive: boolean;
     timeoutSeconds: number;
     expiresAt: Date;
+    host: string;
   },
 ) {
   await db.query(
     `insert into mcp_connections (id, account_id, server_id, name, status, provider, credentials_ciphertext,
-       credentials_key_id, keep_alive, timeout_seconds, expires_at)
-     values ($1, $2, $3, $4, 'deploying', $5, $6, $7, $8, $9, $10)`,
+       credentials_key_id, keep_alive, timeout_seconds, expires_at, host)
+     values ($1, $2, $3, $4, 'deploying', $5, $6, $7, $8, $9, $10, $11)`,
     [
       c.id,
       c.accountId,
@@ -53,6 +59,7 @@ export async function insertConnection(
       c.keepAlive,
       c.timeoutSeconds,
       c.expiresAt,
+      c.host,
     ],
   );
   return getConnection(db, { accountId: c.accountId, id: c.id }) as Promise<ConnectionRow>;
@@ -88,7 +95,17 @@ export function listConnections(db: Db, { accountId }: { accountId: string }) {
 export type ConnectionChanges = Partial<
   Pick<
     ConnectionRow,
-    "status" | "sandbox_id" | "expires_at" | "last_error" | "provider" | "credentials_ciphertext" | "credentials_key_id"
+    | "status"
+    | "sandbox_id"
+    | "expires_at"
+    | "last_error"
+    | "provider"
+    | "credentials_ciphertext"
+    | "credentials_key_id"
+    | "host"
+    | "started_at"
+    | "restart_attempts"
+    | "next_restart_at"
   >
 >;
 

@@ -25,6 +25,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       env: { ...server.env, ...credentials },
       network: server.network,
       timeoutSeconds: conn.timeout_seconds,
+      reattachSandboxId: conn.sandbox_id ?? undefined,
     });
     const running = await ctx.db.transaction(async (tx) => {
       const updated = await updateConnection(
@@ -34,6 +35,8 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
           status: "running",
           sandbox_id: sandboxId,
           last_error: null,
+          host: ctx.host,
+          started_at: startedAt,
           expires_at: new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
         },
       );
@@ -61,7 +64,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       const updated = await updateConnection(
         tx,
         { ...key, fromStatus: ["deploying"] },
-        { status: "failed", last_error: lastError },
+        { status: "failed", last_error: lastError, sandbox_id: null },
       );
       if (updated)
         await addConnectionEvent(tx, {

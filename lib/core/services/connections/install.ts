@@ -31,6 +31,7 @@ export async function installConnection(ctx: Ctx, input: Omit<InstallInput, "dry
       keepAlive: input.keep_alive,
       timeoutSeconds,
       expiresAt: new Date(ctx.now() + timeoutSeconds * 1000),
+      host: ctx.host,
     });
     const data = {
       server: server.slug,

@@ -19,6 +19,9 @@ export async function restartConnection(ctx: Ctx, id: string) {
         status: "deploying",
         sandbox_id: null,
         last_error: null,
+        host: ctx.host,
+        restart_attempts: 0,
+        next_restart_at: null,
         expires_at: new Date(ctx.now() + conn.timeout_seconds * 1000),
       },
     );
