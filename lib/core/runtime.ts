@@ -36,6 +36,17 @@ export function isDeployError(err: unknown): err is DeployError {
   return err instanceof Error && err.name === "DeployError";
 }
 
+export type RunSpec = { accountId: string; argv: string[]; stdin?: string; timeoutSeconds: number };
+
+export type RunResult = {
+  stdout: string;
+  stderr: string;
+  exit_code: number | null;
+  duration_ms: number;
+  truncated: boolean;
+  timed_out: boolean;
+};
+
 export interface SandboxRuntime {
   readonly provider: string;
   readonly isolated: boolean;
@@ -47,4 +58,6 @@ export interface SandboxRuntime {
   /** Starts the server in a throwaway sandbox, lists its tools, tears it down. Throws DeployError. */
   dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]>;
   isLive(connectionId: string): boolean;
+  /** A one-off command in a fresh sandbox, destroyed afterwards; output capped at 1 MiB. */
+  run(spec: RunSpec): Promise<RunResult>;
 }

@@ -1,10 +1,19 @@
-import { DeployError, type DeploySpec, type SandboxRuntime, type ToolSummary } from "@/lib/core/runtime";
+import { splitCommand } from "@/lib/core/command-line";
+import {
+  DeployError,
+  type DeploySpec,
+  type RunResult,
+  type RunSpec,
+  type SandboxRuntime,
+  type ToolSummary,
+} from "@/lib/core/runtime";
 import { scrubSecrets } from "@/lib/core/services/connections/credentials";
 import { UpstreamSession } from "@/lib/mcp/upstream-session";
 import type { Sandbox, SandboxProvider } from "./provider";
-import { resolvePreparedCommand, splitCommand } from "./start-command";
+import { resolvePreparedCommand } from "./start-command";
 
 const START_TIMEOUT_MS = 60_000;
+const RUN_OUTPUT_BYTES = 1024 * 1024;
 
 type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string };
 
@@ -50,6 +59,16 @@ export class NodeSandboxRuntime implements SandboxRuntime {
 
   isLive(connectionId: string) {
     return this.session(connectionId) !== undefined;
+  }
+
+  async run(spec: RunSpec): Promise<RunResult> {
+    return this.impl.exec({
+      argv: resolvePreparedCommand(spec.argv),
+      stdin: spec.stdin,
+      timeoutSeconds: spec.timeoutSeconds,
+      maxOutputBytes: RUN_OUTPUT_BYTES,
+      owner: { installation: this.installation, accountId: spec.accountId },
+    });
   }
 
   /** The sandboxes this process holds a session with. */

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolvePreparedCommand, splitCommand } from "./start-command";
+import { splitCommand } from "@/lib/core/command-line";
+import { resolvePreparedCommand } from "./start-command";
 
 describe("splitCommand", () => {
   it("splits like a shell, honouring quotes, without running one", () => {

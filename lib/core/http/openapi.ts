@@ -16,6 +16,7 @@ import {
   InstallInput,
   ListConnectionsQuery,
 } from "@/lib/core/schemas/connection";
+import { SandboxRunInput, SandboxRunResult } from "@/lib/core/schemas/sandbox-run";
 import { ServerDefinition } from "@/lib/core/schemas/server-definition";
 import type { Handler } from "./handler";
 
@@ -220,6 +221,20 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
           requestParams: { path: ConnectionId },
           ok: { "200": ok("The events, newest first.", z.array(ConnectionEvent)) },
           errors: [401, 404],
+        }),
+      },
+      "/api/sandbox-runs": {
+        post: op({
+          operationId: "runInSandbox",
+          tags: ["Sandbox runs"],
+          summary: "Run a command in a fresh sandbox",
+          description:
+            "Runs a one-off command in a new sandbox of the server's provider, then destroys the sandbox. A string " +
+            "command is split like a shell would (quotes honoured) but never run by one. stdout and stderr are each " +
+            "capped at 1 MiB; a command past its timeout is killed (`timed_out`, `exit_code` null).",
+          requestBody: jsonBody(SandboxRunInput),
+          ok: { "200": ok("What the command printed and how it ended.", SandboxRunResult) },
+          errors: [400, 401, 404, 413, 502],
         }),
       },
       "/api/mcp/{id}": {

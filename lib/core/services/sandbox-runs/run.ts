@@ -1,0 +1,24 @@
+import { splitCommand } from "@/lib/core/command-line";
+import type { Ctx } from "@/lib/core/context";
+import { BerthError } from "@/lib/core/errors";
+import type { SandboxRunInput } from "@/lib/core/schemas/sandbox-run";
+import { assertOwnAccount } from "../scope";
+
+/** Runs a one-off command in a fresh sandbox of the account's provider, destroyed afterwards. */
+export async function runInSandbox(ctx: Ctx, input: SandboxRunInput) {
+  assertOwnAccount(ctx, input.account_id);
+  let argv: string[];
+  try {
+    argv = typeof input.command === "string" ? splitCommand(input.command) : input.command;
+  } catch (err) {
+    throw new BerthError("bad_request", "The command is not valid.", [
+      { path: "command", message: (err as Error).message },
+    ]);
+  }
+  try {
+    return await ctx.runtime.run({ accountId: ctx.accountId, argv, stdin: input.stdin, timeoutSeconds: input.timeout });
+  } catch (err) {
+    ctx.log.error({ err }, "sandbox run failed");
+    throw new BerthError("sandbox_provider_failed", `The sandbox provider failed: ${(err as Error).message}`);
+  }
+}
