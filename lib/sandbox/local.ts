@@ -78,7 +78,7 @@ export class LocalProvider implements SandboxProvider {
     const [command, ...args] = confined.command(spec.argv);
     const child = spawn(command as string, args, {
       cwd: box.home,
-      env: sandboxEnv(spec.env, confined.home) as NodeJS.ProcessEnv,
+      env: sandboxEnv(spec.env, confined.home, spec.network) as NodeJS.ProcessEnv,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true, // own process group: kill() reaches every process of the sandbox
       uid: confined.uid,
@@ -151,7 +151,7 @@ export class LocalProvider implements SandboxProvider {
     const [command, ...args] = confined.command(spec.argv);
     const child = spawn(command as string, args, {
       cwd: box.home,
-      env: sandboxEnv(spec.env ?? {}, confined.home) as NodeJS.ProcessEnv,
+      env: sandboxEnv(spec.env ?? {}, confined.home, false) as NodeJS.ProcessEnv,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true,
       uid: confined.uid,
@@ -259,7 +259,7 @@ function capture(stream: NodeJS.ReadableStream, max: number) {
 }
 
 /** The server's whole environment: a fixed base, the definition's env, the credentials. */
-export function sandboxEnv(env: Record<string, string>, home: string): Record<string, string> {
+export function sandboxEnv(env: Record<string, string>, home: string, network: boolean): Record<string, string> {
   const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll("{home}", home)]));
   return {
     PATH: `${path.dirname(process.execPath)}:${SYSTEM_PATH}`,
@@ -269,7 +269,9 @@ export function sandboxEnv(env: Record<string, string>, home: string): Record<st
     NODE_ENV: "production",
     npm_config_cache: path.join(home, ".npm"),
     npm_config_update_notifier: "false",
-    NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
+    // HTTPS may go through an intercepting proxy; loading the bundle costs Node ~30 ms at start,
+    // so only servers with network get it.
+    ...(network ? { NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt" } : {}),
     ...resolved,
   };
 }
