@@ -111,6 +111,38 @@ describe("install memory, call it through /api/mcp/:id, delete it", () => {
     expect(events.map((e: { type: string }) => e.type)).toEqual(["failed", "deploying", "installed"]);
   });
 
+  it("dry-runs a server without storing anything, and reports a failing one with its stderr", async () => {
+    const call = api(berth.url, account.api_key);
+    const before = (await call("GET", "/api/mcp-connections")).body.data.length;
+    const ok = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "memory",
+      dry_run: true,
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.data.ok).toBe(true);
+    expect(ok.body.data.tools).toContainEqual({ name: "read_graph", description: expect.any(String) });
+    const secret = "brave-secret-value-42";
+    const bad = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "broken",
+      dry_run: true,
+      credentials: {},
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.code).toBe("dry_run_failed");
+    expect(bad.body.error.details.stderr).toContain("boom: no config");
+    const brave = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "brave-search",
+      dry_run: true,
+      credentials: { BRAVE_API_KEY: secret },
+    });
+    expect(brave.status).toBe(200);
+    expect(brave.text).not.toContain(secret);
+    expect((await call("GET", "/api/mcp-connections")).body.data.length).toBe(before);
+  });
+
   it("starts the credentialed servers with their credentials, and never returns them", async () => {
     const call = api(berth.url, account.api_key);
     const secret = "xoxb-super-secret-value-123";
