@@ -68,7 +68,14 @@ export async function runMaintenance(m: Maintenance) {
     }
     return rows;
   });
-  const stuck = await claimStuckDeploys(deps.db, { seconds: STUCK_DEPLOY_SECONDS });
+  const stuck = await deps.db.transaction(async (tx) => {
+    const rows = await claimStuckDeploys(tx, { seconds: STUCK_DEPLOY_SECONDS });
+    for (const row of rows) {
+      const data = { reason: "deploy_abandoned" };
+      await addConnectionEvent(tx, { accountId: row.account_id, connectionId: row.id, type: "deploying", data });
+    }
+    return rows;
+  });
   const aged = runtime.maxLifetimeSeconds
     ? await deps.db.transaction(async (tx) => {
         const rows = await claimAgedSandboxes(tx, {

@@ -102,7 +102,12 @@ export async function recoverAtStart(deps: Deps, runtime: NodeSandboxRuntime) {
       if (!row.keep_alive && new Date(row.expires_at).getTime() <= deps.now()) return expireConnection(ctx, row);
       const reattach = row.status === "running" && row.sandbox_id && keep.has(row.id) ? row.sandbox_id : null;
       const key = { accountId: row.account_id, id: row.id };
-      const deploying = await updateConnection(deps.db, key, { status: "deploying", sandbox_id: reattach });
+      const deploying = await deps.db.transaction(async (tx) => {
+        const row = await updateConnection(tx, key, { status: "deploying", sandbox_id: reattach });
+        const data = { reason: "berth_restarted", reattach: Boolean(reattach) };
+        if (row) await addConnectionEvent(tx, { ...key, connectionId: row.id, type: "deploying", data });
+        return row;
+      });
       if (deploying) await deployConnection(ctx, deploying);
     }),
   );
