@@ -3,6 +3,8 @@ import type { NextConfig } from "next";
 const config: NextConfig = {
   // Berth's own server (server.ts) hosts Next; the MCP path never goes through Next.
   poweredByHeader: false,
+  // The app's own files only: tests and scripts are type-checked by `npm run check`.
+  typescript: { tsconfigPath: "tsconfig.build.json" },
   serverExternalPackages: ["@node-rs/argon2", "@electric-sql/pglite", "pg", "pino"],
 };
 

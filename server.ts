@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "@/lib/config";
 import { countUsers } from "@/lib/db/queries/accounts";
 import { startMaintenanceLoop } from "@/lib/jobs/maintenance";
 import { recordCrash, recoverAtStart } from "@/lib/jobs/supervisor";
+import { AuditLog } from "@/lib/mcp/audit-log";
 import { McpGateway } from "@/lib/mcp/gateway";
 import { openBerth } from "@/lib/node";
 
@@ -30,7 +31,9 @@ async function main() {
   await app.prepare();
 
   const recovery = await recoverAtStart(deps, runtime);
-  const gateway = new McpGateway(deps, runtime);
+  const gateway = new McpGateway(deps, runtime, { maxConcurrentPerConnection: config.mcpMaxConcurrency });
+  const audit = new AuditLog(deps.db, (err) => deps.log.error({ err }, "could not write tool-call events"));
+  runtime.onToolCall = (record) => audit.record(record);
   const server = http.createServer((req, res) => {
     if (McpGateway.matches(req.url)) void gateway.handle(req, res);
     else void handle(req, res);
@@ -70,6 +73,7 @@ async function main() {
     cliServer?.close();
     await stopMaintenance();
     await gateway.close();
+    await audit.flush();
     await berth.close();
     process.exit(0);
   };

@@ -21,11 +21,14 @@ const EnvSchema = z.object({
   E2B_API_URL: z.url().optional(),
   E2B_SANDBOX_URL: z.url().optional(),
   E2B_PORT_URL_TEMPLATE: z.string().optional(),
+  E2B_TEMPLATE: z.string().optional(),
+  E2B_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(300).max(86400).default(3600),
   NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
   NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: z.string().optional(),
   BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(20).default(5000),
   BERTH_RESTART_LIMIT: z.coerce.number().int().min(0).max(100).default(5),
   BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
+  BERTH_MCP_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -62,11 +65,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiUrl: e.E2B_API_URL,
       sandboxUrl: e.E2B_SANDBOX_URL,
       portUrlTemplate: e.E2B_PORT_URL_TEMPLATE ?? "https://{port}-{sandboxId}.{domain}",
+      template: e.E2B_TEMPLATE,
+      maxLifetimeSeconds: e.E2B_MAX_LIFETIME_SECONDS,
     },
     supabase: e.NEXT_PUBLIC_SUPABASE_URL
       ? { url: e.NEXT_PUBLIC_SUPABASE_URL, publishableKey: e.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY as string }
       : undefined,
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
+    mcpMaxConcurrency: e.BERTH_MCP_MAX_CONCURRENCY,
     restartPolicy: { limit: e.BERTH_RESTART_LIMIT, backoffMs: e.BERTH_RESTART_BACKOFF_MS, stableMs: 60_000 },
     logLevel: e.LOG_LEVEL,
   };

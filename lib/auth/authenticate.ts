@@ -1,5 +1,5 @@
 import type { Principal } from "@/lib/core/http/handler";
-import { accountOfBearer } from "@/lib/core/services/accounts/authenticate";
+import { accountOfBearer, type KeyCache } from "@/lib/core/services/accounts/authenticate";
 import type { Db } from "@/lib/db/db";
 import { getMembership } from "@/lib/db/queries/accounts";
 import { readCookie, SESSION_COOKIE, unsealSession } from "./session";
@@ -12,9 +12,10 @@ export async function authenticateHeaders(
   db: Db,
   sessionPassword: string,
   headers: { authorization?: string | null; cookie?: string | null },
+  keyCache?: KeyCache,
 ): Promise<Principal | undefined> {
   if (headers.authorization) {
-    const accountId = await accountOfBearer(db, headers.authorization);
+    const accountId = await accountOfBearer(db, headers.authorization, keyCache);
     return accountId ? { accountId, actor: { kind: "api_key" } } : undefined;
   }
   const sealed = readCookie(headers.cookie, SESSION_COOKIE);

@@ -58,6 +58,11 @@ export interface SandboxRuntime {
   /** Starts the server in a throwaway sandbox, lists its tools, tears it down. Throws DeployError. */
   dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]>;
   isLive(connectionId: string): boolean;
+  /**
+   * Sends one MCP request to a running connection's server over Berth's own session (the
+   * inspector). Rejects with `{ code }` for a JSON-RPC error, or when the server is not live.
+   */
+  mcpRequest(connectionId: string, method: string, params: Record<string, unknown>): Promise<unknown>;
   /** A one-off command in a fresh sandbox, destroyed afterwards; output capped at 1 MiB. */
   run(spec: RunSpec): Promise<RunResult>;
 }

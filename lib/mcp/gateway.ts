@@ -3,8 +3,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { AppDeps } from "@/lib/app-deps";
+import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
-import { ERROR_STATUS, type ErrorCode, errorBody } from "@/lib/core/errors";
+import type { Ctx } from "@/lib/core/context";
+import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
+import type { Principal } from "@/lib/core/http/handler";
+import { resumeConnection } from "@/lib/core/services/connections/resume";
 import { getConnection } from "@/lib/db/queries/connections";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import type { Peer, UpstreamSession } from "./upstream-session";
@@ -20,17 +24,27 @@ type ClientSession = {
   upstream: UpstreamSession | undefined;
 };
 
+export type GatewayOptions = {
+  /** POSTs in flight per connection before the gateway answers 429. */
+  maxConcurrentPerConnection: number;
+};
+
 /**
  * `/api/mcp/:id`: Streamable HTTP for agents, served straight by node:http (not Next). Each
  * client gets its own MCP session here; all of a connection's sessions share the one
- * upstream session with its server (see UpstreamSession).
+ * upstream session with its server (see UpstreamSession). The first request to a keep-alive
+ * connection whose server expired or crashed brings it back.
  */
 export class McpGateway {
   private readonly sessions = new Map<string, ClientSession>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly resuming = new Map<string, Promise<unknown>>();
+  private readonly keyCache = new ApiKeyCache();
 
   constructor(
     private readonly deps: AppDeps,
     private readonly runtime: NodeSandboxRuntime,
+    private readonly options: GatewayOptions,
   ) {}
 
   static matches(url: string | undefined) {
@@ -38,41 +52,68 @@ export class McpGateway {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse) {
+    const id = new URL(req.url ?? "/", "http://x").pathname.split("/")[3] ?? "";
+    let counted = false;
     try {
-      const id = new URL(req.url ?? "/", "http://x").pathname.split("/")[3] ?? "";
-      const principal = await authenticateHeaders(this.deps.db, this.deps.sessionPassword, {
-        authorization: req.headers.authorization,
-        cookie: req.headers.cookie,
-      });
+      const principal = await authenticateHeaders(
+        this.deps.db,
+        this.deps.sessionPassword,
+        { authorization: req.headers.authorization, cookie: req.headers.cookie },
+        this.keyCache,
+      );
       if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
-      const conn = UUID.test(id)
-        ? await getConnection(this.deps.db, { accountId: principal.accountId, id })
-        : undefined;
-      if (!conn) return fail(res, "not_found", "No such connection.");
+      if (!UUID.test(id)) return fail(res, "not_found", "No such connection.");
 
+      const sessionId = req.headers["mcp-session-id"];
+      const session = typeof sessionId === "string" ? this.sessions.get(sessionId) : undefined;
+      // A known session of this account and connection skips the database: the hot path.
+      if (!session || session.accountId !== principal.accountId || session.connectionId !== id) {
+        const conn = await getConnection(this.deps.db, { accountId: principal.accountId, id });
+        if (!conn) return fail(res, "not_found", "No such connection.");
+        if (typeof sessionId === "string") return fail(res, "not_found", "No such MCP session; initialize a new one.");
+      }
+
+      if (req.method === "POST") {
+        const load = this.inFlight.get(id) ?? 0;
+        if (load >= this.options.maxConcurrentPerConnection) {
+          res.setHeader("retry-after", "1");
+          return fail(res, "too_many_requests", "Too many requests in flight on this connection; retry shortly.");
+        }
+        this.inFlight.set(id, load + 1);
+        counted = true;
+      }
       const body = req.method === "POST" ? await readBody(req) : undefined;
       if (body instanceof TooLarge) return fail(res, "payload_too_large", "The body is larger than 4 MiB.");
       if (body instanceof Error) return fail(res, "bad_request", "The body is not valid JSON.");
 
-      const sessionId = req.headers["mcp-session-id"];
-      if (typeof sessionId === "string") {
-        const session = this.sessions.get(sessionId);
-        if (!session || session.connectionId !== conn.id || session.accountId !== principal.accountId) {
-          return fail(res, "not_found", "No such MCP session; initialize a new one.");
-        }
-        return await session.transport.handleRequest(req, res, body);
-      }
+      if (session) return await session.transport.handleRequest(req, res, body);
       if (req.method !== "POST") return fail(res, "bad_request", "Start with an initialize request (POST).");
-      if (conn.status !== "running" || !this.runtime.session(conn.id)) {
-        return fail(res, "connection_not_running", `The connection is ${conn.status}.`);
-      }
-      const transport = this.openSession(principal.accountId, conn.id);
-      await transport.handleRequest(req, res, body);
+      await this.ensureRunning(principal, id);
+      await this.openSession(principal.accountId, id).handleRequest(req, res, body);
     } catch (err) {
+      if (isBerthError(err)) return fail(res, err.code, err.message);
       this.deps.log.error({ err }, "MCP gateway request failed");
       if (!res.headersSent) fail(res, "internal_error", "Something went wrong on our side.");
       else res.end();
+    } finally {
+      if (counted) {
+        const release = () => this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
+        if (res.writableFinished || res.destroyed) release();
+        else res.once("close", release);
+      }
     }
+  }
+
+  /** Resumes a connection at most once at a time, however many clients ask. */
+  private ensureRunning(principal: Principal, id: string) {
+    if (this.runtime.isLive(id)) return Promise.resolve();
+    let pending = this.resuming.get(id);
+    if (!pending) {
+      const ctx: Ctx = { ...this.deps, ...principal };
+      pending = resumeConnection(ctx, id).finally(() => this.resuming.delete(id));
+      this.resuming.set(id, pending);
+    }
+    return pending;
   }
 
   private openSession(accountId: string, connectionId: string) {
@@ -111,16 +152,16 @@ export class McpGateway {
       session.upstream = upstream;
     }
     if (upstream) return upstream.fromPeer(session.peer, message);
-    if ("method" in message && "id" in message) {
-      session.peer.deliver(
-        {
-          jsonrpc: "2.0",
-          id: message.id,
-          error: { code: -32000, message: "The connection's MCP server is not running." },
-        },
-        message.id,
-      );
-    }
+    // The server is gone (crashed or expired): bring it back if the connection allows, else say so at once.
+    const principal: Principal = { accountId: session.accountId, actor: { kind: "api_key" } };
+    this.ensureRunning(principal, session.connectionId).then(
+      () => this.forward(session, message),
+      (err) => {
+        if (!("method" in message && "id" in message)) return;
+        const reason = isBerthError(err) ? err.message : "The connection's MCP server is not running.";
+        session.peer.deliver({ jsonrpc: "2.0", id: message.id, error: { code: -32000, message: reason } }, message.id);
+      },
+    );
   }
 
   async close() {

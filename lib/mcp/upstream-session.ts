@@ -12,9 +12,22 @@ export type Peer = {
   deliver(message: JSONRPCMessage, relatedRequestId?: RequestId): void;
 };
 
-type Pending =
+/** A tools/call in flight, for the audit log. */
+type ToolCallTiming = { tool: string; started: number; requestBytes: number };
+
+export type ToolCallObservation = {
+  tool: string;
+  durationMs: number;
+  outcome: "ok" | "tool_error" | "error";
+  errorCode?: number;
+  requestBytes: number;
+  responseBytes: number;
+};
+
+type Pending = (
   | { kind: "peer"; peer: Peer; id: RequestId; progressToken?: string }
-  | { kind: "own"; resolve: (result: unknown) => void; reject: (err: Error) => void };
+  | { kind: "own"; resolve: (result: unknown) => void; reject: (err: Error) => void }
+) & { toolCall?: ToolCallTiming };
 
 const CLIENT_INFO = { name: "berth", version: "0.1.0" };
 const JSONRPC_SERVER_GONE = -32000;
@@ -36,6 +49,8 @@ export class UpstreamSession {
   private closed = false;
   initializeResult: InitializeResult | undefined;
   onclose?: () => void;
+  /** Called once per answered tools/call, with sizes and timing only. */
+  onToolCall?: (call: ToolCallObservation) => void;
 
   constructor(private readonly transport: Transport) {}
 
@@ -60,7 +75,7 @@ export class UpstreamSession {
     if (this.closed) return Promise.reject(new Error("The MCP server is not running."));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { kind: "own", resolve, reject });
+      this.pending.set(id, { kind: "own", resolve, reject, toolCall: timeToolCall(method, params) });
       this.transport.send({ jsonrpc: "2.0", id, method, params }).catch((err) => {
         this.pending.delete(id);
         reject(err);
@@ -108,7 +123,13 @@ export class UpstreamSession {
         this.progress.set(progressToken, { peer, token: meta.progressToken, requestId: message.id });
         (params as Record<string, unknown>)._meta = { ...meta, progressToken };
       }
-      this.pending.set(id, { kind: "peer", peer, id: message.id, progressToken });
+      this.pending.set(id, {
+        kind: "peer",
+        peer,
+        id: message.id,
+        progressToken,
+        toolCall: timeToolCall(message.method, params),
+      });
       return this.send({ ...message, id, params });
     }
     if ("method" in message) {
@@ -138,6 +159,12 @@ export class UpstreamSession {
     peer.deliver({ jsonrpc: "2.0", id, result: this.initializeResult as unknown as Record<string, unknown> }, id);
   }
 
+  private latestRequestOf(peer: Peer): RequestId | undefined {
+    let latest: RequestId | undefined;
+    for (const p of this.pending.values()) if (p.kind === "peer" && p.peer === peer) latest = p.id;
+    return latest;
+  }
+
   private upstreamIdOf(peer: Peer, clientId: RequestId): RequestId | undefined {
     for (const [id, p] of this.pending) if (p.kind === "peer" && p.peer === peer && p.id === clientId) return id;
     return undefined;
@@ -148,8 +175,9 @@ export class UpstreamSession {
       const p = this.pending.get(message.id as RequestId);
       if (!p) return;
       this.pending.delete(message.id as RequestId);
+      if (p.toolCall) this.observeToolCall(p.toolCall, message);
       if (p.kind === "own") {
-        if ("error" in message) p.reject(new Error(message.error.message));
+        if ("error" in message) p.reject(new McpRequestError(message.error.message, message.error.code));
         else p.resolve(message.result);
         return;
       }
@@ -164,7 +192,8 @@ export class UpstreamSession {
       }
       const id = `s${this.nextId++}`;
       this.serverRequests.set(id, { peer, upstreamId: message.id });
-      return peer.deliver({ ...message, id });
+      // On the stream of that client's latest request in flight (the tool call that asked), if any.
+      return peer.deliver({ ...message, id }, this.latestRequestOf(peer));
     }
     if ("method" in message) {
       if (message.method === "notifications/progress") {
@@ -188,6 +217,20 @@ export class UpstreamSession {
     }
   }
 
+  private observeToolCall(t: ToolCallTiming, answer: JSONRPCMessage) {
+    if (!this.onToolCall) return;
+    const error = "error" in answer ? answer.error : undefined;
+    const result = "result" in answer ? (answer.result as { isError?: boolean }) : undefined;
+    this.onToolCall({
+      tool: t.tool,
+      durationMs: performance.now() - t.started,
+      outcome: error ? "error" : result?.isError ? "tool_error" : "ok",
+      errorCode: error?.code,
+      requestBytes: t.requestBytes,
+      responseBytes: JSON.stringify(error ?? result ?? null).length,
+    });
+  }
+
   private send(message: JSONRPCMessage) {
     this.transport.send(message).catch(() => this.shutdown("The MCP server stopped reading its input."));
   }
@@ -197,6 +240,7 @@ export class UpstreamSession {
     if (this.closed) return;
     this.closed = true;
     for (const [, p] of this.pending) {
+      if (p.toolCall) this.observeToolCall(p.toolCall, goneError(0, reason));
       if (p.kind === "own") p.reject(new Error(reason));
       else p.peer.deliver(goneError(p.id, reason), p.id);
     }
@@ -204,6 +248,23 @@ export class UpstreamSession {
     this.progress.clear();
     this.onclose?.();
   }
+}
+
+/** The server answered one of Berth's own requests with a JSON-RPC error. */
+export class McpRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+    this.name = "McpRequestError";
+  }
+}
+
+function timeToolCall(method: string, params: Record<string, unknown> | undefined): ToolCallTiming | undefined {
+  if (method !== "tools/call") return undefined;
+  const name = typeof params?.name === "string" ? params.name : "";
+  return { tool: name.slice(0, 200), started: performance.now(), requestBytes: JSON.stringify(params ?? null).length };
 }
 
 function goneError(id: RequestId, message = "The MCP server is not running."): JSONRPCMessage {

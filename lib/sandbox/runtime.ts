@@ -8,12 +8,14 @@ import {
   type ToolSummary,
 } from "@/lib/core/runtime";
 import { scrubSecrets } from "@/lib/core/services/connections/credentials";
+import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 import { UpstreamSession } from "@/lib/mcp/upstream-session";
 import type { Sandbox, SandboxProvider } from "./provider";
 import { resolvePreparedCommand } from "./start-command";
 
 const START_TIMEOUT_MS = 60_000;
 const RUN_OUTPUT_BYTES = 1024 * 1024;
+const INSPECTOR_TIMEOUT_MS = 60_000;
 
 type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string };
 
@@ -34,6 +36,8 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   /** Deploys under way, so a stop during a deploy kills the half-started sandbox. */
   private readonly starting = new Map<string, Sandbox>();
   onCrash?: (report: CrashReport) => void;
+  /** Every answered tools/call of a connection (the audit log). */
+  onToolCall?: (record: ToolCallRecord) => void;
 
   constructor(
     private readonly impl: SandboxProvider,
@@ -59,6 +63,12 @@ export class NodeSandboxRuntime implements SandboxRuntime {
 
   isLive(connectionId: string) {
     return this.session(connectionId) !== undefined;
+  }
+
+  mcpRequest(connectionId: string, method: string, params: Record<string, unknown>) {
+    const upstream = this.session(connectionId);
+    if (!upstream) return Promise.reject(new Error("The connection's MCP server is not running."));
+    return withTimeout(upstream.request(method, params), INSPECTOR_TIMEOUT_MS, method);
   }
 
   async run(spec: RunSpec): Promise<RunResult> {
@@ -175,6 +185,9 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     }
     if (connectionId) this.starting.set(connectionId, sandbox);
     const upstream = new UpstreamSession(sandbox.transport);
+    if (connectionId) {
+      upstream.onToolCall = (call) => this.onToolCall?.({ ...call, connectionId, accountId: spec.accountId });
+    }
     try {
       const exited = sandbox.exited.then((e) => {
         throw new Error(`The MCP server exited before answering initialize (${e.signal ?? `code ${e.code}`}).`);

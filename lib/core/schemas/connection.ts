@@ -74,11 +74,21 @@ export const Connection = z
       .datetime()
       .meta({ description: "When the sandbox stops unless extended (keep_alive extends it)." }),
     last_error: z.string().nullable(),
+    tool_calls: z
+      .object({
+        count: z.number().int(),
+        errors: z.number().int(),
+        p50_ms: z.number().nullable().meta({ description: "Median duration of the last 200 calls." }),
+      })
+      .meta({ description: "Tool calls through the MCP endpoint (audited as `tool_call` events)." }),
   })
   .meta({ id: "Connection" });
 export type Connection = z.infer<typeof Connection>;
 
-export function toConnectionJson(row: ConnectionRow, opts: { publicUrl: string; isolated: boolean }): Connection {
+export function toConnectionJson(
+  row: ConnectionRow,
+  opts: { publicUrl: string; isolated: boolean; p50?: number },
+): Connection {
   return {
     id: row.id,
     account_id: row.account_id,
@@ -96,6 +106,7 @@ export function toConnectionJson(row: ConnectionRow, opts: { publicUrl: string; 
     updated_at: iso(row.updated_at) as string,
     expires_at: iso(row.expires_at) as string,
     last_error: row.last_error,
+    tool_calls: { count: Number(row.tool_calls), errors: Number(row.tool_errors), p50_ms: opts.p50 ?? null },
   };
 }
 

@@ -22,6 +22,8 @@ export type ConnectionRow = {
   started_at: Date | null;
   restart_attempts: number;
   next_restart_at: Date | null;
+  tool_calls: number;
+  tool_errors: number;
   created_at: Date;
   updated_at: Date;
 };

@@ -8,7 +8,7 @@ import { getConnectionOrThrow } from "./get";
  * Replaces the sandbox: the old one is stopped, a new one deployed under the same id and MCP
  * URL, its lifetime counted afresh. Allowed in every status but deleted.
  */
-export async function restartConnection(ctx: Ctx, id: string) {
+export async function restartConnection(ctx: Ctx, id: string, reason = "requested") {
   const conn = await getConnectionOrThrow(ctx, id);
   await ctx.runtime.stop(conn.id, conn.sandbox_id);
   const deploying = await ctx.db.transaction(async (tx) => {
@@ -29,7 +29,7 @@ export async function restartConnection(ctx: Ctx, id: string) {
       accountId: ctx.accountId,
       connectionId: id,
       type: "restarted",
-      data: { by: ctx.actor.kind },
+      data: { by: ctx.actor.kind, reason },
     });
     await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
     return row ?? conn;

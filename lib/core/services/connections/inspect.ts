@@ -1,0 +1,39 @@
+import type { Ctx } from "@/lib/core/context";
+import { BerthError } from "@/lib/core/errors";
+import type { CallToolInput } from "@/lib/core/schemas/inspector";
+import { resumeConnection } from "./resume";
+
+const LIST = { tools: "tools/list", resources: "resources/list", prompts: "prompts/list" } as const;
+const METHOD_NOT_FOUND = -32601;
+
+/** The inspector's view of a running connection: its tools, resources or prompts. */
+export async function listFromServer(ctx: Ctx, id: string, kind: keyof typeof LIST) {
+  await resumeConnection(ctx, id);
+  try {
+    const result = (await ctx.runtime.mcpRequest(id, LIST[kind], {})) as Record<string, unknown[]>;
+    return result[kind] ?? [];
+  } catch (err) {
+    if ((err as { code?: number }).code === METHOD_NOT_FOUND) return []; // the server has none of these
+    throw serverError(err);
+  }
+}
+
+/** Calls a tool for the inspector; audited like any tool call, never stored. */
+export async function callToolOnServer(ctx: Ctx, id: string, input: CallToolInput) {
+  await resumeConnection(ctx, id);
+  try {
+    return await ctx.runtime.mcpRequest(id, "tools/call", { name: input.name, arguments: input.arguments });
+  } catch (err) {
+    throw serverError(err);
+  }
+}
+
+function serverError(err: unknown) {
+  const code = (err as { code?: number }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  return code === undefined
+    ? new BerthError("sandbox_provider_failed", `The MCP server did not answer: ${message}`)
+    : new BerthError("sandbox_provider_failed", `The MCP server answered with an error: ${message}`, {
+        jsonrpc_code: code,
+      });
+}

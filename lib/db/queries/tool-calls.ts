@@ -1,0 +1,67 @@
+import type { Db } from "../db";
+
+export type ToolCallRecord = {
+  accountId: string;
+  connectionId: string;
+  tool: string;
+  durationMs: number;
+  outcome: "ok" | "tool_error" | "error";
+  errorCode?: number;
+  requestBytes: number;
+  responseBytes: number;
+};
+
+/** Writes a batch of tool-call events and bumps the connections' counters, in one transaction. */
+export async function insertToolCalls(db: Db, records: ToolCallRecord[]) {
+  if (!records.length) return;
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `insert into connection_events (account_id, connection_id, type, data)
+       select a, c, 'tool_call', d from unnest($1::uuid[], $2::uuid[], $3::jsonb[]) as t(a, c, d)
+       where exists (select 1 from mcp_connections m where m.id = t.c)`,
+      [
+        records.map((r) => r.accountId),
+        records.map((r) => r.connectionId),
+        records.map((r) =>
+          JSON.stringify({
+            tool: r.tool,
+            duration_ms: Math.round(r.durationMs * 100) / 100,
+            outcome: r.outcome,
+            ...(r.errorCode === undefined ? {} : { error_code: r.errorCode }),
+            request_bytes: r.requestBytes,
+            response_bytes: r.responseBytes,
+          }),
+        ),
+      ],
+    );
+    const totals = new Map<string, { calls: number; errors: number }>();
+    for (const r of records) {
+      const t = totals.get(r.connectionId) ?? { calls: 0, errors: 0 };
+      t.calls++;
+      if (r.outcome !== "ok") t.errors++;
+      totals.set(r.connectionId, t);
+    }
+    await tx.query(
+      `update mcp_connections m set tool_calls = m.tool_calls + t.calls, tool_errors = m.tool_errors + t.errors
+       from unnest($1::uuid[], $2::int[], $3::int[]) as t(id, calls, errors) where m.id = t.id`,
+      [[...totals.keys()], [...totals.values()].map((t) => t.calls), [...totals.values()].map((t) => t.errors)],
+    );
+  });
+}
+
+/** Median duration of each connection's last 200 tool calls. */
+export async function toolCallMedians(
+  db: Db,
+  { accountId, connectionIds }: { accountId: string; connectionIds: string[] },
+) {
+  if (!connectionIds.length) return new Map<string, number>();
+  const rows = await db.query<{ connection_id: string; p50: number }>(
+    `select connection_id, percentile_cont(0.5) within group (order by (data->>'duration_ms')::float) as p50
+     from (select connection_id, data, row_number() over (partition by connection_id order by seq desc) as n
+           from connection_events
+           where account_id = $1 and connection_id = any($2::uuid[]) and type = 'tool_call') recent
+     where n <= 200 group by connection_id`,
+    [accountId, connectionIds],
+  );
+  return new Map(rows.map((r) => [r.connection_id, Math.round(Number(r.p50) * 100) / 100]));
+}

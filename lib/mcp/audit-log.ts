@@ -1,0 +1,36 @@
+import type { Db } from "@/lib/db/db";
+import { insertToolCalls, type ToolCallRecord } from "@/lib/db/queries/tool-calls";
+
+const FLUSH_MS = 100;
+const MAX_BATCH = 500;
+
+/**
+ * Tool calls become connection events, written in batches off the request path: an agent's
+ * call never waits for the database. Holds names, durations, outcomes and sizes only; never
+ * arguments or results.
+ */
+export class AuditLog {
+  private queue: ToolCallRecord[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  record(r: ToolCallRecord) {
+    this.queue.push(r);
+    if (this.queue.length >= MAX_BATCH) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    this.flushing = this.flushing.then(() => insertToolCalls(this.db, batch).catch(this.onError));
+    return this.flushing;
+  }
+}

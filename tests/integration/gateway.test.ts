@@ -1,0 +1,261 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, type BerthServer, processesIn, startBerth } from "../support/berth-server";
+import { until } from "../support/until";
+
+type Account = { account_id: string; api_key: string };
+const run = promisify(execFile);
+const INSPECTOR = path.resolve("node_modules/@modelcontextprotocol/inspector-cli/build/index.js");
+
+/** The MCP endpoint: sessions, server→client traffic, limits, audit, resume, inspector. */
+describe("MCP gateway", () => {
+  let berth: BerthServer;
+  let account: Account;
+  let call: ReturnType<typeof api>;
+  const clients: Client[] = [];
+
+  const install = async (server: string, extra: object = {}) => {
+    const res = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: server,
+      ...extra,
+    });
+    expect(res.body.data.status).toBe("running");
+    return res.body.data as { id: string; mcp_url: string; sandbox_id: string };
+  };
+  const connect = async (url: string, capabilities = {}) => {
+    const client = new Client({ name: "gateway-test", version: "1" }, { capabilities });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: `Bearer ${account.api_key}` } },
+      }),
+    );
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    berth = await startBerth({ BERTH_MCP_MAX_CONCURRENCY: "3", BERTH_RESTART_BACKOFF_MS: "600000" });
+    account = (await berth.cli(["accounts", "create", "--name", "Gateway"])) as Account;
+    call = api(berth.url, account.api_key);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await berth?.stop();
+  });
+
+  it("gives several clients their own sessions on one shared server", async () => {
+    const conn = await install("memory");
+    const [a, b] = await Promise.all([connect(conn.mcp_url), connect(conn.mcp_url)]);
+    await a.callTool({
+      name: "create_entities",
+      arguments: { entities: [{ name: "shared", entityType: "t", observations: ["from a"] }] },
+    });
+    // One server per connection: b sees what a wrote, through its own session.
+    const seen = await Promise.all(Array.from({ length: 3 }, () => b.callTool({ name: "read_graph", arguments: {} })));
+    for (const r of seen) expect(JSON.stringify(r.content)).toContain("from a");
+    expect(processesIn(path.join(berth.dataDir, "sandboxes", conn.sandbox_id)).length).toBe(1);
+  });
+
+  it("passes progress, sampling and elicitation through, each to the client that asked", async () => {
+    const conn = await install("everything");
+    const client = await connect(conn.mcp_url, { sampling: {}, elicitation: {} });
+    const bystander = await connect(conn.mcp_url, { sampling: {} });
+    bystander.setRequestHandler(CreateMessageRequestSchema, async () => {
+      throw new Error("the bystander must not be asked");
+    });
+    client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
+      model: "test-model",
+      role: "assistant",
+      content: { type: "text", text: `sampled: ${JSON.stringify(req.params.messages[0]?.content).length}` },
+    }));
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: "accept",
+      content: { name: "Ada Lovelace" },
+    }));
+
+    const progress: number[] = [];
+    const long = await client.callTool(
+      { name: "trigger-long-running-operation", arguments: { duration: 0.6, steps: 3 } },
+      undefined,
+      { onprogress: (p) => progress.push(p.progress) },
+    );
+    expect(JSON.stringify(long.content)).toContain("completed");
+    expect(progress).toEqual([1, 2, 3]);
+
+    await bystander.callTool({ name: "echo", arguments: { message: "hi" } }); // the bystander spoke last
+    const sampled = await client.callTool({
+      name: "trigger-sampling-request",
+      arguments: { prompt: "hello", maxTokens: 5 },
+    });
+    expect(JSON.stringify(sampled.content)).toContain("sampled:");
+    const elicited = await client.callTool({ name: "trigger-elicitation-request", arguments: {} });
+    expect(JSON.stringify(elicited.content)).toContain("Ada Lovelace");
+  });
+
+  it("ends a session on DELETE; the session id is then unknown", async () => {
+    const conn = await install("memory");
+    const transport = new StreamableHTTPClientTransport(new URL(conn.mcp_url), {
+      requestInit: { headers: { authorization: `Bearer ${account.api_key}` } },
+    });
+    const client = new Client({ name: "t", version: "1" });
+    await client.connect(transport);
+    const sid = transport.sessionId as string;
+    await transport.terminateSession();
+    const res = await call(
+      "POST",
+      `/api/mcp/${conn.id}`,
+      { jsonrpc: "2.0", id: 2, method: "tools/list" },
+      {
+        "mcp-session-id": sid,
+        accept: "application/json, text/event-stream",
+      },
+    );
+    expect(res.status).toBe(404);
+    await client.close();
+  });
+
+  it("answers 429 with Retry-After past the per-connection concurrency limit", async () => {
+    const conn = await install("everything");
+    const client = await connect(conn.mcp_url);
+    const sid = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+    const slow = (i: number) =>
+      call(
+        "POST",
+        `/api/mcp/${conn.id}`,
+        {
+          jsonrpc: "2.0",
+          id: 100 + i,
+          method: "tools/call",
+          params: { name: "trigger-long-running-operation", arguments: { duration: 1, steps: 1 } },
+        },
+        { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18", accept: "application/json, text/event-stream" },
+      );
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => slow(i)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200).length).toBe(3);
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBe(3);
+    expect(limited[0]?.headers.get("retry-after")).toBe("1");
+    expect(limited[0]?.body.error.code).toBe("too_many_requests");
+  });
+
+  it("audits each tool call as an event without its arguments, with counts and p50 on the connection", async () => {
+    const conn = await install("everything");
+    const client = await connect(conn.mcp_url);
+    const secret = "do-not-store-this-argument-value";
+    for (let i = 0; i < 3; i++) await client.callTool({ name: "echo", arguments: { message: secret } });
+    await client.callTool({ name: "no-such-tool", arguments: { x: secret } }).catch(() => {});
+    const events = await until("the audit events", async () => {
+      const list = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
+      return list.filter((e: { type: string }) => e.type === "tool_call").length >= 4 ? list : undefined;
+    });
+    const calls = events.filter((e: { type: string }) => e.type === "tool_call");
+    expect(JSON.stringify(events)).not.toContain(secret);
+    expect(calls.filter((e: { data: { tool: string } }) => e.data.tool === "echo").length).toBe(3);
+    const echo = calls.find((e: { data: { tool: string } }) => e.data.tool === "echo");
+    expect(echo.data).toMatchObject({ outcome: "ok", duration_ms: expect.any(Number) });
+    expect(echo.data.request_bytes).toBeGreaterThan(secret.length);
+    expect(echo.data.response_bytes).toBeGreaterThan(secret.length);
+    expect(calls.find((e: { data: { tool: string } }) => e.data.tool === "no-such-tool").data.outcome).not.toBe("ok");
+    const stats = (await call("GET", `/api/mcp-connections/${conn.id}`)).body.data.tool_calls;
+    expect(stats.count).toBe(4);
+    expect(stats.errors).toBe(1);
+    expect(stats.p50_ms).toBeGreaterThan(0);
+  });
+
+  it("answers a client whose server vanished at once, and a keep-alive connection comes back on the next request", async () => {
+    const conn = await install("everything", { keep_alive: true });
+    const client = await connect(conn.mcp_url);
+    const pending = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 30, steps: 1 } });
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    for (const pid of processesIn(path.join(berth.dataDir, "sandboxes", conn.sandbox_id))) process.kill(pid, "SIGKILL");
+    await expect(pending).rejects.toThrow(/exited|stopped|not running/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    // Crash restarts back off for 10 minutes here, so only the request itself can bring it back.
+    const echoed = await client.callTool({ name: "echo", arguments: { message: "back" } });
+    expect(JSON.stringify(echoed.content)).toContain("back");
+    const now = (await call("GET", `/api/mcp-connections/${conn.id}`)).body.data;
+    expect(now.status).toBe("running");
+    expect(now.sandbox_id).not.toBe(conn.sandbox_id);
+    const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: "restarted", data: expect.objectContaining({ reason: "resumed_by_request" }) }),
+    );
+  });
+
+  it("keeps a connection without keep_alive down: 409 connection_not_running", async () => {
+    const conn = await install("memory", { keep_alive: false });
+    for (const pid of processesIn(path.join(berth.dataDir, "sandboxes", conn.sandbox_id))) process.kill(pid, "SIGKILL");
+    await until("the crash to be recorded", async () =>
+      (await call("GET", `/api/mcp-connections/${conn.id}`)).body.data.status === "failed" ? true : undefined,
+    );
+    const res = await call(
+      "POST",
+      `/api/mcp/${conn.id}`,
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+      },
+      { accept: "application/json, text/event-stream" },
+    );
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe("connection_not_running");
+  });
+
+  it("serves the inspector API and client configs", async () => {
+    const conn = await install("everything");
+    const tools = (await call("GET", `/api/mcp-connections/${conn.id}/tools`)).body.data;
+    expect(tools.map((t: { name: string }) => t.name)).toContain("echo");
+    expect(tools.find((t: { name: string }) => t.name === "echo").inputSchema).toBeDefined();
+    expect((await call("GET", `/api/mcp-connections/${conn.id}/resources`)).body.data.length).toBeGreaterThan(0);
+    expect((await call("GET", `/api/mcp-connections/${conn.id}/prompts`)).body.data.length).toBeGreaterThan(0);
+    const echoed = await call("POST", `/api/mcp-connections/${conn.id}/tools/call`, {
+      name: "echo",
+      arguments: { message: "inspect" },
+    });
+    expect(echoed.status).toBe(200);
+    expect(JSON.stringify(echoed.body.data.content)).toContain("inspect");
+    const memory = await install("memory");
+    expect((await call("GET", `/api/mcp-connections/${memory.id}/prompts`)).body.data).toEqual([]);
+    const config = (await call("GET", `/api/mcp-connections/${conn.id}/client-config`)).body.data;
+    expect(config.url).toBe(conn.mcp_url);
+    expect(config.mcpServers.everything).toMatchObject({ type: "http", url: conn.mcp_url });
+    expect(config.headers.Authorization).toMatch(/^Bearer </);
+    expect((await call("POST", `/api/mcp-connections/${conn.id}/tools/call`, { arguments: {} })).status).toBe(400);
+  });
+
+  it("works with the MCP Inspector's CLI", async () => {
+    const conn = await install("everything");
+    const inspector = (args: string[]) =>
+      run(
+        process.execPath,
+        [
+          INSPECTOR,
+          conn.mcp_url,
+          "--transport",
+          "http",
+          "--header",
+          `Authorization: Bearer ${account.api_key}`,
+          ...args,
+        ],
+        // inspector-cli 1.0.3 finds its own package.json relative to the working directory.
+        { timeout: 60_000, cwd: path.dirname(INSPECTOR) },
+      );
+    const listed = JSON.parse((await inspector(["--method", "tools/list"])).stdout);
+    expect(listed.tools.map((t: { name: string }) => t.name)).toContain("echo");
+    const echoed = JSON.parse(
+      (await inspector(["--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=from-inspector"]))
+        .stdout,
+    );
+    expect(JSON.stringify(echoed.content)).toContain("from-inspector");
+  });
+});
