@@ -16,6 +16,7 @@ import {
   InstallInput,
   ListConnectionsQuery,
 } from "@/lib/core/schemas/connection";
+import { CallToolInput, CallToolResult, ClientConfig, McpListResult } from "@/lib/core/schemas/inspector";
 import { SandboxRunInput, SandboxRunResult } from "@/lib/core/schemas/sandbox-run";
 import { ServerDefinition } from "@/lib/core/schemas/server-definition";
 import type { Handler } from "./handler";
@@ -220,6 +221,61 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
           description: "Lifecycle events and tool calls (name, duration, outcome, sizes; never arguments or results).",
           requestParams: { path: ConnectionId },
           ok: { "200": ok("The events, newest first.", z.array(ConnectionEvent)) },
+          errors: [401, 404],
+        }),
+      },
+      "/api/mcp-connections/{id}/tools": {
+        get: op({
+          operationId: "listConnectionTools",
+          tags: ["Inspector"],
+          summary: "List a running connection's tools",
+          description:
+            "Asks the server (tools/list). A keep-alive connection that expired or crashed is brought back first.",
+          requestParams: { path: ConnectionId },
+          ok: { "200": ok("The server's tools, as MCP defines them.", McpListResult) },
+          errors: [401, 404, 409, 502],
+        }),
+      },
+      "/api/mcp-connections/{id}/resources": {
+        get: op({
+          operationId: "listConnectionResources",
+          tags: ["Inspector"],
+          summary: "List a running connection's resources",
+          requestParams: { path: ConnectionId },
+          ok: { "200": ok("The server's resources; empty when it has none.", McpListResult) },
+          errors: [401, 404, 409, 502],
+        }),
+      },
+      "/api/mcp-connections/{id}/prompts": {
+        get: op({
+          operationId: "listConnectionPrompts",
+          tags: ["Inspector"],
+          summary: "List a running connection's prompts",
+          requestParams: { path: ConnectionId },
+          ok: { "200": ok("The server's prompts; empty when it has none.", McpListResult) },
+          errors: [401, 404, 409, 502],
+        }),
+      },
+      "/api/mcp-connections/{id}/tools/call": {
+        post: op({
+          operationId: "callConnectionTool",
+          tags: ["Inspector"],
+          summary: "Call a tool",
+          description: "Calls one tool with the given arguments; audited as a `tool_call` event (never its arguments).",
+          requestParams: { path: ConnectionId },
+          requestBody: jsonBody(CallToolInput),
+          ok: { "200": ok("The tool's result, as MCP defines it.", CallToolResult) },
+          errors: [400, 401, 404, 409, 413, 502],
+        }),
+      },
+      "/api/mcp-connections/{id}/client-config": {
+        get: op({
+          operationId: "getConnectionClientConfig",
+          tags: ["Connections"],
+          summary: "Ready-to-paste client configurations",
+          description: "URL and header, an mcpServers entry (Cursor, Claude Code) and a Claude Desktop entry.",
+          requestParams: { path: ConnectionId },
+          ok: { "200": ok("The configurations; the API key is a placeholder.", ClientConfig) },
           errors: [401, 404],
         }),
       },
