@@ -1,11 +1,12 @@
 import type { Db } from "@/lib/db/db";
 import { insertToolCalls, type ToolCallRecord } from "@/lib/db/queries/tool-calls";
 
-const FLUSH_MS = 100;
-const MAX_BATCH = 500;
+const FLUSH_MS = 1000;
+const MAX_BATCH = 2000;
 
 /**
- * Tool calls become connection events, written in batches off the request path: an agent's
+ * Tool calls become connection events, written in batches off the request path (once a second:
+ * on PGlite a row costs ~0.14 ms in a batch of 50 and ~0.05 ms in one of 1,000): an agent's
  * call never waits for the database. Holds names, durations, outcomes and sizes only; never
  * arguments or results.
  */

@@ -1,7 +1,9 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { AppDeps } from "@/lib/app-deps";
 import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
@@ -11,18 +13,13 @@ import type { Principal } from "@/lib/core/http/handler";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
 import { getConnection } from "@/lib/db/queries/connections";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
+import { ClientSession } from "./client-session";
 import type { Peer, UpstreamSession } from "./upstream-session";
 
 const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type ClientSession = {
-  accountId: string;
-  connectionId: string;
-  transport: StreamableHTTPServerTransport;
-  peer: Peer;
-  upstream: UpstreamSession | undefined;
-};
+type Live = { session: ClientSession; peer: Peer; upstream: UpstreamSession | undefined };
 
 export type GatewayOptions = {
   /** POSTs in flight per connection before the gateway answers 429. */
@@ -36,7 +33,7 @@ export type GatewayOptions = {
  * connection whose server expired or crashed brings it back.
  */
 export class McpGateway {
-  private readonly sessions = new Map<string, ClientSession>();
+  private readonly sessions = new Map<string, Live>();
   private readonly inFlight = new Map<string, number>();
   private readonly resuming = new Map<string, Promise<unknown>>();
   private readonly keyCache = new ApiKeyCache();
@@ -65,31 +62,66 @@ export class McpGateway {
       if (!UUID.test(id)) return fail(res, "not_found", "No such connection.");
 
       const sessionId = req.headers["mcp-session-id"];
-      const session = typeof sessionId === "string" ? this.sessions.get(sessionId) : undefined;
+      const live = typeof sessionId === "string" ? this.sessions.get(sessionId) : undefined;
+      const session = live?.session;
       // A known session of this account and connection skips the database: the hot path.
       if (!session || session.accountId !== principal.accountId || session.connectionId !== id) {
         const conn = await getConnection(this.deps.db, { accountId: principal.accountId, id });
         if (!conn) return fail(res, "not_found", "No such connection.");
         if (typeof sessionId === "string") return fail(res, "not_found", "No such MCP session; initialize a new one.");
       }
-
-      if (req.method === "POST") {
-        const load = this.inFlight.get(id) ?? 0;
-        if (load >= this.options.maxConcurrentPerConnection) {
-          res.setHeader("retry-after", "1");
-          return fail(res, "too_many_requests", "Too many requests in flight on this connection; retry shortly.");
-        }
-        this.inFlight.set(id, load + 1);
-        counted = true;
+      if (req.method === "GET") {
+        if (!live) return fail(res, "bad_request", "Send the Mcp-Session-Id of an initialized session.");
+        if (!req.headers.accept?.includes("text/event-stream"))
+          return fail(res, "not_acceptable", "Accept text/event-stream.");
+        const last = Number(req.headers["last-event-id"]);
+        return live.session.openStandalone(res, Number.isInteger(last) ? last : undefined);
       }
-      const body = req.method === "POST" ? await readBody(req) : undefined;
-      if (body instanceof TooLarge) return fail(res, "payload_too_large", "The body is larger than 4 MiB.");
-      if (body instanceof Error) return fail(res, "bad_request", "The body is not valid JSON.");
+      if (req.method === "DELETE") {
+        if (!live) return fail(res, "bad_request", "Send the Mcp-Session-Id of the session to end.");
+        live.session.close();
+        return res.writeHead(200).end();
+      }
+      if (req.method !== "POST") {
+        res.setHeader("allow", "GET, POST, DELETE");
+        return fail(res, "method_not_allowed", "Use POST, GET or DELETE.");
+      }
 
-      if (session) return await session.transport.handleRequest(req, res, body);
-      if (req.method !== "POST") return fail(res, "bad_request", "Start with an initialize request (POST).");
-      await this.ensureRunning(principal, id);
-      await this.openSession(principal.accountId, id).handleRequest(req, res, body);
+      const load = this.inFlight.get(id) ?? 0;
+      if (load >= this.options.maxConcurrentPerConnection) {
+        res.setHeader("retry-after", "1");
+        return fail(res, "too_many_requests", "Too many requests in flight on this connection; retry shortly.");
+      }
+      this.inFlight.set(id, load + 1);
+      counted = true;
+
+      const accept = req.headers.accept ?? "";
+      if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+        return fail(res, "not_acceptable", "Accept both application/json and text/event-stream.");
+      }
+      if (!req.headers["content-type"]?.startsWith("application/json")) {
+        return fail(res, "unsupported_media_type", "Send Content-Type: application/json.");
+      }
+      const body = await readBody(req);
+      if (body instanceof TooLarge) return fail(res, "payload_too_large", "The body is larger than 4 MiB.");
+      const messages = parseMessages(body);
+      if (!messages) return fail(res, "bad_request", "The body is not a JSON-RPC message or a batch of them.");
+      const version = req.headers["mcp-protocol-version"];
+      if (typeof version === "string" && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+        return fail(res, "bad_request", `Unsupported MCP-Protocol-Version ${version}.`);
+      }
+
+      let target = live;
+      if (!target) {
+        const init = messages.length === 1 && isRequest(messages[0]) && messages[0].method === "initialize";
+        if (!init) return fail(res, "bad_request", "Start with an initialize request, or send your Mcp-Session-Id.");
+        await this.ensureRunning(principal, id);
+        target = this.openSession(principal.accountId, id);
+      }
+      const requestIds = messages.filter(isRequest).map((m) => m.id);
+      if (requestIds.length) target.session.openPost(res, requestIds, Array.isArray(body));
+      else res.writeHead(202).end();
+      for (const message of messages) this.forward(target, message);
     } catch (err) {
       if (isBerthError(err)) return fail(res, err.code, err.message);
       this.deps.log.error({ err }, "MCP gateway request failed");
@@ -116,57 +148,41 @@ export class McpGateway {
     return pending;
   }
 
-  private openSession(accountId: string, connectionId: string) {
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (sid) => {
-        this.sessions.set(sid, session);
-      },
-    });
-    const session: ClientSession = {
-      accountId,
-      connectionId,
-      transport,
-      upstream: undefined,
-      peer: {
-        deliver: (message: JSONRPCMessage, relatedRequestId?: RequestId) => {
-          transport.send(message, { relatedRequestId }).catch(() => {});
-        },
-      },
+  private openSession(accountId: string, connectionId: string): Live {
+    const session = new ClientSession(accountId, connectionId);
+    const live: Live = { session, upstream: undefined, peer: { deliver: (m, related) => session.deliver(m, related) } };
+    this.sessions.set(session.id, live);
+    session.onclose = () => {
+      this.sessions.delete(session.id);
+      live.upstream?.detach(live.peer);
     };
-    transport.onmessage = (message) => this.forward(session, message);
-    transport.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
-      session.upstream?.detach(session.peer);
-    };
-    transport.start().catch(() => {});
-    return transport;
+    return live;
   }
 
   /** Sends a client's message to the connection's current server, following restarts. */
-  private forward(session: ClientSession, message: JSONRPCMessage) {
+  private forward(live: Live, message: JSONRPCMessage) {
+    const { session } = live;
     const upstream = this.runtime.session(session.connectionId);
-    if (upstream !== session.upstream) {
-      session.upstream?.detach(session.peer);
-      upstream?.attach(session.peer);
-      session.upstream = upstream;
+    if (upstream !== live.upstream) {
+      live.upstream?.detach(live.peer);
+      upstream?.attach(live.peer);
+      live.upstream = upstream;
     }
-    if (upstream) return upstream.fromPeer(session.peer, message);
+    if (upstream) return upstream.fromPeer(live.peer, message);
     // The server is gone (crashed or expired): bring it back if the connection allows, else say so at once.
     const principal: Principal = { accountId: session.accountId, actor: { kind: "api_key" } };
     this.ensureRunning(principal, session.connectionId).then(
-      () => this.forward(session, message),
+      () => this.forward(live, message),
       (err) => {
-        if (!("method" in message && "id" in message)) return;
+        if (!isRequest(message)) return;
         const reason = isBerthError(err) ? err.message : "The connection's MCP server is not running.";
-        session.peer.deliver({ jsonrpc: "2.0", id: message.id, error: { code: -32000, message: reason } }, message.id);
+        session.deliver({ jsonrpc: "2.0", id: message.id, error: { code: -32000, message: reason } });
       },
     );
   }
 
   async close() {
-    await Promise.all([...this.sessions.values()].map((s) => s.transport.close().catch(() => {})));
-    this.sessions.clear();
+    for (const live of [...this.sessions.values()]) live.session.close();
   }
 }
 
@@ -200,3 +216,18 @@ function readBody(req: IncomingMessage): Promise<unknown | Error> {
 }
 
 class TooLarge extends Error {}
+
+const MAX_BATCH = 100;
+
+const isRequest = (m: JSONRPCMessage | undefined): m is JSONRPCRequest =>
+  m !== undefined && "method" in m && "id" in m && m.id !== null;
+
+/** A JSON-RPC message or batch, checked only as far as routing needs; the server validates the rest. */
+function parseMessages(body: unknown): JSONRPCMessage[] | undefined {
+  const list = Array.isArray(body) ? body : [body];
+  if (!list.length || list.length > MAX_BATCH) return undefined;
+  const ok = list.every(
+    (m) => typeof m === "object" && m !== null && m.jsonrpc === "2.0" && ("method" in m || "id" in m),
+  );
+  return ok ? (list as JSONRPCMessage[]) : undefined;
+}

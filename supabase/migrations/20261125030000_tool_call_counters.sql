@@ -2,4 +2,3 @@
 -- flush) so the connection API can answer them without counting events.
 alter table mcp_connections add column if not exists tool_calls bigint not null default 0;
 alter table mcp_connections add column if not exists tool_errors bigint not null default 0;
-create index if not exists connection_events_tool_calls_idx on connection_events (connection_id, seq desc) where type = 'tool_call';
