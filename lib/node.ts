@@ -11,6 +11,9 @@ import { type DbHandle, openDb } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
 import { getInstallationId } from "@/lib/db/queries/settings";
 import { createLogger } from "@/lib/log";
+import { BubblewrapConfinement } from "@/lib/sandbox/bubblewrap";
+import { E2BProvider } from "@/lib/sandbox/e2b";
+import { localWarnings, probeHost } from "@/lib/sandbox/host-probe";
 import { LocalProvider, plainProcess } from "@/lib/sandbox/local";
 import type { SandboxProvider } from "@/lib/sandbox/provider";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
@@ -23,14 +26,10 @@ export type Berth = {
   close(): Promise<void>;
 };
 
-/** Opens the database (migrated, catalogue seeded), the keys and the sandbox runtime, once. */
-export async function openBerth(
-  config: Config,
-  opts: { withRuntime: boolean } = { withRuntime: true },
-): Promise<Berth> {
+/** The database, migrated and with the catalogue seeded: all the CLI needs. */
+export async function openStore(config: Config) {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const warnings: string[] = [];
-  const log = createLogger(config.logLevel);
   const keyring = loadKeyring({
     spec: config.encryptionKeys,
     dataDir: config.dataDir,
@@ -44,7 +43,17 @@ export async function openBerth(
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db);
   await seedCatalogue(db);
+  return { db, keyring, warnings };
+}
+
+/** Opens the store, the keys and the sandbox runtime, once per process. */
+export async function openBerth(config: Config): Promise<Berth> {
+  const { db, keyring, warnings } = await openStore(config);
+  const log = createLogger(config.logLevel);
   const runtime = new NodeSandboxRuntime(createProvider(config), await getInstallationId(db));
+  if (config.sandboxProvider === "local") warnings.push(...localWarnings(probeHost()));
+  else if (!runtime.isolated)
+    warnings.push("Sandboxes are NOT isolated: MCP servers run as plain processes on this host.");
   const sessionPassword = loadOrCreateSecret(config.dataDir, "session-secret");
   // Stable across restarts of this instance, so it finds the connections it hosted.
   const host = loadOrCreateSecret(config.dataDir, "instance-id");
@@ -72,9 +81,6 @@ export async function openBerth(
       sandbox: runtime.describe(),
     }),
   };
-  if (!runtime.isolated && opts.withRuntime) {
-    warnings.push("Sandboxes are NOT isolated: MCP servers run as plain processes on this host.");
-  }
   return {
     deps,
     db,
@@ -87,9 +93,20 @@ export async function openBerth(
   };
 }
 
+/**
+ * SANDBOX_PROVIDER: `local` (default) = bubblewrap isolation, refused at start when this host
+ * cannot do it; `process` = plain processes, NOT isolated, only when asked for by name.
+ */
 function createProvider(config: Config): SandboxProvider {
-  if (config.sandboxProvider === "e2b") {
-    throw new Error("SANDBOX_PROVIDER=e2b is not available in this version yet; use local (the default).");
+  if (config.sandboxProvider === "e2b") return new E2BProvider({ ...config.e2b });
+  const root = path.join(config.dataDir, "sandboxes");
+  if (config.sandboxProvider === "process") return new LocalProvider(root, plainProcess);
+  const host = probeHost();
+  if (!host.bwrap.ok) {
+    throw new Error(
+      `bubblewrap is not usable on this host (${host.bwrap.detail}); install it (apt-get install bubblewrap) ` +
+        "or set SANDBOX_PROVIDER=process to run servers WITHOUT isolation",
+    );
   }
-  return new LocalProvider(path.join(config.dataDir, "sandboxes"), plainProcess);
+  return new LocalProvider(root, new BubblewrapConfinement(host));
 }

@@ -13,7 +13,12 @@ const bin = (name) => path.join(root, "node_modules/.bin", name);
 const reports = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-reports-"));
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 
-ensureDebianPackages({ chromium: "/usr/bin/chromium", bubblewrap: "/usr/bin/bwrap" });
+ensureDebianPackages({
+  chromium: "/usr/bin/chromium",
+  bubblewrap: "/usr/bin/bwrap",
+  passt: "/usr/bin/pasta",
+  nftables: "/usr/sbin/nft",
+});
 await ensurePostgres();
 
 step("next build", bin("next"), ["build"], { ...env, NODE_ENV: "production" });

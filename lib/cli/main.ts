@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { hashPassword } from "@/lib/auth/password";
 import { ConfigError, loadConfig } from "@/lib/config";
 import { BerthError } from "@/lib/core/errors";
-import { openBerth } from "@/lib/node";
+import { openStore } from "@/lib/node";
 import { type CliInvocation, runCommand, USAGE } from "./commands";
 import { sendToServer } from "./socket";
 
@@ -41,12 +41,12 @@ async function runHere(config: ReturnType<typeof loadConfig>, invocation: CliInv
     const viaServer = await sendToServer(config.dataDir, invocation);
     if (viaServer !== undefined) return viaServer;
   }
-  const berth = await openBerth(config, { withRuntime: false });
-  for (const w of berth.warnings) process.stderr.write(`warning: ${w}\n`);
+  const store = await openStore(config);
+  for (const w of store.warnings) process.stderr.write(`warning: ${w}\n`);
   try {
-    return await runCommand({ db: berth.db, hashPassword }, invocation);
+    return await runCommand({ db: store.db, hashPassword }, invocation);
   } finally {
-    await berth.close();
+    await store.db.close();
   }
 }
 

@@ -19,6 +19,8 @@ export type RestartPolicy = {
   stableMs: number;
 };
 
+const EXPIRY_SLACK_MS = 2000;
+
 export const systemCtx = (deps: Deps, accountId: string): Ctx => ({ ...deps, accountId, actor: { kind: "system" } });
 
 export const backoffFor = (policy: RestartPolicy, attempt: number) =>
@@ -33,6 +35,13 @@ export async function recordCrash(deps: Deps, policy: RestartPolicy, report: Cra
   await deps.db.transaction(async (tx) => {
     const conn = await getConnectionForUpdate(tx, key);
     if (conn?.status !== "running" || conn.sandbox_id !== report.sandboxId) return; // stale report
+    // A provider that enforces the lifetime itself (E2B) ends the sandbox at expires_at: that is expiry.
+    if (!conn.keep_alive && deps.now() >= new Date(conn.expires_at).getTime() - EXPIRY_SLACK_MS) {
+      await updateConnection(tx, key, { status: "expired", sandbox_id: null, next_restart_at: null });
+      const data = { expires_at: new Date(conn.expires_at).toISOString() };
+      await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "expired", data });
+      return;
+    }
     const ranFor = conn.started_at ? deps.now() - new Date(conn.started_at).getTime() : 0;
     const attempt = ranFor > policy.stableMs ? 1 : conn.restart_attempts + 1;
     const detail = report.stderrTail ? `${report.reason}\n${report.stderrTail}` : report.reason;

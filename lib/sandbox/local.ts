@@ -13,6 +13,7 @@ import type {
   SandboxProvider,
   SandboxSpec,
 } from "./provider";
+import { resolvePreparedCommand } from "./start-command";
 
 const STDERR_TAIL_BYTES = 4096;
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -27,6 +28,8 @@ export interface Confinement {
   describe(): Record<string, unknown>;
   /** Makes the sandbox's directories ready and says how to start `argv` inside it. */
   prepare(box: LocalBox): Promise<Confined>;
+  /** Cleans up after a sandbox of an earlier run of Berth (beyond its dir, which Berth removes). */
+  reap?(sandboxId: string): Promise<void>;
 }
 
 /** One local sandbox: `dir` holds its `home` (the server's writable home and cwd). */
@@ -37,8 +40,12 @@ export type Confined = {
   command(argv: string[]): string[];
   /** The home directory as the server sees it. */
   home: string;
+  /** Base environment the sandbox needs (PATH, TMPDIR… as seen inside); the server's env wins. */
+  env?: Record<string, string>;
   uid?: number;
   gid?: number;
+  /** Kills whatever of the sandbox is still running once its main process is gone (its cgroup). */
+  kill?(): Promise<void>;
   /** Undoes what prepare did beyond the sandbox dir (network, cgroups…). */
   release(): Promise<void>;
 };
@@ -75,10 +82,10 @@ export class LocalProvider implements SandboxProvider {
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (!spec.argv.length) throw new Error("empty start command");
     const { box, confined } = await this.newBox(spec.owner, spec.network);
-    const [command, ...args] = confined.command(spec.argv);
+    const [command, ...args] = confined.command(resolvePreparedCommand(spec.argv));
     const child = spawn(command as string, args, {
       cwd: box.home,
-      env: sandboxEnv(spec.env, confined.home, spec.network) as NodeJS.ProcessEnv,
+      env: sandboxEnv(spec.env, confined.home, spec.network, confined.env) as NodeJS.ProcessEnv,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true, // own process group: kill() reaches every process of the sandbox
       uid: confined.uid,
@@ -93,10 +100,12 @@ export class LocalProvider implements SandboxProvider {
       child.once("error", (err) => {
         tail += `\n${err.message}`;
       });
+      // Nothing of the sandbox outlives its main process (which holds its stdio open otherwise).
+      child.once("exit", () => void confined.kill?.().catch(() => {}));
       child.once("close", (code, signal) => {
         this.live.delete(box.id);
-        void this.remove(box, confined);
-        resolve({ code, signal });
+        // Settles once its files and cgroups are gone too, so kill() leaves nothing behind.
+        void this.remove(box, confined).finally(() => resolve({ code, signal }));
       });
     });
     this.live.set(box.id, { child, box, confined, exited });
@@ -118,8 +127,10 @@ export class LocalProvider implements SandboxProvider {
     const sb = this.live.get(sandboxId);
     if (!sb) {
       // A leftover of an earlier run (its processes died with that Berth): remove its files.
-      if (/^lcl-[0-9a-f-]{36}$/.test(sandboxId))
+      if (/^lcl-[0-9a-f-]{36}$/.test(sandboxId)) {
+        await this.confinement.reap?.(sandboxId).catch(() => {});
         fs.rmSync(path.join(this.root, sandboxId), { recursive: true, force: true });
+      }
       return;
     }
     signalGroup(sb.child, "SIGTERM");
@@ -148,10 +159,10 @@ export class LocalProvider implements SandboxProvider {
   async exec(spec: ExecSpec): Promise<ExecResult> {
     const started = Date.now();
     const { box, confined } = await this.newBox(spec.owner, false);
-    const [command, ...args] = confined.command(spec.argv);
+    const [command, ...args] = confined.command(resolvePreparedCommand(spec.argv));
     const child = spawn(command as string, args, {
       cwd: box.home,
-      env: sandboxEnv(spec.env ?? {}, confined.home, false) as NodeJS.ProcessEnv,
+      env: sandboxEnv(spec.env ?? {}, confined.home, false, confined.env) as NodeJS.ProcessEnv,
       stdio: ["pipe", "pipe", "pipe"],
       detached: true,
       uid: confined.uid,
@@ -170,6 +181,7 @@ export class LocalProvider implements SandboxProvider {
       child.once("error", (e) => {
         err.push(`${e.message}\n`);
       });
+      child.once("exit", () => void confined.kill?.().catch(() => {}));
       child.once("close", (code) => resolve(code));
     });
     clearTimeout(timer);
@@ -205,7 +217,11 @@ export class LocalProvider implements SandboxProvider {
 
   private async remove(box: LocalBox, confined: Confined) {
     await confined.release().catch(() => {});
-    fs.rmSync(box.dir, { recursive: true, force: true });
+    try {
+      fs.rmSync(box.dir, { recursive: true, force: true });
+    } catch {
+      // listed as a leftover and reaped later
+    }
   }
 }
 
@@ -259,7 +275,12 @@ function capture(stream: NodeJS.ReadableStream, max: number) {
 }
 
 /** The server's whole environment: a fixed base, the definition's env, the credentials. */
-export function sandboxEnv(env: Record<string, string>, home: string, network: boolean): Record<string, string> {
+export function sandboxEnv(
+  env: Record<string, string>,
+  home: string,
+  network: boolean,
+  base: Record<string, string> = {},
+): Record<string, string> {
   const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll("{home}", home)]));
   return {
     PATH: `${path.dirname(process.execPath)}:${SYSTEM_PATH}`,
@@ -272,6 +293,7 @@ export function sandboxEnv(env: Record<string, string>, home: string, network: b
     // HTTPS may go through an intercepting proxy; loading the bundle costs Node ~30 ms at start,
     // so only servers with network get it.
     ...(network ? { NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt" } : {}),
+    ...base,
     ...resolved,
   };
 }

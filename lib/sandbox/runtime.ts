@@ -11,7 +11,6 @@ import { scrubSecrets } from "@/lib/core/services/connections/credentials";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 import { UpstreamSession } from "@/lib/mcp/upstream-session";
 import type { Sandbox, SandboxProvider } from "./provider";
-import { resolvePreparedCommand } from "./start-command";
 
 const START_TIMEOUT_MS = 60_000;
 const RUN_OUTPUT_BYTES = 1024 * 1024;
@@ -73,7 +72,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
 
   async run(spec: RunSpec): Promise<RunResult> {
     return this.impl.exec({
-      argv: resolvePreparedCommand(spec.argv),
+      argv: spec.argv,
       stdin: spec.stdin,
       timeoutSeconds: spec.timeoutSeconds,
       maxOutputBytes: RUN_OUTPUT_BYTES,
@@ -160,7 +159,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   private async start(spec: Omit<DeploySpec, "connectionId">, connectionId?: string) {
     let argv: string[];
     try {
-      argv = resolvePreparedCommand(splitCommand(spec.startCommand));
+      argv = splitCommand(spec.startCommand);
     } catch (err) {
       throw new DeployError((err as Error).message, "");
     }

@@ -28,8 +28,13 @@ describe("install memory, call it through /api/mcp/:id, delete it", () => {
     });
     expect(installed.status).toBe(201);
     const conn = installed.body.data;
-    expect(conn).toMatchObject({ status: "running", server_slug: "memory", name: "Team memory" });
-    expect(["local", "process"]).toContain(conn.provider); // tightened when bubblewrap lands
+    expect(conn).toMatchObject({
+      status: "running",
+      server_slug: "memory",
+      name: "Team memory",
+      provider: "local",
+      isolated: true,
+    });
     expect(conn.mcp_url).toMatch(new RegExp(`/api/mcp/${conn.id}$`));
     expect(JSON.stringify(installed.body)).not.toMatch(/credentials/);
 

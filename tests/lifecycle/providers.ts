@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { FakeE2B } from "../fakes/e2b-server";
 import type { BerthServer } from "../support/berth-server";
 import { processesIn } from "../support/berth-server";
 
@@ -32,4 +33,44 @@ export const localBubblewrap: ProviderUnderTest = {
   processes: (berth, id) => processesIn(path.join(berth.dataDir, "sandboxes", id)),
 };
 
-export const PROVIDERS: ProviderUnderTest[] = [localBubblewrap];
+let fake: FakeE2B | undefined;
+const fakeE2B = () => {
+  if (!fake) throw new Error("the fake E2B is not started");
+  return fake;
+};
+
+/** E2B through the real SDK against the local fake (tests/fakes/e2b-server.ts). */
+export const e2bAgainstFake: ProviderUnderTest = {
+  name: "e2b",
+  async setup() {
+    fake = await FakeE2B.start();
+  },
+  async teardown() {
+    await fake?.close();
+    fake = undefined;
+  },
+  env: () => {
+    const c = fakeE2B().connection;
+    return {
+      SANDBOX_PROVIDER: "e2b",
+      E2B_API_KEY: c.apiKey,
+      E2B_API_URL: c.apiUrl,
+      E2B_SANDBOX_URL: c.sandboxUrl,
+      E2B_PORT_URL_TEMPLATE: c.portUrlTemplate,
+    };
+  },
+  sandboxIds: () => fakeE2B().sandboxIds(),
+  processes: (_berth, id) =>
+    fakeE2B()
+      .processes(id)
+      .map((p) => p.pid),
+  timeoutCalls: (id) =>
+    fakeE2B()
+      .calls.filter((c) => c.sandboxId === id && c.method === "POST" && c.path.endsWith("/timeout"))
+      .map((c) => (c.body as { timeout: number }).timeout),
+};
+
+const e2bSupport = FakeE2B.supported();
+if (!e2bSupport.ok) console.log(`[lifecycle] e2b skipped: ${e2bSupport.reason}`);
+
+export const PROVIDERS: ProviderUnderTest[] = e2bSupport.ok ? [localBubblewrap, e2bAgainstFake] : [localBubblewrap];

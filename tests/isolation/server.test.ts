@@ -1,0 +1,116 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CATALOGUE } from "@/lib/catalogue/catalogue";
+import { sandboxUid } from "@/lib/sandbox/bubblewrap";
+import type { LocalProvider } from "@/lib/sandbox/local";
+import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
+import { bubblewrapProvider, fakeDataDir, requireHost, waitFor } from "./helpers";
+
+/** The processes of the sandbox whose chain started in `home` (its bwrap's cwd on the host). */
+function descendantsOf(home: string) {
+  const all = fs
+    .readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((pid) => {
+      try {
+        const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+        return [
+          {
+            pid: Number(pid),
+            ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]),
+            uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]),
+            cmd: fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "),
+            cwd: fs.readlinkSync(`/proc/${pid}/cwd`),
+          },
+        ];
+      } catch {
+        return [];
+      }
+    });
+  const found = new Set(all.filter((p) => p.cwd === home).map((p) => p.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (!found.has(p.pid) && found.has(p.ppid)) {
+        found.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return all.filter((p) => found.has(p.pid));
+}
+
+const memory = CATALOGUE.find((s) => s.slug === "memory") as (typeof CATALOGUE)[number];
+
+/** The catalogue's memory server, prepared with Berth, works inside the sandbox as it does outside. */
+describe("a real MCP server in a bubblewrap sandbox", () => {
+  let data: Awaited<ReturnType<typeof fakeDataDir>>;
+  let provider: LocalProvider;
+  let runtime: NodeSandboxRuntime;
+
+  beforeAll(async () => {
+    requireHost("bwrap", "setpriv", "bridge");
+    data = await fakeDataDir();
+    provider = bubblewrapProvider(data.dir);
+    runtime = new NodeSandboxRuntime(provider, "isolation-tests");
+  });
+  afterAll(async () => {
+    await runtime?.shutdown();
+    await data?.cleanup();
+  });
+
+  it("starts offline, answers initialize and tools, and keeps its data in its own home", async () => {
+    expect(provider.isolated).toBe(true);
+    const started = Date.now();
+    const { sandboxId } = await runtime.deploy({
+      connectionId: "conn-memory",
+      accountId: "account-memory",
+      startCommand: memory.start_command,
+      env: memory.env as Record<string, string>,
+      network: false,
+      timeoutSeconds: 60,
+    });
+    const session = runtime.session("conn-memory");
+    expect(session?.initializeResult?.serverInfo.name).toBe("memory-server");
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    const tools = (await session?.request("tools/list", {})) as { tools: { name: string }[] };
+    expect(tools.tools.map((t) => t.name)).toContain("create_entities");
+    const created = (await session?.request("tools/call", {
+      name: "create_entities",
+      arguments: { entities: [{ name: "Berth", entityType: "project", observations: ["runs in bubblewrap"] }] },
+    })) as { isError?: boolean };
+    expect(created.isError).toBeFalsy();
+
+    // MEMORY_FILE_PATH={home}/memory.jsonl: written in its own home, owned by the account's uid.
+    const file = path.join(data.dir, "sandboxes", sandboxId, "home", "memory.jsonl");
+    await waitFor("the memory file", () => (fs.existsSync(file) ? true : undefined));
+    expect(fs.readFileSync(file, "utf8")).toContain("runs in bubblewrap");
+    expect(fs.statSync(file).uid).toBe(sandboxUid("account-memory"));
+
+    // The server process runs as that uid, from Berth's prepared package at its neutral path.
+    const home = path.join(data.dir, "sandboxes", sandboxId, "home");
+    const server = descendantsOf(home).find((p) => /^(\/usr\/bin\/)?node \/opt\/berth\/node_modules\//.test(p.cmd));
+    expect(server?.cmd).toContain("@modelcontextprotocol/server-memory");
+    expect(server?.uid).toBe(sandboxUid("account-memory"));
+
+    await runtime.stop("conn-memory", sandboxId);
+    expect(runtime.isLive("conn-memory")).toBe(false);
+    expect(fs.existsSync(path.join(data.dir, "sandboxes", sandboxId))).toBe(false);
+  });
+
+  it("lists tools in a dry run and leaves nothing behind", async () => {
+    const boxes = () => fs.readdirSync(path.join(data.dir, "sandboxes")).filter((d) => d.startsWith("lcl-"));
+    const before = boxes();
+    const tools = await runtime.dryRun({
+      accountId: "account-memory",
+      startCommand: memory.start_command,
+      env: memory.env as Record<string, string>,
+      network: false,
+      timeoutSeconds: 60,
+    });
+    expect(tools.map((t) => t.name)).toContain("read_graph");
+    expect(boxes()).toEqual(before);
+  });
+});
