@@ -5,12 +5,19 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { register } from "tsx/esm/api";
+import { ensureDebianPackages, SANDBOX_PACKAGES } from "./debian-packages.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 20 || (major === 20 && minor < 19)) {
   console.error(`Berth needs Node.js 20.19 or newer; this is ${process.version}.`);
   process.exit(1);
+}
+
+// The default sandboxes need bubblewrap (and pasta + nftables for servers with network); Berth
+// itself refuses to start without bubblewrap and names the way out (SANDBOX_PROVIDER=process).
+if (!process.env.SANDBOX_PROVIDER || process.env.SANDBOX_PROVIDER === "local") {
+  ensureDebianPackages(SANDBOX_PACKAGES, "Berth's local sandboxes");
 }
 
 if (buildIsStale()) {

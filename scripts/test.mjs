@@ -2,23 +2,19 @@
 // `npm test`: every suite, in order: system prerequisites, a production build, vitest (unit,
 // data on PGlite and PostgreSQL, integration against the real server), Playwright in Chromium.
 // Ends with one line "Total: N passed, N failed".
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { ensureDebianPackages, SANDBOX_PACKAGES } from "./debian-packages.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const bin = (name) => path.join(root, "node_modules/.bin", name);
 const reports = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-reports-"));
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 
-ensureDebianPackages({
-  chromium: "/usr/bin/chromium",
-  bubblewrap: "/usr/bin/bwrap",
-  passt: "/usr/bin/pasta",
-  nftables: "/usr/sbin/nft",
-});
+if (!ensureDebianPackages({ chromium: "/usr/bin/chromium", ...SANDBOX_PACKAGES }, "npm test")) process.exit(1);
 await ensurePostgres();
 
 step("next build", bin("next"), ["build"], { ...env, NODE_ENV: "production" });
@@ -85,24 +81,6 @@ function countPlaywright(file) {
   } catch {
     return { passed: 0, failed: 1, skipped: 0 };
   }
-}
-
-/** Installs what the tests need from Debian when missing (as root), else names it and stops. */
-function ensureDebianPackages(packages) {
-  const missing = Object.entries(packages)
-    .filter(([, file]) => !fs.existsSync(file))
-    .map(([pkg]) => pkg);
-  if (!missing.length) return;
-  if (process.getuid?.() !== 0) {
-    console.error(
-      `The tests need these Debian packages: ${missing.join(" ")}\nInstall them with: sudo apt-get install -y ${missing.join(" ")}`,
-    );
-    process.exit(1);
-  }
-  console.log(`Installing ${missing.join(", ")} from Debian…`);
-  const apt = { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } };
-  execFileSync("apt-get", ["update", "-q"], apt);
-  execFileSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], apt);
 }
 
 /** The data tests need PostgreSQL on 127.0.0.1:5432; start the local cluster if it is down. */

@@ -15,8 +15,10 @@ export type ProviderUnderTest = {
   env(): Record<string, string>;
   /** Sandboxes that exist now. */
   sandboxIds(berth: BerthServer): string[];
-  /** Pids of the processes running in that sandbox. */
+  /** Pids of the processes running in that sandbox (killing them all crashes its server). */
   processes(berth: BerthServer, sandboxId: string): number[];
+  /** The command lines of every process in that sandbox. */
+  commandLines(berth: BerthServer, sandboxId: string): string[][];
   /** Timeouts (seconds) the provider was asked to set on that sandbox, when it records them. */
   timeoutCalls?(sandboxId: string): number[];
 };
@@ -31,6 +33,31 @@ export const localBubblewrap: ProviderUnderTest = {
     return fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => d.startsWith("lcl-")) : [];
   },
   processes: (berth, id) => processesIn(path.join(berth.dataDir, "sandboxes", id)),
+  commandLines: (berth, id) => {
+    // The sandbox's processes are the descendants of the one whose cwd is its dir on the host.
+    const roots = new Set(processesIn(path.join(berth.dataDir, "sandboxes", id)));
+    const parent = new Map<number, number>();
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+        parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      } catch {
+        // gone
+      }
+    }
+    const inside = (pid: number): boolean => {
+      for (let p: number | undefined = pid; p && p > 1; p = parent.get(p)) if (roots.has(p)) return true;
+      return false;
+    };
+    return [...parent.keys()].filter(inside).flatMap((pid) => {
+      try {
+        return [fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean)];
+      } catch {
+        return [];
+      }
+    });
+  },
 };
 
 let fake: FakeE2B | undefined;
@@ -64,6 +91,10 @@ export const e2bAgainstFake: ProviderUnderTest = {
     fakeE2B()
       .processes(id)
       .map((p) => p.pid),
+  commandLines: (_berth, id) =>
+    fakeE2B()
+      .processes(id)
+      .map((p) => p.cmdline),
   timeoutCalls: (id) =>
     fakeE2B()
       .calls.filter((c) => c.sandboxId === id && c.method === "POST" && c.path.endsWith("/timeout"))

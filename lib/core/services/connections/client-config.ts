@@ -20,6 +20,7 @@ export async function clientConfig(ctx: Ctx, id: string) {
       mcpServers: {
         [name]: {
           command: "npx",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp-remote expands ${BERTH_AUTH} from env itself
           args: ["-y", "mcp-remote", url, "--header", "Authorization:${BERTH_AUTH}"],
           env: { BERTH_AUTH: `Bearer ${KEY_PLACEHOLDER}` },
         },

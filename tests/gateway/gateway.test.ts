@@ -5,7 +5,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, processesIn, startBerth } from "../support/berth-server";
+import { PROVIDERS } from "../lifecycle/providers";
+import { api, type BerthServer, startBerth } from "../support/berth-server";
 import { until } from "../support/until";
 
 type Account = { account_id: string; api_key: string };
@@ -13,7 +14,7 @@ const run = promisify(execFile);
 const INSPECTOR = path.resolve("node_modules/@modelcontextprotocol/inspector-cli/build/index.js");
 
 /** The MCP endpoint: sessions, server→client traffic, limits, audit, resume, inspector. */
-describe("MCP gateway", () => {
+describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
   let berth: BerthServer;
   let account: Account;
   let call: ReturnType<typeof api>;
@@ -40,13 +41,15 @@ describe("MCP gateway", () => {
   };
 
   beforeAll(async () => {
-    berth = await startBerth({ BERTH_MCP_MAX_CONCURRENCY: "3", BERTH_RESTART_BACKOFF_MS: "600000" });
+    await provider.setup();
+    berth = await startBerth({ ...provider.env(), BERTH_MCP_MAX_CONCURRENCY: "3", BERTH_RESTART_BACKOFF_MS: "600000" });
     account = (await berth.cli(["accounts", "create", "--name", "Gateway"])) as Account;
     call = api(berth.url, account.api_key);
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await berth?.stop();
+    await provider.teardown();
   });
 
   it("gives several clients their own sessions on one shared server", async () => {
@@ -59,7 +62,10 @@ describe("MCP gateway", () => {
     // One server per connection: b sees what a wrote, through its own session.
     const seen = await Promise.all(Array.from({ length: 3 }, () => b.callTool({ name: "read_graph", arguments: {} })));
     for (const r of seen) expect(JSON.stringify(r.content)).toContain("from a");
-    expect(processesIn(path.join(berth.dataDir, "sandboxes", conn.sandbox_id)).length).toBe(1);
+    const servers = provider
+      .commandLines(berth, conn.sandbox_id)
+      .filter((argv) => argv.some((a) => a.includes("server-memory")));
+    expect(servers.filter((argv) => argv[0]?.endsWith("node")).length).toBe(1);
   });
 
   it("passes progress, sampling and elicitation through, each to the client that asked", async () => {
@@ -175,7 +181,7 @@ describe("MCP gateway", () => {
     const pending = client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 30, steps: 1 } });
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
-    for (const pid of processesIn(path.join(berth.dataDir, "sandboxes", conn.sandbox_id))) process.kill(pid, "SIGKILL");
+    for (const pid of provider.processes(berth, conn.sandbox_id)) process.kill(pid, "SIGKILL");
     await expect(pending).rejects.toThrow(/exited|stopped|not running/);
     expect(Date.now() - started).toBeLessThan(3000);
     // Crash restarts back off for 10 minutes here, so only the request itself can bring it back.
@@ -192,7 +198,7 @@ describe("MCP gateway", () => {
 
   it("keeps a connection without keep_alive down: 409 connection_not_running", async () => {
     const conn = await install("memory", { keep_alive: false });
-    for (const pid of processesIn(path.join(berth.dataDir, "sandboxes", conn.sandbox_id))) process.kill(pid, "SIGKILL");
+    for (const pid of provider.processes(berth, conn.sandbox_id)) process.kill(pid, "SIGKILL");
     await until("the crash to be recorded", async () =>
       (await call("GET", `/api/mcp-connections/${conn.id}`)).body.data.status === "failed" ? true : undefined,
     );
