@@ -104,6 +104,8 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     const live: Live = { sandbox, upstream, accountId: spec.accountId };
     this.live.set(spec.connectionId, live);
     sandbox.exited.then(() => {
+      // Over HTTP (E2B) nothing else tells the session its server is gone: fail what is in flight now.
+      void upstream.close();
       if (this.live.get(spec.connectionId) !== live) return; // stopped on purpose
       this.live.delete(spec.connectionId);
       this.onCrash?.({

@@ -62,10 +62,12 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     // One server per connection: b sees what a wrote, through its own session.
     const seen = await Promise.all(Array.from({ length: 3 }, () => b.callTool({ name: "read_graph", arguments: {} })));
     for (const r of seen) expect(JSON.stringify(r.content)).toContain("from a");
-    const servers = provider
-      .commandLines(berth, conn.sandbox_id)
-      .filter((argv) => argv.some((a) => a.includes("server-memory")));
-    expect(servers.filter((argv) => argv[0]?.endsWith("node")).length).toBe(1);
+    // npx's own node process aside, exactly one memory server runs for the connection.
+    const argvs = provider.commandLines(berth, conn.sandbox_id);
+    const servers = argvs.filter(
+      (argv) => argv[0]?.endsWith("node") && /mcp-server-memory|server-memory\/dist\/index\.js/.test(argv[1] ?? ""),
+    );
+    expect(servers.length, JSON.stringify(argvs)).toBe(1);
   });
 
   it("passes progress, sampling and elicitation through, each to the client that asked", async () => {
