@@ -13,7 +13,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { resolvePreparedCommand } from "@/lib/sandbox/start-command";
 import { api, freePort, startBerth } from "../../tests/support/berth-server";
-import { machine, round, summarize, updatePerformanceDoc } from "./stats";
+import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
 
 const { values } = parseArgs({
   options: {
@@ -190,7 +190,7 @@ async function main() {
       "## MCP tool calls (`npm run bench:gateway`)",
       "",
       `${out.at}, Node ${out.node}, ${out.cpus} CPUs, load ${out.loadavg.join(" ")}. memory's \`read_graph\` after one \`create_entities\`; ${CALLS} sequential calls after ${WARMUP} warm-up, then ${CCALLS} at concurrency ${CONC}; same SDK client everywhere; Berth with API-key auth and the audit log on, production build.`,
-      `Sandbox: \`${JSON.stringify(sandbox ?? {})}\``,
+      `Sandbox: ${describeSandbox(sandbox)}`,
       "",
       "| mode | p50 ms | p95 ms | p99 ms | sequential calls/s | calls/s at 8 |",
       "|---|---|---|---|---|---|",

@@ -10,7 +10,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { resolvePreparedCommand } from "@/lib/sandbox/start-command";
 import { api, startBerth } from "../../tests/support/berth-server";
-import { machine, round, summarize, updatePerformanceDoc } from "./stats";
+import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "30" }, warmup: { type: "string", default: "3" } },
@@ -110,7 +110,7 @@ async function main() {
         "## Install to running (`npm run bench:install`)",
         "",
         `${result.at}, Node ${result.node}, ${result.cpus} CPUs, load ${result.loadavg.join(" ")}; ${RUNS} runs each after ${WARMUP} warm-up, alternating.`,
-        `Sandbox: \`${JSON.stringify(result.sandbox ?? {})}\``,
+        `Sandbox: ${describeSandbox(result.sandbox)}`,
         "",
         "| path | p50 ms | p95 ms | p50 ÷ raw | goal |",
         "|---|---|---|---|---|",

@@ -29,3 +29,10 @@ export function updatePerformanceDoc(name: string, markdown: string) {
   const next = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, next);
 }
+
+/** One line for the docs out of /api/health's `sandbox`. */
+export function describeSandbox(sandbox: unknown) {
+  const s = (sandbox ?? {}) as { provider?: string; isolated?: boolean; missing?: string[] };
+  const missing = s.missing?.length ? `; missing: ${s.missing.join(", ")}` : "";
+  return `${s.provider ?? "?"}, ${s.isolated ? "isolated" : "NOT isolated"}${missing}`;
+}
