@@ -55,6 +55,9 @@ async function main() {
   console.log(
     `Berth is running at ${url}  (database: ${berth.db.kind}, sandboxes: ${runtime.provider}${runtime.isolated ? "" : ", NOT isolated"})`,
   );
+  const { protections } = runtime.describe() as { protections?: string[] };
+  if (protections?.length)
+    console.log(`Sandbox protections active on this host:\n${protections.map((p) => `  - ${p}`).join("\n")}`);
   console.log(
     (await countUsers(deps.db))
       ? `Sign in at ${url}/sign-in`

@@ -5,6 +5,7 @@ import {
   LATEST_PROTOCOL_VERSION,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 
 /** One client session of the gateway, as the upstream sees it. */
 export type Peer = {
@@ -15,14 +16,7 @@ export type Peer = {
 /** A tools/call in flight, for the audit log. */
 type ToolCallTiming = { tool: string; started: number; requestBytes: number };
 
-export type ToolCallObservation = {
-  tool: string;
-  durationMs: number;
-  outcome: "ok" | "tool_error" | "error";
-  errorCode?: number;
-  requestBytes: number;
-  responseBytes: number;
-};
+export type ToolCallObservation = Omit<ToolCallRecord, "accountId" | "connectionId">;
 
 type Pending = (
   | { kind: "peer"; peer: Peer; id: RequestId; progressToken?: string }

@@ -1,4 +1,5 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { RunResult } from "@/lib/core/runtime";
 
 /**
  * A place to run one MCP server: a local process (bubblewrap-isolated, or a plain process when
@@ -51,14 +52,8 @@ export type ExecSpec = {
   owner: SandboxOwner;
 };
 
-export type ExecResult = {
-  stdout: string;
-  stderr: string;
-  exit_code: number | null;
-  duration_ms: number;
-  truncated: boolean;
-  timed_out: boolean;
-};
+/** What `/api/sandbox-runs` answers. */
+export type ExecResult = RunResult;
 
 export interface SandboxProvider {
   readonly name: string;
