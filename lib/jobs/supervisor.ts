@@ -99,6 +99,7 @@ export async function recoverAtStart(deps: Deps, runtime: NodeSandboxRuntime) {
   let reaped = 0;
   for (const s of sandboxes) {
     const connectionId = s.owner.connectionId;
+    if (!connectionId && runtime.sandboxesOutliveBerth) continue; // another instance's dry run or sandbox-run
     // Nothing of this instance is mid-deploy yet, so a sandbox of its own deploying connection is an orphan.
     if (connectionId && keep.has(connectionId) && !mineDeploying.has(connectionId)) continue;
     await runtime.killSandbox(s.id).catch((err) => deps.log.warn({ err, sandboxId: s.id }, "could not kill an orphan"));

@@ -81,6 +81,7 @@ type Live = {
 
 export class E2BProvider implements SandboxProvider {
   readonly name = "e2b";
+  readonly outlivesBerth = true;
   readonly isolated = true;
   readonly maxLifetimeSeconds: number;
   private readonly template: string;

@@ -59,6 +59,7 @@ type Live = { child: ChildProcessWithoutNullStreams; box: LocalBox; confined: Co
  */
 export class LocalProvider implements SandboxProvider {
   private readonly live = new Map<string, Live>();
+  readonly outlivesBerth = false;
 
   constructor(
     private readonly root: string,

@@ -61,6 +61,11 @@ export interface SandboxProvider {
   readonly isolated: boolean;
   /** What isolation is active, for the start banner, /api/health and docs/SECURITY.md. */
   describe(): Record<string, unknown>;
+  /**
+   * Whether sandboxes outlive the Berth process that made them (E2B). Then one-off sandboxes (dry
+   * runs, sandbox-runs) may belong to another instance and are left to their own timeout.
+   */
+  readonly outlivesBerth: boolean;
   /** The longest a sandbox may live (E2B: 1 h Hobby, 24 h Pro); Berth replaces it before then. */
   readonly maxLifetimeSeconds?: number;
   /** Creates a sandbox and starts the server in it. */

@@ -90,6 +90,10 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     return this.impl.maxLifetimeSeconds;
   }
 
+  get sandboxesOutliveBerth() {
+    return this.impl.outlivesBerth;
+  }
+
   listSandboxes() {
     return this.impl.list(this.installation);
   }
