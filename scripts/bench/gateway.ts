@@ -38,7 +38,7 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
   return r;
 }
 
-/** The measured part, identical for every mode (as ../shared/bench/mcp-baseline.mjs does it). */
+/** The measured part, identical for every mode (the shared MCP baseline benchmark's method). */
 async function measure(client: Client): Promise<Measured> {
   await call(client, "create_entities", { entities: [{ name: "bench", entityType: "bench", observations: ["x"] }] });
   if (!JSON.stringify((await call(client, "read_graph", {})).content).includes("bench"))
