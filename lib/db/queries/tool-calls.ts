@@ -17,8 +17,7 @@ export async function insertToolCalls(db: Db, records: ToolCallRecord[]) {
   await db.transaction(async (tx) => {
     await tx.query(
       `insert into connection_events (account_id, connection_id, type, data)
-       select a, c, 'tool_call', d from unnest($1::uuid[], $2::uuid[], $3::jsonb[]) as t(a, c, d)
-       where exists (select 1 from mcp_connections m where m.id = t.c)`,
+       select a, c, 'tool_call', d from unnest($1::uuid[], $2::uuid[], $3::jsonb[]) as t(a, c, d)`,
       [
         records.map((r) => r.accountId),
         records.map((r) => r.connectionId),
