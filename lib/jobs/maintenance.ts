@@ -1,6 +1,6 @@
 import type { Deps } from "@/lib/core/context";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
-import { getConnection, updateConnection } from "@/lib/db/queries/connections";
+import { getConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import {
   claimAgedSandboxes,
@@ -11,7 +11,7 @@ import {
   currentSandboxes,
 } from "@/lib/db/queries/maintenance";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import { backoffFor, type RestartPolicy, systemCtx } from "./supervisor";
+import { type RestartPolicy, scheduleRestart, systemCtx } from "./supervisor";
 
 /** A deploy still `deploying` after this long has lost its Berth. */
 const STUCK_DEPLOY_SECONDS = 120;
@@ -111,15 +111,14 @@ async function redeploy(m: Maintenance, accountId: string, id: string) {
     if (conn?.status !== "deploying") return;
     const after = await deployConnection(ctx, { ...conn, sandbox_id: null });
     if (after.status !== "failed" || after.restart_attempts === 0) return;
-    const attempt = after.restart_attempts + 1;
-    const key = { accountId, id, fromStatus: ["failed" as const] };
-    if (attempt > m.policy.limit) {
-      const lastError = `Crash loop: the server failed ${m.policy.limit} times in a row; Berth stopped restarting it.\n${after.last_error ?? ""}`;
-      await updateConnection(ctx.db, key, { last_error: lastError, next_restart_at: null });
-      return;
-    }
-    const wait = backoffFor(m.policy, attempt);
-    await updateConnection(ctx.db, key, { restart_attempts: attempt, next_restart_at: new Date(ctx.now() + wait) });
+    await ctx.db.transaction((tx) =>
+      scheduleRestart(tx, ctx, m.policy, {
+        accountId,
+        id,
+        attempt: after.restart_attempts + 1,
+        detail: after.last_error ?? "",
+      }),
+    );
   } catch (err) {
     ctx.log.error({ err, connectionId: id }, "redeploy failed");
   }

@@ -1,5 +1,6 @@
 import type { Ctx, Deps } from "@/lib/core/context";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
+import type { Db } from "@/lib/db/db";
 import {
   type ConnectionRow,
   getConnectionForUpdate,
@@ -23,8 +24,7 @@ const EXPIRY_SLACK_MS = 2000;
 
 export const systemCtx = (deps: Deps, accountId: string): Ctx => ({ ...deps, accountId, actor: { kind: "system" } });
 
-export const backoffFor = (policy: RestartPolicy, attempt: number) =>
-  Math.min(policy.backoffMs * 2 ** (attempt - 1), 300_000);
+const backoffFor = (policy: RestartPolicy, attempt: number) => Math.min(policy.backoffMs * 2 ** (attempt - 1), 300_000);
 
 /**
  * A server that died on its own: the connection becomes `failed` with the reason and stderr
@@ -51,32 +51,39 @@ export async function recordCrash(deps: Deps, policy: RestartPolicy, report: Cra
       type: "crashed",
       data: { sandbox_id: report.sandboxId, error: report.reason, stderr: report.stderrTail, attempt },
     });
-    if (attempt > policy.limit) {
-      const lastError = `Crash loop: the server crashed ${policy.limit} times in a row; Berth stopped restarting it.\n${detail}`;
-      await updateConnection(tx, key, {
-        status: "failed",
-        sandbox_id: null,
-        last_error: lastError,
-        next_restart_at: null,
-      });
-      await addConnectionEvent(tx, {
-        ...key,
-        connectionId: conn.id,
-        type: "failed",
-        data: { reason: "crash_loop", crashes: policy.limit },
-      });
-      return;
-    }
-    const wait = backoffFor(policy, attempt);
-    await updateConnection(tx, key, {
-      status: "failed",
-      sandbox_id: null,
-      last_error: `${detail}\nRestarting in ${Math.ceil(wait / 1000)} s (attempt ${attempt} of ${policy.limit}).`,
-      restart_attempts: attempt,
-      next_restart_at: new Date(deps.now() + wait),
-    });
+    await scheduleRestart(tx, deps, policy, { ...key, attempt, detail });
   });
   deps.log.warn({ connectionId: report.connectionId }, "MCP server crashed");
+}
+
+/**
+ * After the `attempt`-th failure in a row: the next restart with backoff, or, past the limit,
+ * the crash loop given up with the reason recorded. The connection is left `failed` either way.
+ */
+export async function scheduleRestart(
+  db: Db,
+  deps: Pick<Deps, "now">,
+  policy: RestartPolicy,
+  { accountId, id, attempt, detail }: { accountId: string; id: string; attempt: number; detail: string },
+) {
+  // Not a connection deleted or expired meanwhile.
+  const key = { accountId, id, fromStatus: ["running", "failed"] as ConnectionRow["status"][] };
+  if (attempt > policy.limit) {
+    const lastError = `Crash loop: the server crashed ${policy.limit} times in a row; Berth stopped restarting it.\n${detail}`;
+    const changes = { status: "failed" as const, sandbox_id: null, last_error: lastError, next_restart_at: null };
+    if (!(await updateConnection(db, key, changes))) return;
+    const data = { reason: "crash_loop", crashes: policy.limit };
+    await addConnectionEvent(db, { accountId, connectionId: id, type: "failed", data });
+    return;
+  }
+  const wait = backoffFor(policy, attempt);
+  await updateConnection(db, key, {
+    status: "failed",
+    sandbox_id: null,
+    last_error: `${detail}\nRestarting in ${Math.ceil(wait / 1000)} s (attempt ${attempt} of ${policy.limit}).`,
+    restart_attempts: attempt,
+    next_restart_at: new Date(deps.now() + wait),
+  });
 }
 
 /**
