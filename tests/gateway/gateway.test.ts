@@ -6,7 +6,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDERS } from "../lifecycle/providers";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
 import { until } from "../support/until";
 
 type Account = { account_id: string; api_key: string };
@@ -204,17 +204,7 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     await until("the crash to be recorded", async () =>
       (await call("GET", `/api/mcp-connections/${conn.id}`)).body.data.status === "failed" ? true : undefined,
     );
-    const res = await call(
-      "POST",
-      `/api/mcp/${conn.id}`,
-      {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-      },
-      { accept: "application/json, text/event-stream" },
-    );
+    const res = await mcpInitialize(call, conn.id);
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("connection_not_running");
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
 
 type Account = { account_id: string; api_key: string };
 
@@ -198,17 +198,7 @@ describe("auth, tenancy and errors", () => {
       server_id: "exits",
     });
     expect(failed.body.data.status).toBe("failed");
-    const res = await call(
-      "POST",
-      `/api/mcp/${failed.body.data.id}`,
-      {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-      },
-      { accept: "application/json, text/event-stream" },
-    );
+    const res = await mcpInitialize(call, failed.body.data.id);
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("connection_not_running");
     const ext = await call("POST", `/api/mcp-connections/${failed.body.data.id}/extend`, {});

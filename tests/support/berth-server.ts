@@ -119,3 +119,14 @@ export function processesIn(dir: string): number[] {
   }
   return pids;
 }
+
+/** A raw MCP `initialize` POST to a connection's endpoint, for asserting HTTP-level answers. */
+export function mcpInitialize(call: ReturnType<typeof api>, connectionId: string) {
+  const body = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+  };
+  return call("POST", `/api/mcp/${connectionId}`, body, { accept: "application/json, text/event-stream" });
+}

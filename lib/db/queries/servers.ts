@@ -41,23 +41,28 @@ export async function upsertServer(db: Db, s: ServerFields) {
          default_timeout = excluded.default_timeout, version = excluded.version, env = excluded.env,
          network = excluded.network, updated_at = now()
        returning *`,
-      [
-        s.slug,
-        s.title,
-        s.description,
-        s.start_command,
-        JSON.stringify(s.credential_schema),
-        s.default_timeout,
-        s.version,
-        JSON.stringify(s.env),
-        s.network,
-      ],
+      serverParams(s),
     ),
   )) as ServerRow;
 }
 
 /** Seeds a definition only where its slug is new, so an operator's edits survive restarts. */
 export async function insertServerIfMissing(db: Db, s: ServerFields) {
-  const existing = await getServer(db, { idOrSlug: s.slug });
-  return existing ?? upsertServer(db, s);
+  await db.query(
+    `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (slug) do nothing`,
+    serverParams(s),
+  );
 }
+
+const serverParams = (s: ServerFields) => [
+  s.slug,
+  s.title,
+  s.description,
+  s.start_command,
+  JSON.stringify(s.credential_schema),
+  s.default_timeout,
+  s.version,
+  JSON.stringify(s.env),
+  s.network,
+];
