@@ -6,7 +6,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessTransport } from "@/lib/sandbox/process-transport";
 import { resolvePreparedCommand } from "@/lib/sandbox/start-command";
-import { type Peer, UpstreamSession } from "./upstream-session";
+import { type Peer, type ToolCallObservation, UpstreamSession } from "./upstream-session";
 
 /** A real memory server over stdio, shared by two fake client sessions. */
 function startMemory() {
@@ -77,5 +77,41 @@ describe("UpstreamSession", () => {
     expect(session.isOpen).toBe(false);
     session.fromPeer(a.p, { jsonrpc: "2.0", id: "y", method: "tools/list", params: {} });
     expect((await a.waitFor("y")).error.message).toMatch(/not running/);
+  });
+
+  it("reports each tool call's timing and sizes in bytes as received, never its content", async () => {
+    const { child, session } = startMemory();
+    cleanup = () => child.kill("SIGKILL");
+    const calls: ToolCallObservation[] = [];
+    session.onToolCall = (c) => calls.push(c);
+    await session.connect();
+    const a = peer();
+    session.attach(a.p);
+    const name = "é".repeat(100); // 200 bytes in UTF-8: sizes must count bytes, not characters
+    const entities = [{ name, entityType: "t", observations: [] }];
+    session.fromPeer(a.p, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "create_entities", arguments: { entities } },
+    });
+    await a.waitFor(1);
+    session.fromPeer(a.p, {
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "read_graph", arguments: {} },
+    });
+    const answer = await a.waitFor(2);
+    expect(calls.map((c) => [c.tool, c.outcome])).toEqual([
+      ["create_entities", "ok"],
+      ["read_graph", "ok"],
+    ]);
+    const [created, read] = calls as [ToolCallObservation, ToolCallObservation];
+    expect(created.requestBytes).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify({ entities })));
+    const resultBytes = Buffer.byteLength(JSON.stringify(answer.result));
+    expect(read.responseBytes).toBeGreaterThanOrEqual(resultBytes);
+    expect(read.responseBytes).toBeLessThan(resultBytes + 64); // plus the JSON-RPC envelope
+    expect(JSON.stringify(calls)).not.toContain("é");
   });
 });

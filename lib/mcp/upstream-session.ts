@@ -169,7 +169,7 @@ export class UpstreamSession {
       const p = this.pending.get(message.id as RequestId);
       if (!p) return;
       this.pending.delete(message.id as RequestId);
-      if (p.toolCall) this.observeToolCall(p.toolCall, message);
+      if (p.toolCall) this.observeToolCall(p.toolCall, message, measuredBytes(this.transport));
       if (p.kind === "own") {
         if ("error" in message) p.reject(new McpRequestError(message.error.message, message.error.code));
         else p.resolve(message.result);
@@ -211,7 +211,8 @@ export class UpstreamSession {
     }
   }
 
-  private observeToolCall(t: ToolCallTiming, answer: JSONRPCMessage) {
+  /** `responseBytes`: the answer's size as received, if known; else it is measured here. */
+  private observeToolCall(t: ToolCallTiming, answer: JSONRPCMessage, responseBytes?: number) {
     if (!this.onToolCall) return;
     const error = "error" in answer ? answer.error : undefined;
     const result = "result" in answer ? (answer.result as { isError?: boolean }) : undefined;
@@ -221,7 +222,7 @@ export class UpstreamSession {
       outcome: error ? "error" : result?.isError ? "tool_error" : "ok",
       errorCode: error?.code,
       requestBytes: t.requestBytes,
-      responseBytes: JSON.stringify(error ?? result ?? null).length,
+      responseBytes: responseBytes ?? Buffer.byteLength(JSON.stringify(error ?? result ?? null)),
     });
   }
 
@@ -234,7 +235,7 @@ export class UpstreamSession {
     if (this.closed) return;
     this.closed = true;
     for (const [, p] of this.pending) {
-      if (p.toolCall) this.observeToolCall(p.toolCall, goneError(0, reason));
+      if (p.toolCall) this.observeToolCall(p.toolCall, goneError(0, reason), 0);
       if (p.kind === "own") p.reject(new Error(reason));
       else p.peer.deliver(goneError(p.id, reason), p.id);
     }
@@ -258,7 +259,17 @@ export class McpRequestError extends Error {
 function timeToolCall(method: string, params: Record<string, unknown> | undefined): ToolCallTiming | undefined {
   if (method !== "tools/call") return undefined;
   const name = typeof params?.name === "string" ? params.name : "";
-  return { tool: name.slice(0, 200), started: performance.now(), requestBytes: JSON.stringify(params ?? null).length };
+  return {
+    tool: name.slice(0, 200),
+    started: performance.now(),
+    requestBytes: Buffer.byteLength(JSON.stringify(params ?? null)),
+  };
+}
+
+/** The size of the message just received, when the transport knows it (ProcessTransport does). */
+function measuredBytes(transport: Transport): number | undefined {
+  const bytes = (transport as { lastMessageBytes?: number }).lastMessageBytes;
+  return typeof bytes === "number" ? bytes : undefined;
 }
 
 function goneError(id: RequestId, message = "The MCP server is not running."): JSONRPCMessage {

@@ -11,6 +11,11 @@ export class ProcessTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   onerror?: (error: Error) => void;
   onclose?: () => void;
+  /**
+   * The size of the line behind the message being delivered: the audit log records sizes, and
+   * re-serializing a large result only to measure it would cost more than relaying it.
+   */
+  lastMessageBytes = 0;
   private pending = "";
 
   constructor(private readonly child: ChildProcessWithoutNullStreams) {}
@@ -30,7 +35,9 @@ export class ProcessTransport implements Transport {
       this.pending = this.pending.slice(nl + 1);
       if (line) {
         try {
-          this.onmessage?.(JSON.parse(line));
+          const message = JSON.parse(line);
+          this.lastMessageBytes = Buffer.byteLength(line);
+          this.onmessage?.(message);
         } catch (err) {
           this.onerror?.(new Error(`server wrote a line that is not JSON: ${(err as Error).message}`));
         }
