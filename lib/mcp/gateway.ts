@@ -200,8 +200,11 @@ function readBody(req: IncomingMessage): Promise<unknown | Error> {
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > MAX_MCP_BODY_BYTES) {
+        // Read the rest without keeping it: closing now would reset the connection before the
+        // client reads the 413 (Node's request timeout bounds a client that never stops).
+        req.removeAllListeners("data");
+        req.resume();
         resolve(new TooLarge());
-        req.destroy();
       } else chunks.push(c);
     });
     req.on("end", () => {

@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
+  type ClientCapabilities,
   type InitializeResult,
   type JSONRPCMessage,
   LATEST_PROTOCOL_VERSION,
@@ -11,6 +12,15 @@ import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 export type Peer = {
   /** Delivers a message to the client; `relatedRequestId` is the client's own request id it belongs to. */
   deliver(message: JSONRPCMessage, relatedRequestId?: RequestId): void;
+  /** What the client declared in its `initialize`; set when it initializes. */
+  capabilities?: ClientCapabilities;
+};
+
+/** The client capability a server→client request needs (MCP: a server asks only for what the client declared). */
+const CAPABILITY_FOR: Record<string, keyof ClientCapabilities> = {
+  "sampling/createMessage": "sampling",
+  "elicitation/create": "elicitation",
+  "roots/list": "roots",
 };
 
 /** A tools/call in flight, for the audit log. */
@@ -106,7 +116,10 @@ export class UpstreamSession {
   fromPeer(peer: Peer, message: JSONRPCMessage) {
     this.lastActive = peer;
     if ("method" in message && "id" in message) {
-      if (message.method === "initialize") return this.answerInitialize(peer, message.id);
+      if (message.method === "initialize") {
+        peer.capabilities = (message.params?.capabilities ?? {}) as ClientCapabilities;
+        return this.answerInitialize(peer, message.id);
+      }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);
       const id = this.nextId++;
       const params = message.params ? { ...message.params } : undefined;
@@ -180,9 +193,14 @@ export class UpstreamSession {
     }
     if ("method" in message && "id" in message) {
       const peer = this.lastActive ?? [...this.peers].at(-1);
-      if (!peer) {
-        const error = { code: -32601, message: "No client is connected to answer this request." };
-        return this.send({ jsonrpc: "2.0", id: message.id, error });
+      const needs = CAPABILITY_FOR[message.method];
+      if (!peer || (needs && peer.capabilities && !peer.capabilities[needs])) {
+        // Berth declared every capability upstream on behalf of all its clients; one that did
+        // not declare this one is not asked, and the server hears so at once.
+        const reason = peer
+          ? `The client does not support ${needs}.`
+          : "No client is connected to answer this request.";
+        return this.send({ jsonrpc: "2.0", id: message.id, error: { code: -32601, message: reason } });
       }
       const id = `s${this.nextId++}`;
       this.serverRequests.set(id, { peer, upstreamId: message.id });

@@ -3,7 +3,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDERS } from "../lifecycle/providers";
 import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
@@ -70,9 +74,9 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     expect(servers.length, JSON.stringify(argvs)).toBe(1);
   });
 
-  it("passes progress, sampling and elicitation through, each to the client that asked", async () => {
+  it("passes progress, sampling, elicitation and roots through, each to the client that asked", async () => {
     const conn = await install("everything");
-    const client = await connect(conn.mcp_url, { sampling: {}, elicitation: {} });
+    const client = await connect(conn.mcp_url, { sampling: {}, elicitation: {}, roots: { listChanged: true } });
     const bystander = await connect(conn.mcp_url, { sampling: {} });
     bystander.setRequestHandler(CreateMessageRequestSchema, async () => {
       throw new Error("the bystander must not be asked");
@@ -85,6 +89,9 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     client.setRequestHandler(ElicitRequestSchema, async () => ({
       action: "accept",
       content: { name: "Ada Lovelace" },
+    }));
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: [{ uri: "file:///srv/agent-workspace", name: "workspace" }],
     }));
 
     const progress: number[] = [];
@@ -104,6 +111,8 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     expect(JSON.stringify(sampled.content)).toContain("sampled:");
     const elicited = await client.callTool({ name: "trigger-elicitation-request", arguments: {} });
     expect(JSON.stringify(elicited.content)).toContain("Ada Lovelace");
+    const roots = await client.callTool({ name: "get-roots-list", arguments: {} });
+    expect(JSON.stringify(roots.content)).toContain("file:///srv/agent-workspace");
   });
 
   it("ends a session on DELETE; the session id is then unknown", async () => {
@@ -255,5 +264,67 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
         .stdout,
     );
     expect(JSON.stringify(echoed.content)).toContain("from-inspector");
+
+    // Progress goes to the CLI's own POST, which turns into an SSE stream that ends with the answer.
+    const long = JSON.parse(
+      (
+        await inspector([
+          "--method",
+          "tools/call",
+          "--tool-name",
+          "trigger-long-running-operation",
+          "--tool-arg",
+          "duration=0.6",
+          "steps=3",
+          "--tool-metadata",
+          "progressToken=cli-progress",
+        ])
+      ).stdout,
+    );
+    expect(JSON.stringify(long.content)).toContain("Long running operation completed");
+    // The CLI declares neither sampling nor elicitation: Berth does not ask it, and the tool says why.
+    for (const tool of ["trigger-sampling-request", "trigger-elicitation-request"]) {
+      const args = tool === "trigger-sampling-request" ? ["--tool-arg", "prompt=hi"] : [];
+      const answer = JSON.parse((await inspector(["--method", "tools/call", "--tool-name", tool, ...args])).stdout);
+      expect(answer.isError, tool).toBe(true);
+      expect(JSON.stringify(answer.content)).toMatch(/does not support (sampling|elicitation)/);
+    }
+    const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
+    const audited = events
+      .filter((e: { type: string }) => e.type === "tool_call")
+      .map((e: { data: { tool: string } }) => e.data.tool);
+    expect(audited).toEqual(expect.arrayContaining(["echo", "trigger-long-running-operation"]));
+  });
+
+  it("answers 404 to other accounts on the MCP endpoint, even with a live session id, and limits body size", async () => {
+    const conn = await install("memory");
+    const client = await connect(conn.mcp_url);
+    const sid = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+    const stranger = (await berth.cli(["accounts", "create", "--name", "Stranger"])) as Account;
+    const theirs = api(berth.url, stranger.api_key);
+    const headers = { accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" };
+    const list = { jsonrpc: "2.0", id: 9, method: "tools/list" };
+    const answers = [
+      await mcpInitialize(theirs, conn.id),
+      await theirs("POST", `/api/mcp/${conn.id}`, list, { ...headers, "mcp-session-id": sid }),
+      await theirs("GET", `/api/mcp/${conn.id}`, undefined, { accept: "text/event-stream", "mcp-session-id": sid }),
+      await theirs("DELETE", `/api/mcp/${conn.id}`, undefined, { "mcp-session-id": sid }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe("not_found");
+    }
+    // The owner's session is untouched by all that.
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("read_graph");
+    // A session id is only good on the connection it was opened on, even within the account.
+    const other = await install("memory");
+    const crossed = await call("POST", `/api/mcp/${other.id}`, list, { ...headers, "mcp-session-id": sid });
+    expect(crossed.status).toBe(404);
+
+    const tooBig = { ...list, params: { padding: "x".repeat(4 * 1024 * 1024) } };
+    const big = await call("POST", `/api/mcp/${conn.id}`, tooBig, { ...headers, "mcp-session-id": sid });
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe("payload_too_large");
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
   });
 });
