@@ -17,6 +17,17 @@ function startMemory() {
   return { child, session: new UpstreamSession(new ProcessTransport(child)) };
 }
 
+function startEverything() {
+  const [cmd, ...args] = resolvePreparedCommand([
+    "npx",
+    "-y",
+    "@modelcontextprotocol/server-everything@2026.8.31",
+    "stdio",
+  ]);
+  const child = spawn(cmd as string, args, { env: process.env });
+  return { child, session: new UpstreamSession(new ProcessTransport(child)) };
+}
+
 function peer() {
   const got: { message: JSONRPCMessage; related?: unknown }[] = [];
   const p: Peer = { deliver: (message, related) => got.push({ message, related }) };
@@ -114,4 +125,41 @@ describe("UpstreamSession", () => {
     expect(read.responseBytes).toBeLessThan(resultBytes + 64); // plus the JSON-RPC envelope
     expect(JSON.stringify(calls)).not.toContain("é");
   });
+
+  it("subscribes a restarted server again to what its clients had subscribed to", async () => {
+    const first = startEverything();
+    const second = startEverything();
+    cleanup = () => {
+      first.child.kill("SIGKILL");
+      second.child.kill("SIGKILL");
+    };
+    await Promise.all([first.session.connect(), second.session.connect()]);
+    const a = peer();
+    first.session.attach(a.p);
+    const uri = "demo://resource/static/document/architecture.md";
+    first.session.fromPeer(a.p, { jsonrpc: "2.0", id: 1, method: "resources/subscribe", params: { uri } });
+    expect((await a.waitFor(1)).error).toBeUndefined();
+
+    // What the gateway does when the connection's server is replaced.
+    first.session.detach(a.p);
+    second.session.attach(a.p);
+    // The server logs a subscription before recording it; switch the updates on only after.
+    const subscribed = () => JSON.stringify(a.got).split("Received Subscribe").length - 1;
+    for (let i = 0; i < 200 && subscribed() < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    second.session.fromPeer(a.p, {
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "toggle-subscriber-updates", arguments: {} },
+    });
+    await a.waitFor(2);
+    for (let i = 0; i < 200 && !updates(a).length; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(updates(a)).toEqual([uri]);
+  });
 });
+
+const updates = (p: ReturnType<typeof peer>) =>
+  p.got
+    .filter((g) => "method" in g.message && g.message.method === "notifications/resources/updated")
+    .map((g) => (g.message as unknown as { params: { uri: string } }).params.uri);

@@ -3,6 +3,7 @@ import {
   type ClientCapabilities,
   type InitializeResult,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   LATEST_PROTOCOL_VERSION,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -14,6 +15,8 @@ export type Peer = {
   deliver(message: JSONRPCMessage, relatedRequestId?: RequestId): void;
   /** What the client declared in its `initialize`; set when it initializes. */
   capabilities?: ClientCapabilities;
+  /** The resource URIs it subscribed to; kept on the client so a restarted server gets them again. */
+  subscriptions?: Set<string>;
 };
 
 /** The client capability a server→client request needs (MCP: a server asks only for what the client declared). */
@@ -29,7 +32,7 @@ type ToolCallTiming = { tool: string; started: number; requestBytes: number };
 export type ToolCallObservation = Omit<ToolCallRecord, "accountId" | "connectionId">;
 
 type Pending = (
-  | { kind: "peer"; peer: Peer; id: RequestId; progressToken?: string }
+  | { kind: "peer"; peer: Peer; id: RequestId; progressToken?: string; subscribing?: string }
   | { kind: "own"; resolve: (result: unknown) => void; reject: (err: Error) => void }
 ) & { toolCall?: ToolCallTiming };
 
@@ -49,6 +52,8 @@ export class UpstreamSession {
   /** Server→client requests in flight: our id towards the peer → the server's id. */
   private readonly serverRequests = new Map<string, { peer: Peer; upstreamId: RequestId }>();
   private readonly peers = new Set<Peer>();
+  /** Resource URI → its subscribed clients; the server holds one subscription while any remain. */
+  private readonly subscribers = new Map<string, Set<Peer>>();
   private lastActive: Peer | undefined;
   private closed = false;
   initializeResult: InitializeResult | undefined;
@@ -93,12 +98,18 @@ export class UpstreamSession {
 
   attach(peer: Peer) {
     this.peers.add(peer);
+    for (const uri of peer.subscriptions ?? []) {
+      if (this.subscribe(peer, uri)) this.request("resources/subscribe", { uri }).catch(() => {});
+    }
   }
 
   /** Forgets a client session and cancels what it still had in flight. */
   detach(peer: Peer) {
     this.peers.delete(peer);
     if (this.lastActive === peer) this.lastActive = undefined;
+    for (const uri of peer.subscriptions ?? []) {
+      if (this.unsubscribe(peer, uri)) this.request("resources/unsubscribe", { uri }).catch(() => {});
+    }
     for (const [id, p] of this.pending) {
       if (p.kind === "peer" && p.peer === peer) {
         this.pending.delete(id);
@@ -121,6 +132,9 @@ export class UpstreamSession {
         return this.answerInitialize(peer, message.id);
       }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);
+      if (!this.needsServer(peer, message)) {
+        return peer.deliver({ jsonrpc: "2.0", id: message.id, result: {} }, message.id);
+      }
       const id = this.nextId++;
       const params = message.params ? { ...message.params } : undefined;
       let progressToken: string | undefined;
@@ -135,6 +149,7 @@ export class UpstreamSession {
         peer,
         id: message.id,
         progressToken,
+        subscribing: message.method === "resources/subscribe" ? (message.params?.uri as string) : undefined,
         toolCall: timeToolCall(message.method, params),
       });
       return this.send({ ...message, id, params });
@@ -189,6 +204,10 @@ export class UpstreamSession {
         return;
       }
       if (p.progressToken) this.progress.delete(p.progressToken);
+      if (p.subscribing && "error" in message) {
+        p.peer.subscriptions?.delete(p.subscribing);
+        this.unsubscribe(p.peer, p.subscribing);
+      }
       return p.peer.deliver({ ...message, id: p.id }, p.id);
     }
     if ("method" in message && "id" in message) {
@@ -225,8 +244,49 @@ export class UpstreamSession {
         }
         return;
       }
+      if (message.method === "notifications/resources/updated") {
+        for (const peer of this.subscribers.get(String(message.params?.uri)) ?? []) peer.deliver(message);
+        return;
+      }
       for (const peer of this.peers) peer.deliver(message);
     }
+  }
+
+  /**
+   * Records a client's resources/subscribe or /unsubscribe. Only the first subscriber of a URI
+   * and the last to leave it change the server's state; any other is answered here.
+   */
+  private needsServer(peer: Peer, message: JSONRPCRequest): boolean {
+    const uri = message.params?.uri;
+    if (typeof uri !== "string") return true;
+    if (message.method === "resources/subscribe") {
+      peer.subscriptions ??= new Set();
+      peer.subscriptions.add(uri);
+      return this.subscribe(peer, uri);
+    }
+    if (message.method === "resources/unsubscribe") {
+      peer.subscriptions?.delete(uri);
+      return this.unsubscribe(peer, uri);
+    }
+    return true;
+  }
+
+  /** Adds a subscriber; true if the server is not yet subscribed to `uri` and must be told. */
+  private subscribe(peer: Peer, uri: string): boolean {
+    const peers = this.subscribers.get(uri) ?? new Set<Peer>();
+    const first = peers.size === 0;
+    peers.add(peer);
+    this.subscribers.set(uri, peers);
+    return first;
+  }
+
+  /** Removes a subscriber; true if it was the last one and the server must be told. */
+  private unsubscribe(peer: Peer, uri: string): boolean {
+    const peers = this.subscribers.get(uri);
+    if (!peers?.delete(peer)) return false;
+    if (peers.size) return false;
+    this.subscribers.delete(uri);
+    return true;
   }
 
   /** `responseBytes`: the answer's size as received, if known; else it is measured here. */

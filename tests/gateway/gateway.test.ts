@@ -7,6 +7,7 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDERS } from "../lifecycle/providers";
@@ -113,6 +114,33 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     expect(JSON.stringify(elicited.content)).toContain("Ada Lovelace");
     const roots = await client.callTool({ name: "get-roots-list", arguments: {} });
     expect(JSON.stringify(roots.content)).toContain("file:///srv/agent-workspace");
+  });
+
+  it("keeps resource subscriptions apart: each client hears only about what it subscribed to", async () => {
+    const conn = await install("everything");
+    const [a, b] = await Promise.all([connect(conn.mcp_url), connect(conn.mcp_url)]);
+    const [x, y] = (await a.listResources()).resources.map((r) => r.uri) as [string, string];
+    const heard = { a: [] as string[], b: [] as string[] };
+    a.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => void heard.a.push(n.params.uri));
+    b.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => void heard.b.push(n.params.uri));
+    await a.subscribeResource({ uri: x });
+    await b.subscribeResource({ uri: y });
+    await b.subscribeResource({ uri: x });
+    // The server sends one update per subscribed URI at once when the updates are switched on.
+    await a.callTool({ name: "toggle-subscriber-updates", arguments: {} });
+    await until("both clients' updates", async () => (heard.a.length && heard.b.length >= 2 ? true : undefined));
+    expect(heard.a).toEqual([x]);
+    expect(heard.b.sort()).toEqual([x, y].sort());
+
+    // a leaves x; b still holds it, so the server keeps sending it, to b only.
+    await a.unsubscribeResource({ uri: x });
+    heard.a.length = 0;
+    heard.b.length = 0;
+    await a.callTool({ name: "toggle-subscriber-updates", arguments: {} }); // off
+    await a.callTool({ name: "toggle-subscriber-updates", arguments: {} }); // on again: sends at once
+    await until("b's updates", async () => (heard.b.length >= 2 ? true : undefined));
+    expect(heard.b.sort()).toEqual([x, y].sort());
+    expect(heard.a).toEqual([]);
   });
 
   it("ends a session on DELETE; the session id is then unknown", async () => {
