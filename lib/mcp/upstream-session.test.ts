@@ -157,6 +157,33 @@ describe("UpstreamSession", () => {
     for (let i = 0; i < 200 && !updates(a).length; i++) await new Promise((r) => setTimeout(r, 10));
     expect(updates(a)).toEqual([uri]);
   });
+
+  it("logs at the most verbose level any client asked for, and gives each client only what its level lets through", async () => {
+    const { child, session } = startEverything();
+    cleanup = () => child.kill("SIGKILL");
+    await session.connect();
+    const quiet = peer();
+    const chatty = peer();
+    session.attach(quiet.p);
+    session.attach(chatty.p);
+    const subscribeLogs = (p: ReturnType<typeof peer>) =>
+      p.got.filter((g) => JSON.stringify(g.message).includes("Received Subscribe")).length;
+
+    session.fromPeer(quiet.p, { jsonrpc: "2.0", id: 1, method: "logging/setLevel", params: { level: "error" } });
+    await quiet.waitFor(1);
+    // The server itself now logs errors only: its info message about a subscription reaches nobody.
+    session.fromPeer(chatty.p, { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "demo://a" } });
+    await chatty.waitFor(2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect([subscribeLogs(quiet), subscribeLogs(chatty)]).toEqual([0, 0]);
+
+    session.fromPeer(chatty.p, { jsonrpc: "2.0", id: 3, method: "logging/setLevel", params: { level: "info" } });
+    await chatty.waitFor(3);
+    session.fromPeer(chatty.p, { jsonrpc: "2.0", id: 4, method: "resources/subscribe", params: { uri: "demo://b" } });
+    await chatty.waitFor(4);
+    for (let i = 0; i < 100 && !subscribeLogs(chatty); i++) await new Promise((r) => setTimeout(r, 10));
+    expect([subscribeLogs(quiet), subscribeLogs(chatty)]).toEqual([0, 1]);
+  });
 });
 
 const updates = (p: ReturnType<typeof peer>) =>

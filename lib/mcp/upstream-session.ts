@@ -5,6 +5,7 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
   LATEST_PROTOCOL_VERSION,
+  type LoggingLevel,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
@@ -17,6 +18,14 @@ export type Peer = {
   capabilities?: ClientCapabilities;
   /** The resource URIs it subscribed to; kept on the client so a restarted server gets them again. */
   subscriptions?: Set<string>;
+  /** The least severe log messages it wants (logging/setLevel); all of them until it says. */
+  logLevel?: LoggingLevel;
+};
+
+const LOG_LEVELS: string[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+const rank = (level: string) => {
+  const i = LOG_LEVELS.indexOf(level);
+  return i === -1 ? 0 : i;
 };
 
 /** The client capability a server→client request needs (MCP: a server asks only for what the client declared). */
@@ -55,6 +64,8 @@ export class UpstreamSession {
   /** Resource URI → its subscribed clients; the server holds one subscription while any remain. */
   private readonly subscribers = new Map<string, Set<Peer>>();
   private lastActive: Peer | undefined;
+  /** The level the server was last set to log at, if a client set one. */
+  private logLevel: string | undefined;
   private closed = false;
   initializeResult: InitializeResult | undefined;
   onclose?: () => void;
@@ -96,10 +107,15 @@ export class UpstreamSession {
     return !this.closed;
   }
 
+  /** Adds a client session, renewing on this server what it had asked of an earlier one. */
   attach(peer: Peer) {
     this.peers.add(peer);
     for (const uri of peer.subscriptions ?? []) {
       if (this.subscribe(peer, uri)) this.request("resources/subscribe", { uri }).catch(() => {});
+    }
+    if (peer.logLevel && rank(peer.logLevel) < rank(this.logLevel ?? "emergency")) {
+      this.logLevel = peer.logLevel;
+      this.request("logging/setLevel", { level: peer.logLevel }).catch(() => {});
     }
   }
 
@@ -132,11 +148,10 @@ export class UpstreamSession {
         return this.answerInitialize(peer, message.id);
       }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);
-      if (!this.needsServer(peer, message)) {
-        return peer.deliver({ jsonrpc: "2.0", id: message.id, result: {} }, message.id);
-      }
+      const request = this.intercept(peer, message);
+      if (!request) return peer.deliver({ jsonrpc: "2.0", id: message.id, result: {} }, message.id);
       const id = this.nextId++;
-      const params = message.params ? { ...message.params } : undefined;
+      const params = request.params ? { ...request.params } : undefined;
       let progressToken: string | undefined;
       const meta = params?._meta as { progressToken?: string | number } | undefined;
       if (meta?.progressToken !== undefined) {
@@ -152,7 +167,7 @@ export class UpstreamSession {
         subscribing: message.method === "resources/subscribe" ? (message.params?.uri as string) : undefined,
         toolCall: timeToolCall(message.method, params),
       });
-      return this.send({ ...message, id, params });
+      return this.send({ ...request, id, params });
     }
     if ("method" in message) {
       if (message.method === "notifications/initialized") return;
@@ -244,6 +259,11 @@ export class UpstreamSession {
         }
         return;
       }
+      if (message.method === "notifications/message") {
+        const level = rank(String(message.params?.level));
+        for (const peer of this.peers) if (level >= rank(peer.logLevel ?? "debug")) peer.deliver(message);
+        return;
+      }
       if (message.method === "notifications/resources/updated") {
         for (const peer of this.subscribers.get(String(message.params?.uri)) ?? []) peer.deliver(message);
         return;
@@ -253,22 +273,34 @@ export class UpstreamSession {
   }
 
   /**
-   * Records a client's resources/subscribe or /unsubscribe. Only the first subscriber of a URI
-   * and the last to leave it change the server's state; any other is answered here.
+   * Keeps per-client state the server holds once for all of them, and returns the request to
+   * send on (as is, or rewritten), or undefined when the server's state would not change and
+   * Berth answers it itself:
+   * - resources/subscribe and /unsubscribe: only the first subscriber of a URI and the last to
+   *   leave it reach the server;
+   * - logging/setLevel: the server logs at the most verbose level any client asked for, and
+   *   each client gets only what its own level lets through.
    */
-  private needsServer(peer: Peer, message: JSONRPCRequest): boolean {
+  private intercept(peer: Peer, message: JSONRPCRequest): JSONRPCRequest | undefined {
     const uri = message.params?.uri;
-    if (typeof uri !== "string") return true;
-    if (message.method === "resources/subscribe") {
+    if (message.method === "resources/subscribe" && typeof uri === "string") {
       peer.subscriptions ??= new Set();
       peer.subscriptions.add(uri);
-      return this.subscribe(peer, uri);
+      return this.subscribe(peer, uri) ? message : undefined;
     }
-    if (message.method === "resources/unsubscribe") {
+    if (message.method === "resources/unsubscribe" && typeof uri === "string") {
       peer.subscriptions?.delete(uri);
-      return this.unsubscribe(peer, uri);
+      return this.unsubscribe(peer, uri) ? message : undefined;
     }
-    return true;
+    const level = message.params?.level;
+    if (message.method === "logging/setLevel" && typeof level === "string" && LOG_LEVELS.includes(level)) {
+      peer.logLevel = level as LoggingLevel;
+      const wanted = LOG_LEVELS[Math.min(...[...this.peers, peer].map((p) => rank(p.logLevel ?? "emergency")))];
+      if (wanted === this.logLevel) return undefined;
+      this.logLevel = wanted;
+      return { ...message, params: { ...message.params, level: wanted } };
+    }
+    return message;
   }
 
   /** Adds a subscriber; true if the server is not yet subscribed to `uri` and must be told. */
