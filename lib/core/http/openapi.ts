@@ -26,17 +26,28 @@ import type { Handler } from "./handler";
  * with, plus a server-rendered reference page of it (no scripts, works offline).
  */
 
-type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 422 | 502;
+type ErrorStatus = 400 | 401 | 404 | 406 | 409 | 413 | 415 | 422 | 429 | 502;
 
 const ERROR_RESPONSES: Record<ErrorStatus, { id: string; description: string }> = {
   400: { id: "BadRequest", description: "Bad input; `details` lists `{path, message}`, one per bad field." },
   401: { id: "Unauthorized", description: "No or bad credentials." },
   404: { id: "NotFound", description: "Not found, or not yours: another account's objects are invisible." },
+  406: {
+    id: "NotAcceptable",
+    description:
+      "`not_acceptable`: the MCP endpoint needs `Accept: application/json, text/event-stream` (GET: `text/event-stream`).",
+  },
   409: { id: "Conflict", description: "Conflicts with the current state." },
   413: { id: "PayloadTooLarge", description: "The body is too large: over 64 KiB (4 MiB on the MCP endpoint)." },
+  415: { id: "UnsupportedMediaType", description: "`unsupported_media_type`: send `Content-Type: application/json`." },
   422: {
     id: "DryRunFailed",
     description: "`dry_run_failed`: the server did not start; its stderr tail (secrets scrubbed) is in `details`.",
+  },
+  429: {
+    id: "TooManyRequests",
+    description:
+      "`too_many_requests`: too many MCP requests in flight on this connection (`BERTH_MCP_MAX_CONCURRENCY`); retry after the `Retry-After` seconds.",
   },
   502: { id: "SandboxProviderFailed", description: "The sandbox provider failed." },
 };
@@ -303,18 +314,21 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
             "and send the `Mcp-Session-Id` it answers with on every later request. A connection that is not running " +
             "answers 409 `connection_not_running`, unless it has `keep_alive` and is brought back by the request.",
           true,
+          [400, 401, 404, 406, 409, 413, 415, 429],
         ),
         get: mcpOperation(
           "mcpGet",
           "Open the server-to-client event stream",
           "Server-sent events of an MCP session.",
           false,
+          [400, 401, 404, 406],
         ),
         delete: mcpOperation(
           "mcpDelete",
           "End an MCP session",
           "Closes the MCP session named by `Mcp-Session-Id`.",
           false,
+          [400, 401, 404],
         ),
       },
       "/api/health": {
@@ -365,6 +379,7 @@ function mcpOperation(
   summary: string,
   description: string,
   withBody: boolean,
+  errors: ErrorStatus[],
 ): ZodOpenApiOperationObject {
   const sessionHeader = z.string().meta({ description: "The session id answered to `initialize`." });
   return op({
@@ -393,7 +408,7 @@ function mcpOperation(
       },
       ...(withBody ? { "202": { description: "Notifications and responses accepted." } } : {}),
     },
-    errors: withBody ? [400, 401, 404, 409, 413] : [400, 401, 404],
+    errors,
   });
 }
 
