@@ -10,6 +10,7 @@ import { authenticateHeaders } from "@/lib/auth/authenticate";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
 import type { Principal } from "@/lib/core/http/handler";
+import { bearerKey } from "@/lib/core/services/accounts/authenticate";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
 import { getConnection } from "@/lib/db/queries/connections";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
@@ -49,15 +50,10 @@ export class McpGateway {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse) {
-    const id = new URL(req.url ?? "/", "http://x").pathname.split("/")[3] ?? "";
+    const id = req.url?.split("?")[0]?.split("/")[3] ?? "";
     let counted = false;
     try {
-      const principal = await authenticateHeaders(
-        this.deps.db,
-        this.deps.sessionPassword,
-        { authorization: req.headers.authorization, cookie: req.headers.cookie },
-        this.keyCache,
-      );
+      const principal = await this.principalOf(req);
       if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
       if (!UUID.test(id)) return fail(res, "not_found", "No such connection.");
 
@@ -134,6 +130,15 @@ export class McpGateway {
         else res.once("close", release);
       }
     }
+  }
+
+  /** Who is calling. A cached API key is answered on the spot: that is every call of an agent but its first. */
+  private principalOf(req: IncomingMessage): Principal | Promise<Principal | undefined> {
+    const key = bearerKey(req.headers.authorization);
+    const accountId = key && this.keyCache.get(key);
+    if (accountId) return { accountId, actor: { kind: "api_key" } };
+    const { authorization, cookie } = req.headers;
+    return authenticateHeaders(this.deps.db, this.deps.sessionPassword, { authorization, cookie }, this.keyCache);
   }
 
   /** Resumes a connection at most once at a time, however many clients ask. */

@@ -7,12 +7,17 @@ export type KeyCache = { get(key: string): string | undefined; set(key: string, 
 
 /** The account an `Authorization: Bearer <key>` header speaks for, or undefined. */
 export async function accountOfBearer(db: Db, header: string | null, cache?: KeyCache): Promise<string | undefined> {
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  if (!match?.[1] || !looksLikeApiKey(match[1])) return undefined;
-  const key = match[1];
+  const key = bearerKey(header);
+  if (!key) return undefined;
   const cached = cache?.get(key);
   if (cached) return cached;
   const accountId = await findAccountIdByKeyHash(db, { keyHash: await hashApiKey(key) });
   if (accountId) cache?.set(key, accountId);
   return accountId;
+}
+
+/** The API key in an `Authorization: Bearer <key>` header, if it looks like one. */
+export function bearerKey(header: string | null | undefined): string | undefined {
+  const key = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  return key && looksLikeApiKey(key) ? key : undefined;
 }
