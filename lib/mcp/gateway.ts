@@ -53,7 +53,8 @@ export class McpGateway {
     const id = req.url?.split("?")[0]?.split("/")[3] ?? "";
     let counted = false;
     try {
-      const principal = await this.principalOf(req);
+      const found = this.principalOf(req);
+      const principal = found instanceof Promise ? await found : found; // no await on the hot path
       if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
       if (!UUID.test(id)) return fail(res, "not_found", "No such connection.");
 

@@ -29,10 +29,15 @@ const WARMUP = Number(values.warmup);
 const CONC = Number(values.concurrency);
 const CCALLS = Number(values["concurrent-calls"]);
 const ROUNDS = Number(values.rounds);
+/** Sequential calls go in turns of this many per mode: few enough to cancel drift, enough that each path stays as warm as under a busy agent. */
+const BLOCK = 50;
 const MEMORY = resolvePreparedCommand(["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"]);
 const SUPERGATEWAY = path.resolve("node_modules/supergateway/dist/index.js");
+const BARE_RELAY = path.resolve(import.meta.dirname, "bare-relay.ts");
 
 type Measured = { p50_ms: number; p95_ms: number; p99_ms: number; seq_calls_per_s: number; conc_calls_per_s: number };
+type Mode = "stdio" | "bare_relay" | "supergateway_stateful" | "berth_gateway";
+type Round = Record<Mode, { latencies: number[]; concSeconds: number }>;
 
 async function call(client: Client, name: string, args: Record<string, unknown>) {
   const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 10_000 });
@@ -40,37 +45,60 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
   return r;
 }
 
-/** The measured part, identical for every mode (the shared MCP baseline benchmark's method). */
-async function measure(client: Client): Promise<Measured> {
-  await call(client, "create_entities", { entities: [{ name: "bench", entityType: "bench", observations: ["x"] }] });
-  if (!JSON.stringify((await call(client, "read_graph", {})).content).includes("bench"))
-    throw new Error("entity missing");
-  for (let i = 0; i < WARMUP; i++) await call(client, "read_graph", {});
-  const lat: number[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < CALLS; i++) {
-    const s = performance.now();
-    await call(client, "read_graph", {});
-    lat.push(performance.now() - s);
+/**
+ * The shared MCP baseline benchmark's method (one create_entities, warm-up, sequential
+ * read_graph calls, then a burst at concurrency 8), run in rounds on long-lived servers with the
+ * modes interleaved: sequential calls take turns every BLOCK calls, bursts take turns each round.
+ * Drift on this shared machine then hits every mode alike.
+ */
+async function measureAll(targets: Record<Mode, Target>): Promise<Round[]> {
+  const modes = Object.keys(targets) as Mode[];
+  for (const m of modes) {
+    const { client } = targets[m];
+    await call(client, "create_entities", { entities: [{ name: "bench", entityType: "bench", observations: ["x"] }] });
+    if (!JSON.stringify((await call(client, "read_graph", {})).content).includes("bench"))
+      throw new Error(`${m}: entity missing`);
   }
-  const seq = (performance.now() - t0) / 1000;
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < WARMUP; i++) for (const m of modes) await call(targets[m].client, "read_graph", {});
+    const round = Object.fromEntries(modes.map((m) => [m, { latencies: [] as number[], concSeconds: 0 }])) as Round;
+    for (let i = 0; i < CALLS; i += BLOCK) {
+      for (const m of modes) {
+        for (let j = i; j < Math.min(i + BLOCK, CALLS); j++) {
+          const s = performance.now();
+          await call(targets[m].client, "read_graph", {});
+          round[m].latencies.push(performance.now() - s);
+        }
+      }
+    }
+    for (const m of modes) {
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: CONC }, async () => {
+          while (next++ < CCALLS) await call(targets[m].client, "read_graph", {});
+        }),
+      );
+      round[m].concSeconds = (performance.now() - t) / 1000;
+    }
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+/** One mode's figures over all rounds: latencies pooled, throughput as calls over time. */
+function figures(rounds: Round[], m: Mode): Measured {
+  const lat = rounds.flatMap((r) => r[m].latencies);
   const s = summarize(lat);
-  lat.sort((a, b) => a - b);
-  const p99 = round(lat[Math.ceil(0.99 * lat.length) - 1] as number);
-  let next = 0;
-  const t1 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONC }, async () => {
-      while (next++ < CCALLS) await call(client, "read_graph", {});
-    }),
-  );
-  const conc = (performance.now() - t1) / 1000;
+  const sorted = [...lat].sort((a, b) => a - b);
+  const seconds = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / 1000;
   return {
     p50_ms: s.p50_ms,
     p95_ms: s.p95_ms,
-    p99_ms: p99,
-    seq_calls_per_s: Math.round(CALLS / seq),
-    conc_calls_per_s: Math.round(CCALLS / conc),
+    p99_ms: round(sorted[Math.ceil(0.99 * sorted.length) - 1] as number),
+    seq_calls_per_s: Math.round(lat.length / seconds(lat)),
+    conc_calls_per_s: Math.round((CCALLS * rounds.length) / rounds.reduce((a, r) => a + r[m].concSeconds, 0)),
   };
 }
 
@@ -91,25 +119,13 @@ async function direct(): Promise<Target> {
   return { client, close: () => client.close() };
 }
 
-async function supergateway(): Promise<Target> {
+/** A bridge process serving MCP on `http://127.0.0.1:<port>/mcp`, and a client connected to it. */
+async function httpBridge(argv: (port: number) => string[]): Promise<Target> {
   const port = await freePort();
-  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const gw: ChildProcess = spawn(
-    process.execPath,
-    [
-      SUPERGATEWAY,
-      "--stdio",
-      MEMORY.map(q).join(" "),
-      "--outputTransport",
-      "streamableHttp",
-      "--stateful",
-      "--port",
-      String(port),
-      "--logLevel",
-      "none",
-    ],
-    { env: { ...process.env, MEMORY_FILE_PATH: memFile() }, stdio: "ignore" },
-  );
+  const bridge: ChildProcess = spawn(process.execPath, argv(port), {
+    env: { ...process.env, MEMORY_FILE_PATH: memFile() },
+    stdio: "ignore",
+  });
   const deadline = Date.now() + 20_000;
   for (;;) {
     const client = new Client({ name: "bench", version: "1" });
@@ -119,18 +135,34 @@ async function supergateway(): Promise<Target> {
         client,
         async close() {
           await client.close();
-          gw.kill("SIGTERM");
+          bridge.kill("SIGTERM");
         },
       };
     } catch (err) {
       if (Date.now() > deadline) {
-        gw.kill("SIGTERM");
+        bridge.kill("SIGTERM");
         throw err;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 }
+
+const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+const supergateway = () =>
+  httpBridge((port) => [
+    SUPERGATEWAY,
+    "--stdio",
+    MEMORY.map(q).join(" "),
+    "--outputTransport",
+    "streamableHttp",
+    "--stateful",
+    "--port",
+    String(port),
+    "--logLevel",
+    "none",
+  ]);
+const bareRelay = () => httpBridge((port) => ["--import", "tsx", BARE_RELAY, String(port), ...MEMORY]);
 
 async function viaBerth(): Promise<Target> {
   const berth = await startBerth({ LOG_LEVEL: "error" });
@@ -164,35 +196,29 @@ async function viaBerth(): Promise<Target> {
   }
 }
 
-const median = (xs: number[]) => round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number);
-
-/** The median of each figure over the rounds. */
-function medianOf(rounds: Measured[]): Measured {
-  const m = {} as Measured;
-  for (const k of Object.keys(rounds[0] as Measured) as (keyof Measured)[]) m[k] = median(rounds.map((r) => r[k]));
-  return m;
-}
-
 async function main() {
-  const targets = { stdio: await direct(), supergateway_stateful: await supergateway(), berth_gateway: await viaBerth() };
-  const rounds: Record<keyof typeof targets, Measured[]> = { stdio: [], supergateway_stateful: [], berth_gateway: [] };
+  const targets = {
+    stdio: await direct(),
+    bare_relay: await bareRelay(),
+    supergateway_stateful: await supergateway(),
+    berth_gateway: await viaBerth(),
+  };
+  let rounds: Round[];
   try {
-    // Alternating rounds on long-lived servers: drift on this shared machine hits every mode
-    // alike, and later rounds show each path warmed up, as a long-running gateway is.
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, target] of Object.entries(targets)) {
-        rounds[name as keyof typeof targets].push(await measure(target.client));
-      }
-    }
+    rounds = await measureAll(targets);
   } finally {
     await Promise.all(Object.values(targets).map((t) => t.close()));
   }
-  const stdio = medianOf(rounds.stdio);
-  const bridge = medianOf(rounds.supergateway_stateful);
-  const gateway = medianOf(rounds.berth_gateway);
-  const perRound = rounds.berth_gateway.map((g, i) => {
-    const b = rounds.supergateway_stateful[i] as Measured;
-    return { p50: round(g.p50_ms / b.p50_ms), throughput: round(g.conc_calls_per_s / b.conc_calls_per_s) };
+  const stdio = figures(rounds, "stdio");
+  const bare = figures(rounds, "bare_relay");
+  const bridge = figures(rounds, "supergateway_stateful");
+  const gateway = figures(rounds, "berth_gateway");
+  const perRound = rounds.map((r) => {
+    const p50 = (m: Mode) => summarize(r[m].latencies).p50_ms;
+    return {
+      p50: round(p50("berth_gateway") / p50("supergateway_stateful")),
+      throughput: round(r.supergateway_stateful.concSeconds / r.berth_gateway.concSeconds),
+    };
   });
   const out = {
     ...machine(),
@@ -202,11 +228,13 @@ async function main() {
     concurrent_calls: CCALLS,
     rounds: ROUNDS,
     sandbox: targets.berth_gateway.sandbox,
-    modes: { stdio, supergateway_stateful: bridge, berth_gateway: gateway },
+    modes: { stdio, bare_relay: bare, supergateway_stateful: bridge, berth_gateway: gateway },
     ratios: {
       p50_vs_supergateway: round(gateway.p50_ms / bridge.p50_ms),
       conc_throughput_vs_supergateway: round(gateway.conc_calls_per_s / bridge.conc_calls_per_s),
       p50_added_over_stdio_ms: round(gateway.p50_ms - stdio.p50_ms),
+      p50_added_over_bare_relay_ms: round(gateway.p50_ms - bare.p50_ms),
+      bare_relay_p50_vs_supergateway: round(bare.p50_ms / bridge.p50_ms),
       per_round: perRound,
     },
     goals: { p50_vs_supergateway: "≤ 0.6", conc_throughput_vs_supergateway: "≥ 1.5" },
@@ -219,16 +247,17 @@ async function main() {
     [
       "## MCP tool calls (`npm run bench:gateway`)",
       "",
-      `${out.at}, Node ${out.node}, ${out.cpus} CPUs, load ${out.loadavg.join(" ")}. memory's \`read_graph\` after one \`create_entities\`; each round is ${CALLS} sequential calls after ${WARMUP} warm-up, then ${CCALLS} at concurrency ${CONC}; ${ROUNDS} rounds alternating between the modes, each mode on one long-lived server; medians over the rounds. Same SDK client everywhere; Berth with API-key auth and the audit log on, production build.`,
+      `${out.at}, Node ${out.node}, ${out.cpus} CPUs, load ${out.loadavg.join(" ")}. memory's \`read_graph\` after one \`create_entities\`, the same SDK client for every mode, each mode on one long-lived server; ${ROUNDS} rounds, each of ${WARMUP} warm-up and ${CALLS} sequential calls per mode (the modes taking turns every ${BLOCK} calls), then ${CCALLS} calls at concurrency ${CONC} per mode (taking turns). Berth with API-key auth and the audit log on, production build.`,
       `Sandbox: ${describeSandbox(out.sandbox)}`,
       "",
       "| mode | p50 ms | p95 ms | p99 ms | sequential calls/s | calls/s at 8 |",
       "|---|---|---|---|---|---|",
       row("direct stdio (no bridge)", stdio),
+      row("bare node:http relay (lower bound for a bridge)", bare),
       row("supergateway --stateful (unmanaged bridge)", bridge),
       row("Berth gateway `/api/mcp/:id`", gateway),
       "",
-      `Gateway p50 ÷ supergateway p50: **${out.ratios.p50_vs_supergateway}** (goal ≤ 0.6). Gateway ÷ supergateway throughput at 8: **${out.ratios.conc_throughput_vs_supergateway}** (goal ≥ 1.5). p50 added over direct stdio: ${out.ratios.p50_added_over_stdio_ms} ms.`,
+      `Gateway p50 ÷ supergateway p50: **${out.ratios.p50_vs_supergateway}** (goal ≤ 0.6). Gateway ÷ supergateway throughput at 8: **${out.ratios.conc_throughput_vs_supergateway}** (goal ≥ 1.5). p50 added over direct stdio: ${out.ratios.p50_added_over_stdio_ms} ms; over the bare relay: ${out.ratios.p50_added_over_bare_relay_ms} ms (the bare relay's own p50 ÷ supergateway's: ${out.ratios.bare_relay_p50_vs_supergateway}).`,
       `Per round (p50 ratio / throughput ratio): ${perRound.map((r) => `${r.p50} / ${r.throughput}`).join(", ")}.`,
     ].join("\n"),
   );
