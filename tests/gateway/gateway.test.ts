@@ -143,6 +143,46 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     expect(heard.a).toEqual([]);
   });
 
+  it("lets a client that lost a stream resume it with Last-Event-ID, missing nothing", async () => {
+    const conn = await install("everything");
+    const client = await connect(conn.mcp_url);
+    const sid = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+    const headers = {
+      authorization: `Bearer ${account.api_key}`,
+      "mcp-session-id": sid,
+      "mcp-protocol-version": "2025-06-18",
+    };
+    const aborted = new AbortController();
+    const post = await fetch(conn.mcp_url, {
+      method: "POST",
+      signal: aborted.signal,
+      headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: "long-1",
+        method: "tools/call",
+        params: {
+          name: "trigger-long-running-operation",
+          arguments: { duration: 1.2, steps: 4 },
+          _meta: { progressToken: "resume-me" },
+        },
+      }),
+    });
+    expect(post.headers.get("content-type")).toContain("text/event-stream");
+    const first = (await readSse(post, () => true))[0];
+    expect(first?.data.params.progress).toBe(1);
+    aborted.abort(); // the connection drops after the first progress event
+
+    const resumed = await fetch(conn.mcp_url, {
+      headers: { ...headers, accept: "text/event-stream", "last-event-id": String(first?.id) },
+    });
+    expect(resumed.status).toBe(200);
+    const rest = await readSse(resumed, (e) => e.data.id === "long-1");
+    expect(rest.slice(0, -1).map((e) => e.data.params.progress)).toEqual([2, 3, 4]);
+    expect(JSON.stringify(rest.at(-1)?.data.result)).toContain("Long running operation completed");
+    expect(rest.map((e) => e.id)).toEqual([...rest.map((e) => e.id)].sort((a, b) => a - b));
+  });
+
   it("ends a session on DELETE; the session id is then unknown", async () => {
     const conn = await install("memory");
     const transport = new StreamableHTTPClientTransport(new URL(conn.mcp_url), {
@@ -356,3 +396,29 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
   });
 });
+
+type SseEvent = { id: number; data: any };
+
+/** Reads SSE events from a response until `last` matches one (then stops reading). */
+async function readSse(res: Response, last: (e: SseEvent) => boolean): Promise<SseEvent[]> {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const events: SseEvent[] = [];
+  let buffer = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return events;
+    buffer += decoder.decode(value, { stream: true });
+    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+      const lines = buffer.slice(0, end).split("\n");
+      buffer = buffer.slice(end + 2);
+      const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+      const event = { id: Number(field("id")), data: JSON.parse(field("data") ?? "null") };
+      events.push(event);
+      if (last(event)) {
+        await reader.cancel();
+        return events;
+      }
+    }
+  }
+}
