@@ -31,7 +31,10 @@ async function main() {
   await app.prepare();
 
   const recovery = await recoverAtStart(deps, runtime);
-  const gateway = new McpGateway(deps, runtime, { maxConcurrentPerConnection: config.mcpMaxConcurrency });
+  const gateway = new McpGateway(deps, runtime, {
+    maxConcurrentPerConnection: config.mcpMaxConcurrency,
+    sessionIdleMs: config.mcpSessionIdleMs,
+  });
   const audit = new AuditLog(deps.db, (err) => deps.log.error({ err }, "could not write tool-call events"));
   runtime.onToolCall = (record) => audit.record(record);
   const server = http.createServer((req, res) => {

@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   BERTH_RESTART_LIMIT: z.coerce.number().int().min(0).max(100).default(5),
   BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   BERTH_MCP_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
+  BERTH_MCP_SESSION_IDLE_SECONDS: z.coerce.number().int().min(1).max(604_800).default(1800),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -73,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : undefined,
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
     mcpMaxConcurrency: e.BERTH_MCP_MAX_CONCURRENCY,
+    mcpSessionIdleMs: e.BERTH_MCP_SESSION_IDLE_SECONDS * 1000,
     restartPolicy: { limit: e.BERTH_RESTART_LIMIT, backoffMs: e.BERTH_RESTART_BACKOFF_MS, stableMs: 60_000 },
     logLevel: e.LOG_LEVEL,
   };

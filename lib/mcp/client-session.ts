@@ -73,6 +73,8 @@ export class ClientSession {
   /** Recent SSE events and the stream each went to (undefined: none was open). */
   private readonly replay: { id: number; stream: object | undefined; data: string }[] = [];
   private nextEvent = 1;
+  /** When the client last sent anything (performance.now()). */
+  lastSeen = performance.now();
   closed = false;
   onclose?: () => void;
 
@@ -96,7 +98,7 @@ export class ClientSession {
    */
   openStandalone(res: ServerResponse, lastEventId: number | undefined) {
     if (this.standalone && !this.standalone.writableEnded) this.standalone.end();
-    res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": this.id });
+    res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": this.id }).flushHeaders(); // open now, not at the first event
     if (lastEventId !== undefined) {
       const from = this.replay.find((e) => e.id === lastEventId)?.stream;
       for (const e of this.replay) {
@@ -123,6 +125,11 @@ export class ClientSession {
     const standalone = this.standalone;
     standalone?.write(sseEvent(message, id));
     this.remember(id, standalone, message);
+  }
+
+  /** Whether the client is still attached: a request in flight or its GET stream open. */
+  get attached() {
+    return this.byRequest.size > 0 || this.standalone !== undefined;
   }
 
   close() {

@@ -25,6 +25,11 @@ type Live = { session: ClientSession; peer: Peer; upstream: UpstreamSession | un
 export type GatewayOptions = {
   /** POSTs in flight per connection before the gateway answers 429. */
   maxConcurrentPerConnection: number;
+  /**
+   * A session the client has left (no request in flight, no GET stream open) is ended after this
+   * long without a word from it: agents seldom send DELETE, and each session keeps events for replay.
+   */
+  sessionIdleMs: number;
 };
 
 /**
@@ -38,12 +43,16 @@ export class McpGateway {
   private readonly inFlight = new Map<string, number>();
   private readonly resuming = new Map<string, Promise<unknown>>();
   private readonly keyCache = new ApiKeyCache();
+  private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly deps: AppDeps,
     private readonly runtime: NodeSandboxRuntime,
     private readonly options: GatewayOptions,
-  ) {}
+  ) {
+    this.sweeper = setInterval(() => this.endIdleSessions(), Math.min(60_000, options.sessionIdleMs));
+    this.sweeper.unref();
+  }
 
   static matches(url: string | undefined) {
     return url?.startsWith("/api/mcp/") ?? false;
@@ -67,6 +76,7 @@ export class McpGateway {
         if (!conn) return fail(res, "not_found", "No such connection.");
         if (typeof sessionId === "string") return fail(res, "not_found", "No such MCP session; initialize a new one.");
       }
+      if (session) session.lastSeen = performance.now();
       if (req.method === "GET") {
         if (!live) return fail(res, "bad_request", "Send the Mcp-Session-Id of an initialized session.");
         if (!req.headers.accept?.includes("text/event-stream"))
@@ -187,7 +197,15 @@ export class McpGateway {
     );
   }
 
+  private endIdleSessions() {
+    const before = performance.now() - this.options.sessionIdleMs;
+    for (const { session } of [...this.sessions.values()]) {
+      if (!session.attached && session.lastSeen < before) session.close();
+    }
+  }
+
   async close() {
+    clearInterval(this.sweeper);
     for (const live of [...this.sessions.values()]) live.session.close();
   }
 }
