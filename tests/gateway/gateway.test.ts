@@ -357,10 +357,14 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
       expect(answer.isError, tool).toBe(true);
       expect(JSON.stringify(answer.content)).toMatch(/does not support (sampling|elicitation)/);
     }
-    const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
-    const audited = events
-      .filter((e: { type: string }) => e.type === "tool_call")
-      .map((e: { data: { tool: string } }) => e.data.tool);
+    // Tool calls are audited once a second, so wait for the last one.
+    const audited = await until("the CLI's calls in the audit log", async () => {
+      const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
+      const tools = events
+        .filter((e: { type: string }) => e.type === "tool_call")
+        .map((e: { data: { tool: string } }) => e.data.tool);
+      return tools.includes("trigger-elicitation-request") ? tools : undefined;
+    });
     expect(audited).toEqual(expect.arrayContaining(["echo", "trigger-long-running-operation"]));
   });
 
