@@ -62,3 +62,40 @@ test("the session cookie authenticates the REST API", async ({ page, baseURL }) 
   expect((await denied.json()).error.code).toBe("unauthorized");
   await anonymous.dispose();
 });
+
+test("the session cookie reaches the tool inspector and the MCP endpoint", async ({ page, baseURL }) => {
+  await signIn(page, OWNER.password);
+  // The dashboard polls its account's connections; that request names the account.
+  const polled = await page.waitForRequest((r) => r.url().includes("/api/mcp-connections?account_id="));
+  const accountId = new URL(polled.url()).searchParams.get("account_id");
+
+  const installed = await page.request.post("/api/mcp-connections/install", {
+    data: { account_id: accountId, server_id: "everything" },
+  });
+  expect(installed.status()).toBe(201);
+  const conn = (await installed.json()).data;
+  expect(conn.status).toBe("running");
+
+  const tools = await page.request.get(`/api/mcp-connections/${conn.id}/tools`);
+  expect((await tools.json()).data.map((t: { name: string }) => t.name)).toContain("echo");
+  const echoed = await page.request.post(`/api/mcp-connections/${conn.id}/tools/call`, {
+    data: { name: "echo", arguments: { message: "from the browser" } },
+  });
+  expect(JSON.stringify((await echoed.json()).data.content)).toContain("from the browser");
+
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "browser", version: "1" } },
+  };
+  const headers = { accept: "application/json, text/event-stream" };
+  const mcp = await page.request.post(`/api/mcp/${conn.id}`, { data: initialize, headers });
+  expect(mcp.status()).toBe(200);
+  expect((await mcp.json()).result.serverInfo).toBeDefined();
+
+  const anonymous = await request.newContext({ baseURL });
+  expect((await anonymous.get(`/api/mcp-connections/${conn.id}/tools`)).status()).toBe(401);
+  expect((await anonymous.post(`/api/mcp/${conn.id}`, { data: initialize, headers })).status()).toBe(401);
+  await anonymous.dispose();
+});
