@@ -99,3 +99,38 @@ test("the session cookie reaches the tool inspector and the MCP endpoint", async
   expect((await anonymous.post(`/api/mcp/${conn.id}`, { data: initialize, headers })).status()).toBe(401);
   await anonymous.dispose();
 });
+
+test("a connection's page: status, extend, tool inspector and event timeline", async ({ page }) => {
+  await signIn(page, OWNER.password);
+  const polled = await page.waitForRequest((r) => r.url().includes("/api/mcp-connections?account_id="));
+  const accountId = new URL(polled.url()).searchParams.get("account_id");
+  const installed = await page.request.post("/api/mcp-connections/install", {
+    data: { account_id: accountId, server_id: "everything", name: "Inspector demo" },
+  });
+  const conn = (await installed.json()).data;
+
+  await page.reload();
+  await page.getByRole("link", { name: "Inspector demo" }).click();
+  await expect(page).toHaveURL(new RegExp(`/dashboard/connections/${conn.id}$`));
+  await expect(page.getByRole("heading", { level: 1, name: "Inspector demo" })).toBeVisible();
+  await expect(page.getByTestId("connection-status")).toHaveText("running");
+
+  const expires = page.getByTestId("connection-expires");
+  const before = await expires.getAttribute("datetime");
+  await page.waitForTimeout(1100); // so the new expiry is a later second
+  await page.getByRole("button", { name: "Extend" }).click();
+  await expect(expires).not.toHaveAttribute("datetime", before as string);
+  await expect(page.getByTestId("event-timeline")).toContainText("extended");
+
+  await page.getByLabel("Tool").selectOption("echo");
+  const args = page.getByLabel("Arguments (JSON)");
+  await expect(args).toHaveValue(/"message": ""/); // the required argument, to fill in
+  await args.fill("{not json");
+  await page.getByRole("button", { name: "Call" }).click();
+  await expect(page.getByText("The arguments are not valid JSON.")).toBeVisible();
+  await args.fill('{"message": "hello from the inspector"}');
+  await page.getByRole("button", { name: "Call" }).click();
+  await expect(page.getByTestId("tool-result")).toContainText("hello from the inspector");
+  // Audited like an agent's call (events are written once a second; the page polls every 5 s).
+  await expect(page.getByTestId("event-timeline")).toContainText("echo · ok", { timeout: 15_000 });
+});

@@ -1,14 +1,11 @@
 "use client";
 
+import Link from "next/link";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { useConnectionsQuery } from "@/lib/client/connections/connections-query";
 import type { Connection } from "@/lib/core/schemas/connection";
 import { ConnectionStatusBadge } from "./connection-status-badge";
-
-/** "2025-01-31 14:05 UTC": the same on server and client, so hydration never disagrees. */
-function formatUtc(iso: string) {
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
-}
+import { formatUtc } from "./format";
 
 export function ConnectionsTable({ accountId, initialData }: { accountId: string; initialData: Connection[] }) {
   const { data = [], error } = useConnectionsQuery({ accountId, initialData });
@@ -35,7 +32,11 @@ export function ConnectionsTable({ accountId, initialData }: { accountId: string
             <TableBody>
               {data.map((c) => (
                 <TableRow key={c.id}>
-                  <TableCell className="pl-4 font-medium">{c.name}</TableCell>
+                  <TableCell className="pl-4 font-medium">
+                    <Link href={`/dashboard/connections/${c.id}`} className="hover:underline">
+                      {c.name}
+                    </Link>
+                  </TableCell>
                   <TableCell>{c.server_slug}</TableCell>
                   <TableCell>
                     <ConnectionStatusBadge status={c.status} />

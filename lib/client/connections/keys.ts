@@ -3,4 +3,6 @@ export const connectionKeys = {
   all: ["connections"] as const,
   list: (accountId: string) => [...connectionKeys.all, "list", accountId] as const,
   detail: (accountId: string, id: string) => [...connectionKeys.all, "detail", accountId, id] as const,
+  events: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "events"] as const,
+  tools: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "tools"] as const,
 };
