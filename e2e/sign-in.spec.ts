@@ -134,3 +134,27 @@ test("a connection's page: status, extend, tool inspector and event timeline", a
   // Audited like an agent's call (events are written once a second; the page polls every 5 s).
   await expect(page.getByTestId("event-timeline")).toContainText("echo · ok", { timeout: 15_000 });
 });
+
+test("installing from the catalogue: the credential form, a test run, then the connection's page", async ({ page }) => {
+  const token = "ghp_e2e-not-a-real-token-0123456789";
+  await signIn(page, OWNER.password);
+  await page.getByTestId("server-github").getByRole("link", { name: "Install" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/install\/github$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Install GitHub" })).toBeVisible();
+
+  // The API checks the credentials against the server's schema; its message shows by the field.
+  await page.getByRole("button", { name: "Install", exact: true }).click();
+  await expect(page.getByTestId("error-GITHUB_PERSONAL_ACCESS_TOKEN")).toHaveText("Required.");
+
+  const field = page.getByLabel("Personal access token");
+  await expect(field).toHaveAttribute("type", "password");
+  await field.fill(token);
+  await page.getByRole("button", { name: "Test first" }).click();
+  await expect(page.getByTestId("dry-run-result")).toContainText("create_or_update_file", { timeout: 30_000 });
+
+  await page.getByRole("button", { name: "Install", exact: true }).click();
+  await expect(page).toHaveURL(/\/dashboard\/connections\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+  await expect(page.getByRole("heading", { level: 1, name: "GitHub" })).toBeVisible();
+  await expect(page.getByTestId("connection-status")).toHaveText("running");
+  expect(await page.content()).not.toContain(token); // write-only
+});

@@ -1,5 +1,7 @@
 import { KeyRound } from "lucide-react";
+import Link from "next/link";
 import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
 
@@ -28,10 +30,13 @@ export function ServerCard({ definition }: { definition: ServerDefinition }) {
           )}
         </CardAction>
       </CardHeader>
-      <CardContent className="mt-auto">
+      <CardContent className="mt-auto flex items-center justify-between gap-2">
         <code className="bg-muted text-muted-foreground rounded px-1.5 py-0.5 font-mono text-xs">
           {definition.slug}
         </code>
+        <Button asChild size="sm" variant="outline">
+          <Link href={`/dashboard/install/${definition.slug}`}>Install</Link>
+        </Button>
       </CardContent>
     </Card>
   );

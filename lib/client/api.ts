@@ -1,8 +1,20 @@
-type ErrorBody = { error?: { message?: string } };
+type ErrorBody = { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } };
+
+/** An error answer of the API: its code, message and per-field details. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
 
 /**
  * The REST API as the signed-in user (the session cookie authenticates): the `data` of a success,
- * or an Error carrying the API's own message.
+ * or an ApiError carrying the API's own code, message and details.
  */
 export async function api<T>(method: "GET" | "POST", path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(path, {
@@ -13,7 +25,11 @@ export async function api<T>(method: "GET" | "POST", path: string, body?: unknow
     signal,
   });
   const json = (await res.json().catch(() => ({}))) as { data?: T } & ErrorBody;
-  if (!res.ok || json.data === undefined)
-    throw new Error(json.error?.message ?? `${method} ${path} failed (${res.status}).`);
-  return json.data;
+  if (res.ok && json.data !== undefined) return json.data;
+  const error = json.error ?? {};
+  throw new ApiError(
+    error.message ?? `${method} ${path} failed (${res.status}).`,
+    error.code ?? "",
+    error.details ?? [],
+  );
 }

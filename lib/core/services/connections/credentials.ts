@@ -15,7 +15,11 @@ export function validateCredentials(server: ServerRow, credentials: Record<strin
     throw new BerthError(
       "bad_request",
       "The credentials do not match the server's credential schema.",
-      fieldErrors(parsed.error.issues, "credentials").map((d) => ({ ...d, message: scrub(d.message) })),
+      fieldErrors(parsed.error.issues, "credentials").map((d) => {
+        const key = d.path.slice("credentials.".length);
+        // zod says a missing field is one "received undefined": say what it is.
+        return { ...d, message: key && !(key in credentials) ? "Required." : scrub(d.message) };
+      }),
     );
   }
   return Object.fromEntries(Object.entries(parsed.data as Record<string, unknown>).map(([k, v]) => [k, String(v)]));

@@ -1,0 +1,143 @@
+"use client";
+
+import { useMutation } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useState } from "react";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Input } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
+import { ApiError, api } from "@/lib/client/api";
+import type { Connection } from "@/lib/core/schemas/connection";
+import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
+
+type Field = { key: string; title: string; description?: string; required: boolean; secret: boolean };
+type DryRun = { tools: { name: string }[] };
+
+/**
+ * The fields of a definition's credential schema. Written here rather than with a JSON Schema
+ * form library: credential schemas are flat objects of strings, and the API validates them
+ * against the schema itself, its per-field details shown next to each field.
+ */
+export function credentialFields(definition: ServerDefinition): Field[] {
+  const schema = definition.credential_schema as {
+    properties?: Record<string, { title?: string; description?: string; writeOnly?: boolean }>;
+    required?: string[];
+  };
+  return Object.entries(schema.properties ?? {}).map(([key, p]) => ({
+    key,
+    title: p.title ?? key,
+    description: p.description,
+    required: schema.required?.includes(key) ?? false,
+    secret: p.writeOnly === true || /token|key|secret|password/i.test(key),
+  }));
+}
+
+/** Installs a server for the account: a name, its credentials, then test (dry run) or install. */
+export function InstallForm({ accountId, definition }: { accountId: string; definition: ServerDefinition }) {
+  const router = useRouter();
+  const fields = credentialFields(definition);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [name, setName] = useState(definition.title);
+
+  const body = (dryRun: boolean) => ({
+    account_id: accountId,
+    server_id: definition.slug,
+    name,
+    // Empty fields are left out, so a missing required one gets the API's own message.
+    credentials: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "")),
+    dry_run: dryRun,
+  });
+  const test = useMutation({ mutationFn: () => api<DryRun>("POST", "/api/mcp-connections/install", body(true)) });
+  const install = useMutation({
+    mutationFn: () => api<Connection>("POST", "/api/mcp-connections/install", body(false)),
+    onSuccess: (conn) => router.push(`/dashboard/connections/${conn.id}`),
+  });
+  const error = install.error ?? test.error;
+  const fieldError = (path: string) =>
+    error instanceof ApiError ? error.details.find((d) => d.path === path)?.message : undefined;
+  const busy = test.isPending || install.isPending;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    test.reset();
+    install.mutate();
+  };
+
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle className="text-xl">
+          <h1>Install {definition.title}</h1>
+        </CardTitle>
+        <CardDescription>{definition.description}</CardDescription>
+      </CardHeader>
+      <CardContent>
+        <form onSubmit={submit} className="grid gap-5" noValidate>
+          <div className="grid gap-2">
+            <Label htmlFor="install-name">Name</Label>
+            <Input id="install-name" value={name} onChange={(e) => setName(e.target.value)} />
+            {fieldError("name") && <p className="text-destructive text-sm">{fieldError("name")}</p>}
+          </div>
+          {fields.map((f) => (
+            <div key={f.key} className="grid gap-2">
+              <Label htmlFor={`credential-${f.key}`}>
+                {f.title}
+                {f.required ? "" : " (optional)"}
+              </Label>
+              <Input
+                id={`credential-${f.key}`}
+                type={f.secret ? "password" : "text"}
+                autoComplete="off"
+                value={values[f.key] ?? ""}
+                onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+              />
+              {f.description && <p className="text-muted-foreground text-sm">{f.description}</p>}
+              {fieldError(`credentials.${f.key}`) && (
+                <p className="text-destructive text-sm" data-testid={`error-${f.key}`}>
+                  {fieldError(`credentials.${f.key}`)}
+                </p>
+              )}
+            </div>
+          ))}
+          {fields.length > 0 && (
+            <p className="text-muted-foreground text-sm">
+              Credentials are encrypted at rest and never shown again, not even to you.
+            </p>
+          )}
+          {error && (
+            <div className="text-destructive grid gap-1 text-sm" role="alert">
+              <p>{error.message}</p>
+              {error instanceof ApiError && error.code === "dry_run_failed" && (
+                <pre className="bg-muted text-foreground overflow-auto rounded p-2 text-xs">
+                  {error.details.map((d) => d.message).join("\n")}
+                </pre>
+              )}
+            </div>
+          )}
+          {test.data && (
+            <p className="text-sm" data-testid="dry-run-result">
+              It starts. {test.data.tools.length} tools: {test.data.tools.map((t) => t.name).join(", ")}.
+            </p>
+          )}
+          <div className="flex gap-3">
+            <Button type="submit" disabled={busy}>
+              {install.isPending ? "Installing…" : "Install"}
+            </Button>
+            <Button
+              type="button"
+              variant="outline"
+              disabled={busy}
+              onClick={() => {
+                install.reset();
+                test.mutate();
+              }}
+            >
+              {test.isPending ? "Testing…" : "Test first"}
+            </Button>
+          </div>
+        </form>
+      </CardContent>
+    </Card>
+  );
+}
