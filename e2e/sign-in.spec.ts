@@ -100,7 +100,9 @@ test("the session cookie reaches the tool inspector and the MCP endpoint", async
   await anonymous.dispose();
 });
 
-test("a connection's page: status, extend, tool inspector and event timeline", async ({ page }) => {
+test("a connection's page: status, extend, tool inspector, agent config, events, restart and delete", async ({
+  page,
+}) => {
   await signIn(page, OWNER.password);
   const polled = await page.waitForRequest((r) => r.url().includes("/api/mcp-connections?account_id="));
   const accountId = new URL(polled.url()).searchParams.get("account_id");
@@ -133,6 +135,17 @@ test("a connection's page: status, extend, tool inspector and event timeline", a
   await expect(page.getByTestId("tool-result")).toContainText("hello from the inspector");
   // Audited like an agent's call (events are written once a second; the page polls every 5 s).
   await expect(page.getByTestId("event-timeline")).toContainText("echo · ok", { timeout: 15_000 });
+  await expect(page.getByTestId("client-config")).toContainText(`/api/mcp/${conn.id}`);
+
+  await page.getByRole("button", { name: "Restart" }).click();
+  await expect(page.getByTestId("event-timeline")).toContainText("restarted");
+  await expect(page.getByTestId("connection-status")).toHaveText("running", { timeout: 30_000 });
+
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("button", { name: "Delete" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByRole("link", { name: "Inspector demo" })).toHaveCount(0);
+  expect((await page.request.get(`/api/mcp-connections/${conn.id}`)).status()).toBe(404);
 });
 
 test("installing from the catalogue: the credential form, a test run, then the connection's page", async ({ page }) => {

@@ -1,8 +1,16 @@
 "use client";
 
+import { useRouter } from "next/navigation";
 import { Button } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { useConnectionQuery, useEventsQuery, useExtendMutation } from "@/lib/client/connections/connections-query";
+import {
+  useClientConfigQuery,
+  useConnectionQuery,
+  useDeleteMutation,
+  useEventsQuery,
+  useExtendMutation,
+  useRestartMutation,
+} from "@/lib/client/connections/connections-query";
 import type { Connection } from "@/lib/core/schemas/connection";
 import { ConnectionStatusBadge } from "./connection-status-badge";
 import { formatUtc } from "./format";
@@ -11,8 +19,17 @@ import { ToolInspector } from "./tool-inspector";
 /** One connection: its status with an extend button, its tool inspector and its event timeline. */
 export function ConnectionDetail({ accountId, initialData }: { accountId: string; initialData: Connection }) {
   const { data: conn } = useConnectionQuery({ accountId, initialData });
+  const router = useRouter();
   const extend = useExtendMutation(accountId, conn.id);
+  const restart = useRestartMutation(accountId, conn.id);
+  const remove = useDeleteMutation(accountId, conn.id);
   const running = conn.status === "running";
+  const busy = extend.isPending || restart.isPending || remove.isPending;
+  const error = extend.error ?? restart.error ?? remove.error;
+  const confirmDelete = () => {
+    if (window.confirm(`Delete “${conn.name}”? Its sandbox stops and its MCP URL stops working.`))
+      remove.mutate(undefined, { onSuccess: () => router.push("/dashboard") });
+  };
 
   return (
     <div className="grid gap-6">
@@ -31,14 +48,20 @@ export function ConnectionDetail({ accountId, initialData }: { accountId: string
             </time>
             {conn.keep_alive ? " · kept alive" : ""}
           </CardDescription>
-          <CardAction>
-            <Button onClick={() => extend.mutate()} disabled={!running || extend.isPending}>
+          <CardAction className="flex gap-2">
+            <Button onClick={() => extend.mutate()} disabled={!running || busy}>
               {extend.isPending ? "Extending…" : "Extend"}
+            </Button>
+            <Button variant="outline" onClick={() => restart.mutate()} disabled={busy}>
+              {restart.isPending ? "Restarting…" : "Restart"}
+            </Button>
+            <Button variant="outline" className="text-destructive" onClick={confirmDelete} disabled={busy}>
+              Delete
             </Button>
           </CardAction>
         </CardHeader>
         <CardContent className="grid gap-2 text-sm">
-          {extend.error && <p className="text-destructive">{extend.error.message}</p>}
+          {error && <p className="text-destructive">{error.message}</p>}
           {conn.last_error && <p className="text-destructive">{conn.last_error}</p>}
           <div>
             MCP URL: <code className="bg-muted rounded px-1.5 py-0.5 font-mono text-xs">{conn.mcp_url}</code>
@@ -52,8 +75,32 @@ export function ConnectionDetail({ accountId, initialData }: { accountId: string
       </Card>
 
       <ToolInspector accountId={accountId} connectionId={conn.id} running={running} />
+      <ConnectAgent accountId={accountId} connectionId={conn.id} />
       <EventTimeline accountId={accountId} connectionId={conn.id} />
     </div>
+  );
+}
+
+function ConnectAgent({ accountId, connectionId }: { accountId: string; connectionId: string }) {
+  const { data: config, error } = useClientConfigQuery(accountId, connectionId);
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Connect an agent</CardTitle>
+        <CardDescription>
+          For Cursor, Claude Code and other clients that take an <code>mcpServers</code> entry. Replace the key
+          placeholder with one of this account's API keys (<code>npx berth api-keys create</code>).
+        </CardDescription>
+      </CardHeader>
+      <CardContent>
+        {error && <p className="text-destructive text-sm">{error.message}</p>}
+        {config && (
+          <pre data-testid="client-config" className="bg-muted overflow-auto rounded-md p-3 text-xs">
+            {JSON.stringify({ mcpServers: config.mcpServers }, null, 2)}
+          </pre>
+        )}
+      </CardContent>
+    </Card>
   );
 }
 

@@ -16,7 +16,12 @@ export class ApiError extends Error {
  * The REST API as the signed-in user (the session cookie authenticates): the `data` of a success,
  * or an ApiError carrying the API's own code, message and details.
  */
-export async function api<T>(method: "GET" | "POST", path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function api<T>(
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<T> {
   const res = await fetch(path, {
     method,
     credentials: "same-origin",

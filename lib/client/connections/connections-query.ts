@@ -64,6 +64,38 @@ export function useExtendMutation(accountId: string, id: string) {
   });
 }
 
+/** Replaces the connection's sandbox (same id and URL); refreshes it and its events. */
+export function useRestartMutation(accountId: string, id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<Connection>("POST", `${base(id)}/restart`),
+    onSuccess: (conn) => {
+      client.setQueryData(connectionKeys.detail(accountId, id), conn);
+      void client.invalidateQueries({ queryKey: connectionKeys.detail(accountId, id) });
+    },
+  });
+}
+
+/** Deletes the connection: its sandbox stops, its URL answers 404 from then on. */
+export function useDeleteMutation(accountId: string, id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<Connection>("DELETE", base(id)),
+    onSuccess: () => client.removeQueries({ queryKey: connectionKeys.detail(accountId, id) }),
+  });
+}
+
+export type ClientConfig = { url: string; headers: Record<string, string>; mcpServers: Record<string, unknown> };
+
+/** Ready-to-paste configs for an agent (the API key is a placeholder: Berth keeps only hashes). */
+export function useClientConfigQuery(accountId: string, id: string) {
+  return useQuery({
+    queryKey: [...connectionKeys.detail(accountId, id), "client-config"],
+    queryFn: ({ signal }) => api<ClientConfig>("GET", `${base(id)}/client-config`, undefined, signal),
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+}
+
 /** Calls a tool through the inspector API (audited like any agent's call). */
 export function useCallToolMutation(accountId: string, id: string) {
   const client = useQueryClient();
