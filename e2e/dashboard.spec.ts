@@ -2,7 +2,7 @@ import { expect, type Page, request, test } from "@playwright/test";
 
 const OWNER = { account: "Acme", email: "owner@acme.test", password: "correct horse battery" };
 
-// The first test creates the account the second one signs in to.
+// The first test creates the account the others sign in to: they run in order, one after another.
 test.describe.configure({ mode: "serial" });
 
 async function signIn(page: Page, password: string) {
