@@ -12,14 +12,13 @@ import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/cor
 import type { Principal } from "@/lib/core/http/handler";
 import { bearerKey } from "@/lib/core/services/accounts/authenticate";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
+import { isUuid } from "@/lib/db/ids";
 import { getConnection } from "@/lib/db/queries/connections";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { ClientSession } from "./client-session";
 import type { Peer, UpstreamSession } from "./upstream-session";
 
 const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 type Live = { session: ClientSession; peer: Peer; upstream: UpstreamSession | undefined };
 
 export type GatewayOptions = {
@@ -65,7 +64,7 @@ export class McpGateway {
       const found = this.principalOf(req);
       const principal = found instanceof Promise ? await found : found; // no await on the hot path
       if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
-      if (!UUID.test(id)) return fail(res, "not_found", "No such connection.");
+      if (!isUuid(id)) return fail(res, "not_found", "No such connection.");
 
       const sessionId = req.headers["mcp-session-id"];
       const live = typeof sessionId === "string" ? this.sessions.get(sessionId) : undefined;

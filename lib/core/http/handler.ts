@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Actor, Ctx, Deps } from "@/lib/core/context";
 import { BerthError, fieldErrors, toErrorResponse } from "@/lib/core/errors";
+import { isUuid } from "@/lib/db/ids";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -14,8 +15,6 @@ export type HttpDeps = Deps & {
 
 export type Params = Record<string, string | string[] | undefined>;
 export type Handler = (req: Request, params: Params, deps: HttpDeps) => Promise<Response>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type AccountHandlerArgs<I> = { ctx: Ctx; input: I; params: Params; id: string; req: Request };
 
@@ -35,7 +34,7 @@ export function withAccount<S extends z.ZodType>(
       if (!principal)
         throw new BerthError("unauthorized", "Send an API key as `Authorization: Bearer <key>`, or sign in.");
       const id = typeof params.id === "string" ? params.id : "";
-      if ("id" in params && !UUID.test(id)) throw new BerthError("not_found", "No such connection.");
+      if ("id" in params && !isUuid(id)) throw new BerthError("not_found", "No such connection.");
       const raw = opts.input === "query" ? Object.fromEntries(new URL(req.url).searchParams) : await readJson(req);
       const input = schema ? parseInput(schema, raw) : undefined;
       const ctx: Ctx = { ...deps, ...principal };

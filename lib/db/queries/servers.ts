@@ -1,4 +1,5 @@
 import { type Db, one } from "../db";
+import { isUuid } from "../ids";
 
 export type ServerRow = {
   id: string;
@@ -17,15 +18,13 @@ export type ServerRow = {
 
 export type ServerFields = Omit<ServerRow, "id" | "created_at" | "updated_at">;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function listServers(db: Db) {
   return db.query<ServerRow>("select * from mcp_servers order by title");
 }
 
 /** The catalogue is shared by all accounts, so it is the one table read without an account id. */
 export function getServer(db: Db, { idOrSlug }: { idOrSlug: string }) {
-  return UUID.test(idOrSlug)
+  return isUuid(idOrSlug)
     ? one(db.query<ServerRow>("select * from mcp_servers where id = $1", [idOrSlug]))
     : one(db.query<ServerRow>("select * from mcp_servers where slug = $1", [idOrSlug]));
 }

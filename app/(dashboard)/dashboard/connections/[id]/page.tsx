@@ -5,17 +5,16 @@ import { ConnectionDetail } from "@/components/connections/connection-detail";
 import { getAppDeps } from "@/lib/app-deps";
 import { requireCurrentUser, userContext } from "@/lib/auth/current-user";
 import { toConnectionJson } from "@/lib/core/schemas/connection";
+import { isUuid } from "@/lib/db/ids";
 import { getConnection } from "@/lib/db/queries/connections";
 
 export const metadata: Metadata = { title: "Connection · Berth" };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export default async function ConnectionPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const user = await requireCurrentUser();
   const ctx = userContext(user);
-  const row = UUID.test(id) ? await getConnection(ctx.db, { accountId: user.accountId, id }) : undefined;
+  const row = isUuid(id) ? await getConnection(ctx.db, { accountId: user.accountId, id }) : undefined;
   if (!row) notFound();
   const { providerInfo } = getAppDeps();
 
