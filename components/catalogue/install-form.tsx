@@ -10,28 +10,9 @@ import { Label } from "@/components/ui/label";
 import { ApiError, api } from "@/lib/client/api";
 import type { Connection } from "@/lib/core/schemas/connection";
 import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
+import { credentialFields } from "./credential-fields";
 
-type Field = { key: string; title: string; description?: string; required: boolean; secret: boolean };
 type DryRun = { tools: { name: string }[] };
-
-/**
- * The fields of a definition's credential schema. Written here rather than with a JSON Schema
- * form library: credential schemas are flat objects of strings, and the API validates them
- * against the schema itself, its per-field details shown next to each field.
- */
-export function credentialFields(definition: ServerDefinition): Field[] {
-  const schema = definition.credential_schema as {
-    properties?: Record<string, { title?: string; description?: string; writeOnly?: boolean }>;
-    required?: string[];
-  };
-  return Object.entries(schema.properties ?? {}).map(([key, p]) => ({
-    key,
-    title: p.title ?? key,
-    description: p.description,
-    required: schema.required?.includes(key) ?? false,
-    secret: p.writeOnly === true || /token|key|secret|password/i.test(key),
-  }));
-}
 
 /** Installs a server for the account: a name, its credentials, then test (dry run) or install. */
 export function InstallForm({ accountId, definition }: { accountId: string; definition: ServerDefinition }) {

@@ -4,12 +4,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
-
-/** Whether installing asks for credentials: the schema declares at least one property. */
-export function needsCredentials(definition: ServerDefinition) {
-  const properties = definition.credential_schema.properties;
-  return typeof properties === "object" && properties !== null && Object.keys(properties).length > 0;
-}
+import { credentialFields } from "./credential-fields";
 
 export function ServerCard({ definition }: { definition: ServerDefinition }) {
   return (
@@ -18,7 +13,7 @@ export function ServerCard({ definition }: { definition: ServerDefinition }) {
         <CardTitle>{definition.title}</CardTitle>
         <CardDescription>{definition.description}</CardDescription>
         <CardAction>
-          {needsCredentials(definition) ? (
+          {credentialFields(definition).length > 0 ? (
             <Badge variant="secondary">
               <KeyRound />
               Needs credentials

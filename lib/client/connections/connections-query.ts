@@ -90,7 +90,7 @@ export type ClientConfig = { url: string; headers: Record<string, string>; mcpSe
 /** Ready-to-paste configs for an agent (the API key is a placeholder: Berth keeps only hashes). */
 export function useClientConfigQuery(accountId: string, id: string) {
   return useQuery({
-    queryKey: [...connectionKeys.detail(accountId, id), "client-config"],
+    queryKey: connectionKeys.clientConfig(accountId, id),
     queryFn: ({ signal }) => api<ClientConfig>("GET", `${base(id)}/client-config`, undefined, signal),
     staleTime: Number.POSITIVE_INFINITY,
   });
