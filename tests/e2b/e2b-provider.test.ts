@@ -223,9 +223,7 @@ describe.skipIf(!support.ok)("E2B provider against the fake E2B", () => {
 
   it("reports a server that dies as a crash, with its stderr", async () => {
     const runtime = new NodeSandboxRuntime(provider, INSTALLATION);
-    const crashed = new Promise<CrashReport>((resolve) => {
-      runtime.onCrash = resolve;
-    });
+    const crashed = nextCrash(runtime);
     const { sandboxId } = await runtime.deploy({
       connectionId: "conn-crash",
       accountId: "acct-1",
@@ -245,9 +243,7 @@ describe.skipIf(!support.ok)("E2B provider against the fake E2B", () => {
   it("keeps following a chatty server when the stderr stream is reopened", async () => {
     const chatty = new E2BProvider({ ...fake.connection, stderrRotateChars: 1000 });
     const runtime = new NodeSandboxRuntime(chatty, INSTALLATION);
-    const crashed = new Promise<CrashReport>((resolve) => {
-      runtime.onCrash = resolve;
-    });
+    const crashed = nextCrash(runtime);
     const { sandboxId } = await runtime.deploy({
       connectionId: "conn-chatty",
       accountId: "acct-1",
@@ -273,9 +269,7 @@ describe.skipIf(!support.ok)("E2B provider against the fake E2B", () => {
 
   it("ends the server when E2B ends the sandbox at its timeout", async () => {
     const runtime = new NodeSandboxRuntime(provider, INSTALLATION);
-    const crashed = new Promise<CrashReport>((resolve) => {
-      runtime.onCrash = resolve;
-    });
+    const crashed = nextCrash(runtime);
     const { sandboxId } = await runtime.deploy({
       connectionId: "conn-short",
       accountId: "acct-1",
@@ -422,3 +416,10 @@ describe.skipIf(!support.ok)("E2B provider against the fake E2B", () => {
     expect(() => new E2BProvider({})).toThrow(/E2B_API_KEY/);
   });
 });
+
+/** The next crash the runtime reports. */
+function nextCrash(runtime: NodeSandboxRuntime) {
+  return new Promise<CrashReport>((resolve) => {
+    runtime.onCrash = resolve;
+  });
+}
