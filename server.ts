@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "@/lib/config";
 import { countUsers } from "@/lib/db/queries/accounts";
 import { startMaintenanceLoop } from "@/lib/jobs/maintenance";
 import { recordCrash, recoverAtStart } from "@/lib/jobs/supervisor";
+import { apiRateLimit } from "@/lib/limits/api-rate";
 import { AuditLog } from "@/lib/mcp/audit-log";
 import { McpGateway } from "@/lib/mcp/gateway";
 import { openBerth } from "@/lib/node";
@@ -34,12 +35,17 @@ async function main() {
   const gateway = new McpGateway(deps, runtime, {
     maxConcurrentPerConnection: config.mcpMaxConcurrency,
     sessionIdleMs: config.mcpSessionIdleMs,
+    maxSessionsPerConnection: config.mcpMaxSessionsPerConnection,
+    maxSessionsPerAccount: config.mcpMaxSessionsPerAccount,
+    bodyBytesPerSecond: config.mcpBodyBytesPerSecond,
   });
   const audit = new AuditLog(deps.db, (err) => deps.log.error({ err }, "could not write tool-call events"));
   runtime.onToolCall = (record) => audit.record(record);
+  runtime.onDeleted = (connectionId) => gateway.endSessionsOf(connectionId);
+  const limitApi = apiRateLimit(config.apiRequestsPerSecond);
   const server = http.createServer((req, res) => {
     if (McpGateway.matches(req.url)) void gateway.handle(req, res);
-    else void handle(req, res);
+    else if (!(req.url?.startsWith("/api/") && limitApi(req, res))) void handle(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,6 +1,13 @@
 import path from "node:path";
 import { z } from "zod";
 
+const mib = z.coerce
+  .number()
+  .int()
+  .min(16)
+  .max(1 << 24);
+const count = z.coerce.number().int().min(8).max(4_194_304);
+
 /** Every setting Berth reads from the environment, parsed once at start (CONTRACT.md, Configuration). */
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -30,6 +37,23 @@ const EnvSchema = z.object({
   BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
   BERTH_MCP_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
   BERTH_MCP_SESSION_IDLE_SECONDS: z.coerce.number().int().min(1).max(604_800).default(1800),
+  BERTH_MCP_MAX_SESSIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(64),
+  BERTH_MCP_MAX_SESSIONS_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(256),
+  BERTH_API_REQUESTS_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  BERTH_MCP_BODY_BYTES_PER_SECOND: z.coerce.number().int().min(4_194_304).default(16_777_216), // 16 MiB/s
+  BERTH_SANDBOX_OUTPUT_BYTES_PER_SECOND: z.coerce.number().int().min(65_536).default(8_388_608), // 8 MiB/s
+  // Local sandboxes: one sandbox, one account's on this host, all of them (defaults: bubblewrap.ts).
+  BERTH_SANDBOX_MEMORY_MIB: mib.optional(),
+  BERTH_SANDBOX_PIDS: count.optional(),
+  BERTH_SANDBOX_HOME_MIB: mib.optional(),
+  BERTH_SANDBOX_HOME_INODES: z.coerce.number().int().min(64).max(100_000_000).optional(),
+  BERTH_ACCOUNT_MEMORY_MIB: mib.optional(),
+  BERTH_ACCOUNT_PIDS: count.optional(),
+  BERTH_SANDBOXES_MEMORY_MIB: mib.optional(),
+  BERTH_SANDBOXES_PIDS: count.optional(),
+  // Any provider: how many sandboxes one account may hold at once.
+  BERTH_ACCOUNT_MAX_SANDBOXES: z.coerce.number().int().min(1).max(100_000).default(20),
+  BERTH_ACCOUNT_MAX_RUNS: z.coerce.number().int().min(1).max(10_000).default(4),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -75,6 +99,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
     mcpMaxConcurrency: e.BERTH_MCP_MAX_CONCURRENCY,
     mcpSessionIdleMs: e.BERTH_MCP_SESSION_IDLE_SECONDS * 1000,
+    mcpMaxSessionsPerConnection: e.BERTH_MCP_MAX_SESSIONS_PER_CONNECTION,
+    mcpMaxSessionsPerAccount: e.BERTH_MCP_MAX_SESSIONS_PER_ACCOUNT,
+    sandboxOutputBytesPerSecond: e.BERTH_SANDBOX_OUTPUT_BYTES_PER_SECOND,
+    apiRequestsPerSecond: e.BERTH_API_REQUESTS_PER_SECOND,
+    mcpBodyBytesPerSecond: e.BERTH_MCP_BODY_BYTES_PER_SECOND,
+    sandboxLimits: {
+      sandbox: {
+        memoryMiB: e.BERTH_SANDBOX_MEMORY_MIB,
+        pids: e.BERTH_SANDBOX_PIDS,
+        homeMiB: e.BERTH_SANDBOX_HOME_MIB,
+        homeInodes: e.BERTH_SANDBOX_HOME_INODES,
+      },
+      account: { memoryMiB: e.BERTH_ACCOUNT_MEMORY_MIB, pids: e.BERTH_ACCOUNT_PIDS },
+      total: { memoryMiB: e.BERTH_SANDBOXES_MEMORY_MIB, pids: e.BERTH_SANDBOXES_PIDS },
+    },
+    accountCaps: { sandboxes: e.BERTH_ACCOUNT_MAX_SANDBOXES, runs: e.BERTH_ACCOUNT_MAX_RUNS },
     restartPolicy: { limit: e.BERTH_RESTART_LIMIT, backoffMs: e.BERTH_RESTART_BACKOFF_MS, stableMs: 60_000 },
     logLevel: e.LOG_LEVEL,
   };

@@ -3,8 +3,10 @@ import path from "node:path";
 import type { AppDeps } from "@/lib/app-deps";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
+import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import type { Config } from "@/lib/config";
+import type { Logger } from "@/lib/core/context";
 import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { loadKeyring, loadOrCreateSecret } from "@/lib/crypto/keyring";
 import { type DbHandle, openDb } from "@/lib/db/client";
@@ -15,8 +17,10 @@ import { BubblewrapConfinement } from "@/lib/sandbox/bubblewrap";
 import { E2BProvider } from "@/lib/sandbox/e2b";
 import { localWarnings, probeHost } from "@/lib/sandbox/host-probe";
 import { LocalProvider, plainProcess } from "@/lib/sandbox/local";
+import { packagesOf, preparePackages } from "@/lib/sandbox/prepared-packages";
 import type { SandboxProvider } from "@/lib/sandbox/provider";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
+import { PROJECT_MODULES } from "@/lib/sandbox/start-command";
 
 export type Berth = {
   deps: AppDeps;
@@ -50,7 +54,9 @@ export async function openStore(config: Config) {
 export async function openBerth(config: Config): Promise<Berth> {
   const { db, keyring, warnings } = await openStore(config);
   const log = createLogger(config.logLevel);
-  const runtime = new NodeSandboxRuntime(createProvider(config), await getInstallationId(db));
+  const runtime = new NodeSandboxRuntime(createProvider(config, log), await getInstallationId(db), {
+    maxRunsPerAccount: config.accountCaps.runs,
+  });
   if (config.sandboxProvider === "local") warnings.push(...localWarnings(probeHost()));
   else if (!runtime.isolated)
     warnings.push("Sandboxes are NOT isolated: MCP servers run as plain processes on this host.");
@@ -65,6 +71,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     log,
     now: Date.now,
     installWaitMs: 20_000,
+    maxSandboxesPerAccount: config.accountCaps.sandboxes,
     host,
     sessionPassword,
     secureCookies: config.publicUrl.startsWith("https://"),
@@ -76,9 +83,11 @@ export async function openBerth(config: Config): Promise<Berth> {
         authorization: req.headers.get("authorization"),
         cookie: req.headers.get("cookie"),
       }),
+    // What a tenant needs to know: whether its servers are isolated. How (kernel, paths, the
+    // host's limits and gaps) is the operator's, in the start-up banner and warnings.
     health: async () => ({
       database: db.kind,
-      sandbox: runtime.describe(),
+      sandbox: { provider: runtime.provider, isolated: runtime.isolated },
     }),
   };
   return {
@@ -97,10 +106,14 @@ export async function openBerth(config: Config): Promise<Berth> {
  * SANDBOX_PROVIDER: `local` (default) = bubblewrap isolation, refused at start when this host
  * cannot do it; `process` = plain processes, NOT isolated, only when asked for by name.
  */
-function createProvider(config: Config): SandboxProvider {
+function createProvider(config: Config, log: Logger): SandboxProvider {
   if (config.sandboxProvider === "e2b") return new E2BProvider({ ...config.e2b });
   const root = path.join(config.dataDir, "sandboxes");
-  if (config.sandboxProvider === "process") return new LocalProvider(root, plainProcess);
+  const options = {
+    outputBytesPerSecond: config.sandboxOutputBytesPerSecond,
+    onLeftover: (dir: string, reason: string) => log.error({ dir, reason }, "a sandbox's files could not be removed"),
+  };
+  if (config.sandboxProvider === "process") return new LocalProvider(root, plainProcess, options);
   const host = probeHost();
   if (!host.bwrap.ok) {
     throw new Error(
@@ -108,5 +121,14 @@ function createProvider(config: Config): SandboxProvider {
         "or set SANDBOX_PROVIDER=process to run servers WITHOUT isolation",
     );
   }
-  return new LocalProvider(root, new BubblewrapConfinement(host));
+  const preparedRoot = preparePackages({
+    modules: PROJECT_MODULES,
+    dataDir: config.dataDir,
+    packages: packagesOf(CATALOGUE),
+  });
+  return new LocalProvider(
+    root,
+    new BubblewrapConfinement(host, { preparedRoot, limits: config.sandboxLimits }),
+    options,
+  );
 }

@@ -14,7 +14,14 @@ const bin = (name) => path.join(root, "node_modules/.bin", name);
 const reports = fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-reports-"));
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 
-if (!ensureDebianPackages({ chromium: "/usr/bin/chromium", ...SANDBOX_PACKAGES }, "npm test")) process.exit(1);
+// The isolation suites also build attack code with gcc and check the seccomp filters with libseccomp.
+const TEST_PACKAGES = {
+  chromium: "/usr/bin/chromium",
+  gcc: "/usr/bin/gcc",
+  "python3-seccomp": "/usr/share/doc/python3-seccomp/copyright",
+  ...SANDBOX_PACKAGES,
+};
+if (!ensureDebianPackages(TEST_PACKAGES, "npm test")) process.exit(1);
 await ensurePostgres();
 
 step("next build", bin("next"), ["build"], { ...env, NODE_ENV: "production" });

@@ -20,6 +20,8 @@ export type Deps = {
   installWaitMs: number;
   /** This Berth instance (stable across its restarts): recorded as the host of what it deploys. */
   host: string;
+  /** Connections one account may have holding a sandbox at once (BERTH_ACCOUNT_MAX_SANDBOXES). */
+  maxSandboxesPerAccount: number;
 };
 
 export type Actor = { kind: "api_key" } | { kind: "user"; userId: string } | { kind: "system" };

@@ -24,6 +24,8 @@ export class BerthError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** For 429 and the like: when trying again makes sense (the Retry-After header). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = "BerthError";
@@ -49,7 +51,8 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown) {
  */
 export function toErrorResponse(err: unknown, logError: (err: unknown, requestId: string) => void): Response {
   if (isBerthError(err)) {
-    return Response.json(errorBody(err.code, err.message, err.details), { status: ERROR_STATUS[err.code] });
+    const headers = err.retryAfterSeconds ? { "retry-after": String(err.retryAfterSeconds) } : undefined;
+    return Response.json(errorBody(err.code, err.message, err.details), { status: ERROR_STATUS[err.code], headers });
   }
   const requestId = crypto.randomUUID();
   logError(err, requestId);

@@ -28,6 +28,21 @@ export class DeployError extends Error {
   }
 }
 
+/** An account is at one of its caps (sandboxes, one-off runs): 429, try again later. */
+export class CapacityError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = "CapacityError";
+  }
+}
+
+export function isCapacityError(err: unknown): err is CapacityError {
+  return err instanceof Error && err.name === "CapacityError";
+}
+
 /**
  * By name, not instanceof: Next bundles its own copy of the core while the runtime is loaded by
  * Berth's server, so one error can cross two copies of this class.
@@ -52,10 +67,15 @@ export interface SandboxRuntime {
   readonly isolated: boolean;
   /** Starts the server in a new sandbox and waits for its `initialize` answer. Throws DeployError. */
   deploy(spec: DeploySpec): Promise<{ sandboxId: string; startedAt: Date }>;
+  /** The connection was deleted: whatever else holds on to it (its clients' MCP sessions) lets go. */
+  deleted(connectionId: string): void;
   /** Stops the connection's sandbox (and any deploy of it under way); harmless if already gone. */
   stop(connectionId: string, sandboxId: string | null): Promise<void>;
   setExpiry(connectionId: string, sandboxId: string, expiresAt: Date): Promise<void>;
-  /** Starts the server in a throwaway sandbox, lists its tools, tears it down. Throws DeployError. */
+  /**
+   * Starts the server in a throwaway sandbox, lists its tools, tears it down. Throws DeployError,
+   * or CapacityError when the account has too many one-off sandboxes (as `run` does).
+   */
   dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]>;
   isLive(connectionId: string): boolean;
   /**

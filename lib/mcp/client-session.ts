@@ -2,8 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 
-/** Events kept per session so a client that lost a stream can resume it (Last-Event-ID). */
+/**
+ * Events kept per session so a client that lost a stream can resume it (Last-Event-ID): the
+ * latest 500, and no more than 1 MiB of them (counted in characters of their SSE text), since
+ * a server decides how large its messages are and an account may have hundreds of sessions.
+ */
 const REPLAY_EVENTS = 500;
+const REPLAY_CHARS = 1024 * 1024;
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream",
@@ -72,6 +77,7 @@ export class ClientSession {
   private standalone: ServerResponse | undefined;
   /** Recent SSE events and the stream each went to (undefined: none was open). */
   private readonly replay: { id: number; stream: object | undefined; data: string }[] = [];
+  private replayChars = 0;
   private nextEvent = 1;
   /** When the client last sent anything (performance.now()). */
   lastSeen = performance.now();
@@ -142,7 +148,11 @@ export class ClientSession {
   }
 
   private remember(id: number, stream: object | undefined, message: JSONRPCMessage) {
-    this.replay.push({ id, stream, data: sseEvent(message, id) });
-    if (this.replay.length > REPLAY_EVENTS) this.replay.shift();
+    const data = sseEvent(message, id);
+    this.replay.push({ id, stream, data });
+    this.replayChars += data.length;
+    while (this.replay.length > REPLAY_EVENTS || this.replayChars > REPLAY_CHARS) {
+      this.replayChars -= (this.replay.shift() as { data: string }).data.length;
+    }
   }
 }

@@ -14,11 +14,20 @@ import { bearerKey } from "@/lib/core/services/accounts/authenticate";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
 import { isUuid } from "@/lib/db/ids";
 import { getConnection } from "@/lib/db/queries/connections";
+import { TokenBuckets } from "@/lib/limits/token-buckets";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { ClientSession } from "./client-session";
 import type { Peer, UpstreamSession } from "./upstream-session";
 
 const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * Request bodies one account may have in Berth's memory at once, across its connections: a body
+ * is read whole before it is forwarded, so 64 requests of 4 MiB on each of many connections would
+ * otherwise be gigabytes of Berth's own memory, outside any sandbox's limits.
+ */
+const MAX_ACCOUNT_BODY_BYTES = 32 * 1024 * 1024;
+/** Deeper JSON than this is refused: the message is serialized again for the server, recursively. */
+const MAX_JSON_DEPTH = 512;
 type Live = { session: ClientSession; peer: Peer; upstream: UpstreamSession | undefined };
 
 export type GatewayOptions = {
@@ -29,6 +38,18 @@ export type GatewayOptions = {
    * long without a word from it: agents seldom send DELETE, and each session keeps events for replay.
    */
   sessionIdleMs: number;
+  /**
+   * Sessions one connection, and one account in all, may have. Each holds memory in Berth
+   * (its replay events, its streams), and a client can open them without end: past a cap a new
+   * session ends the least recently used idle one, or is refused with 429 if none is idle.
+   */
+  maxSessionsPerConnection: number;
+  maxSessionsPerAccount: number;
+  /**
+   * Request body bytes one account may send a second (twice that at once): every body is parsed
+   * on the event loop all tenants share, so large ones are paced per account.
+   */
+  bodyBytesPerSecond: number;
 };
 
 /**
@@ -39,9 +60,14 @@ export type GatewayOptions = {
  */
 export class McpGateway {
   private readonly sessions = new Map<string, Live>();
+  /** Each account's sessions, for its caps (at most maxSessionsPerAccount each, so cheap to scan). */
+  private readonly byAccount = new Map<string, Set<ClientSession>>();
   private readonly inFlight = new Map<string, number>();
+  /** Bytes of request bodies each account has in memory now (MAX_ACCOUNT_BODY_BYTES). */
+  private readonly bodyBytes = new Map<string, number>();
   private readonly resuming = new Map<string, Promise<unknown>>();
   private readonly keyCache = new ApiKeyCache();
+  private readonly bodyRate: TokenBuckets;
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(
@@ -49,6 +75,7 @@ export class McpGateway {
     private readonly runtime: NodeSandboxRuntime,
     private readonly options: GatewayOptions,
   ) {
+    this.bodyRate = new TokenBuckets(options.bodyBytesPerSecond, options.bodyBytesPerSecond * 2);
     this.sweeper = setInterval(() => this.endIdleSessions(), Math.min(60_000, options.sessionIdleMs));
     this.sweeper.unref();
   }
@@ -60,6 +87,8 @@ export class McpGateway {
   async handle(req: IncomingMessage, res: ServerResponse) {
     const id = req.url?.split("?")[0]?.split("/")[3] ?? "";
     let counted = false;
+    let held = 0; // body bytes counted against the account
+    let holder = "";
     try {
       const found = this.principalOf(req);
       const principal = found instanceof Promise ? await found : found; // no await on the hot path
@@ -108,8 +137,28 @@ export class McpGateway {
       if (!req.headers["content-type"]?.startsWith("application/json")) {
         return fail(res, "unsupported_media_type", "Send Content-Type: application/json.");
       }
-      const body = await readBody(req);
+      holder = principal.accountId;
+      const body = await readBody(req, (n) => {
+        const now = this.bodyBytes.get(holder) ?? 0;
+        if (now + n > MAX_ACCOUNT_BODY_BYTES || this.bodyRate.take(holder, n)) return false;
+        this.bodyBytes.set(holder, now + n);
+        held += n;
+        return true;
+      });
       if (body instanceof TooLarge) return fail(res, "payload_too_large", "The body is larger than 4 MiB.");
+      if (body instanceof OverBudget) {
+        // Reading the rest only to throw it away would cost the shared event loop as much as taking
+        // it: the connection is closed once the answer is out (a client still sending sees a reset).
+        res.setHeader("retry-after", "1").setHeader("connection", "close");
+        res.once("finish", () => req.destroy());
+        return fail(
+          res,
+          "too_many_requests",
+          "This account sends more request bytes than Berth takes at once; retry shortly.",
+        );
+      }
+      if (body instanceof TooDeep)
+        return fail(res, "bad_request", `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
       const messages = parseMessages(body);
       if (!messages) return fail(res, "bad_request", "The body is not a JSON-RPC message or a batch of them.");
       const version = req.headers["mcp-protocol-version"];
@@ -122,6 +171,13 @@ export class McpGateway {
         const init = messages.length === 1 && isRequest(messages[0]) && messages[0].method === "initialize";
         if (!init) return fail(res, "bad_request", "Start with an initialize request, or send your Mcp-Session-Id.");
         await this.ensureRunning(principal, id);
+        // Checked after the await, right before the session is made: nothing can slip in between.
+        const full = this.makeRoom(principal.accountId, id);
+        if (full) {
+          res.setHeader("retry-after", "1");
+          const message = `This ${full} has as many MCP sessions as it may, all in use; end one (DELETE) or retry shortly.`;
+          return fail(res, "too_many_requests", message);
+        }
         target = this.openSession(principal.accountId, id);
       }
       const requestIds = messages.filter(isRequest).map((m) => m.id);
@@ -129,11 +185,19 @@ export class McpGateway {
       else res.writeHead(202).end();
       for (const message of messages) this.forward(target, message);
     } catch (err) {
-      if (isBerthError(err)) return fail(res, err.code, err.message);
+      if (isBerthError(err)) {
+        if (err.retryAfterSeconds) res.setHeader("retry-after", String(err.retryAfterSeconds));
+        return fail(res, err.code, err.message);
+      }
       this.deps.log.error({ err }, "MCP gateway request failed");
       if (!res.headersSent) fail(res, "internal_error", "Something went wrong on our side.");
       else res.end();
     } finally {
+      if (held) {
+        const left = (this.bodyBytes.get(holder) ?? held) - held;
+        if (left > 0) this.bodyBytes.set(holder, left);
+        else this.bodyBytes.delete(holder);
+      }
       if (counted) {
         const release = () => this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
         if (res.writableFinished || res.destroyed) release();
@@ -167,11 +231,38 @@ export class McpGateway {
     const session = new ClientSession(accountId, connectionId);
     const live: Live = { session, upstream: undefined, peer: { deliver: (m, related) => session.deliver(m, related) } };
     this.sessions.set(session.id, live);
+    const mine = this.byAccount.get(accountId) ?? new Set();
+    mine.add(session);
+    this.byAccount.set(accountId, mine);
     session.onclose = () => {
       this.sessions.delete(session.id);
+      mine.delete(session);
+      if (!mine.size && this.byAccount.get(accountId) === mine) this.byAccount.delete(accountId);
       live.upstream?.detach(live.peer);
     };
     return live;
+  }
+
+  /**
+   * Makes room for one more session of this account on this connection: under a full cap, ends
+   * the least recently used session nobody is attached to. Returns the cap that is full of busy
+   * sessions, if one is; nothing is ended then.
+   */
+  private makeRoom(accountId: string, connectionId: string): "connection" | "account" | undefined {
+    const mine = [...(this.byAccount.get(accountId) ?? [])];
+    const ofConnection = mine.filter((s) => s.connectionId === connectionId);
+    if (ofConnection.length >= this.options.maxSessionsPerConnection) {
+      const idle = leastRecentIdle(ofConnection);
+      if (!idle) return "connection";
+      idle.close(); // also one fewer for the account
+      mine.splice(mine.indexOf(idle), 1);
+    }
+    if (mine.length >= this.options.maxSessionsPerAccount) {
+      const idle = leastRecentIdle(mine);
+      if (!idle) return "account";
+      idle.close();
+    }
+    return undefined;
   }
 
   /** Sends a client's message to the connection's current server, following restarts. */
@@ -189,11 +280,17 @@ export class McpGateway {
     this.ensureRunning(principal, session.connectionId).then(
       () => this.forward(live, message),
       (err) => {
+        if (isBerthError(err) && err.code === "not_found") return session.close(); // deleted meanwhile
         if (!isRequest(message)) return;
         const reason = isBerthError(err) ? err.message : "The connection's MCP server is not running.";
         session.deliver({ jsonrpc: "2.0", id: message.id, error: { code: -32000, message: reason } });
       },
     );
+  }
+
+  /** Ends every client session of a connection that is gone for good (deleted): their ids answer 404 from now on. */
+  endSessionsOf(connectionId: string) {
+    for (const { session } of [...this.sessions.values()]) if (session.connectionId === connectionId) session.close();
   }
 
   private endIdleSessions() {
@@ -209,6 +306,12 @@ export class McpGateway {
   }
 }
 
+function leastRecentIdle(sessions: ClientSession[]): ClientSession | undefined {
+  let found: ClientSession | undefined;
+  for (const s of sessions) if (!s.attached && (!found || s.lastSeen < found.lastSeen)) found = s;
+  return found;
+}
+
 function fail(res: ServerResponse, code: ErrorCode, message: string) {
   const status = ERROR_STATUS[code];
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -216,23 +319,29 @@ function fail(res: ServerResponse, code: ErrorCode, message: string) {
   res.writeHead(status, headers).end(JSON.stringify(errorBody(code, message)));
 }
 
-function readBody(req: IncomingMessage): Promise<unknown | Error> {
+/** Reads and parses a JSON body; `take(n)` counts each chunk against the account's budget first. */
+function readBody(req: IncomingMessage, take: (bytes: number) => boolean): Promise<unknown | Error> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const refuse = (why: Error) => {
+      req.removeAllListeners("data");
+      req.resume(); // the rest is read and dropped, or the connection closed (OverBudget)
+      resolve(why);
+    };
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > MAX_MCP_BODY_BYTES) {
-        // Read the rest without keeping it: closing now would reset the connection before the
-        // client reads the 413 (Node's request timeout bounds a client that never stops).
-        req.removeAllListeners("data");
-        req.resume();
-        resolve(new TooLarge());
-      } else chunks.push(c);
+      // Over 4 MiB: the rest is read without keeping it, since closing now would reset the
+      // connection before the client reads the 413 (Node's request timeout bounds one that never stops).
+      if (size > MAX_MCP_BODY_BYTES) refuse(new TooLarge());
+      else if (!take(c.length)) refuse(new OverBudget());
+      else chunks.push(c);
     });
     req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      if (nestsDeeper(text, MAX_JSON_DEPTH)) return resolve(new TooDeep());
       try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        resolve(JSON.parse(text));
       } catch {
         resolve(new Error("bad json"));
       }
@@ -242,6 +351,24 @@ function readBody(req: IncomingMessage): Promise<unknown | Error> {
 }
 
 class TooLarge extends Error {}
+class OverBudget extends Error {}
+class TooDeep extends Error {}
+
+/** Whether JSON text nests arrays and objects deeper than `max` (strings skipped). */
+export function nestsDeeper(text: string, max: number): boolean {
+  if (text.length <= max * 2) return false; // each level takes two characters: the hot path's calls skip the scan
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: skip to its closing quote, past escapes
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
 
 const MAX_BATCH = 100;
 

@@ -5,25 +5,26 @@ import path from "node:path";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessTransport } from "@/lib/sandbox/process-transport";
-import { resolvePreparedCommand } from "@/lib/sandbox/start-command";
+import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
 import { type Peer, type ToolCallObservation, UpstreamSession } from "./upstream-session";
 
 /** A real memory server over stdio, shared by two fake client sessions. */
 function startMemory() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upstream-"));
-  const [cmd, ...args] = resolvePreparedCommand(["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"]);
+  const [cmd, ...args] = resolvePreparedCommand(
+    ["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"],
+    PROJECT_MODULES,
+  );
   const env = { ...process.env, MEMORY_FILE_PATH: path.join(dir, "m.jsonl") };
   const child = spawn(cmd as string, args, { env });
   return { child, session: new UpstreamSession(new ProcessTransport(child)) };
 }
 
 function startEverything() {
-  const [cmd, ...args] = resolvePreparedCommand([
-    "npx",
-    "-y",
-    "@modelcontextprotocol/server-everything@2026.8.31",
-    "stdio",
-  ]);
+  const [cmd, ...args] = resolvePreparedCommand(
+    ["npx", "-y", "@modelcontextprotocol/server-everything@2026.8.31", "stdio"],
+    PROJECT_MODULES,
+  );
   const child = spawn(cmd as string, args, { env: process.env });
   return { child, session: new UpstreamSession(new ProcessTransport(child)) };
 }

@@ -14,8 +14,12 @@ import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 export type Peer = {
   /** Delivers a message to the client; `relatedRequestId` is the client's own request id it belongs to. */
   deliver(message: JSONRPCMessage, relatedRequestId?: RequestId): void;
-  /** What the client declared in its `initialize`; set when it initializes. */
-  capabilities?: ClientCapabilities;
+  /**
+   * Which of the capabilities a server may ask of it the client declared in its `initialize`
+   * (set when it initializes): only these flags, never the client's object, which is
+   * the client's to make as large as it likes.
+   */
+  capabilities?: DeclaredCapabilities;
   /** The resource URIs it subscribed to; kept on the client so a restarted server gets them again. */
   subscriptions?: Set<string>;
   /** The least severe log messages it wants (logging/setLevel); all of them until it says. */
@@ -28,12 +32,25 @@ const rank = (level: string) => {
   return i === -1 ? 0 : i;
 };
 
+type AskedCapability = "sampling" | "elicitation" | "roots";
+export type DeclaredCapabilities = Partial<Record<AskedCapability, true>>;
+
 /** The client capability a server→client request needs (MCP: a server asks only for what the client declared). */
-const CAPABILITY_FOR: Record<string, keyof ClientCapabilities> = {
+const CAPABILITY_FOR: Record<string, AskedCapability> = {
   "sampling/createMessage": "sampling",
   "elicitation/create": "elicitation",
   "roots/list": "roots",
 };
+
+/** The flags of `declared` (a client's `initialize` capabilities) that CAPABILITY_FOR looks at. */
+function declaredCapabilities(declared: unknown): DeclaredCapabilities {
+  const kept: DeclaredCapabilities = {};
+  if (typeof declared !== "object" || declared === null) return kept;
+  for (const name of Object.values(CAPABILITY_FOR)) {
+    if ((declared as ClientCapabilities)[name]) kept[name] = true;
+  }
+  return kept;
+}
 
 /** A tools/call in flight, for the audit log. */
 type ToolCallTiming = { tool: string; started: number; requestBytes: number };
@@ -144,7 +161,7 @@ export class UpstreamSession {
     this.lastActive = peer;
     if ("method" in message && "id" in message) {
       if (message.method === "initialize") {
-        peer.capabilities = (message.params?.capabilities ?? {}) as ClientCapabilities;
+        peer.capabilities = declaredCapabilities(message.params?.capabilities);
         return this.answerInitialize(peer, message.id);
       }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);

@@ -14,6 +14,7 @@ import {
   TemplateError,
   TimeoutError,
 } from "e2b";
+import { lastLines, OutputTail } from "./output-tail";
 import type {
   ExecResult,
   ExecSpec,
@@ -529,24 +530,27 @@ async function waitForBridge(
 }
 
 function tailNote(tail: StderrTail) {
-  const t = tail.text();
+  const t = lastLines(tail.text(), STDERR_TAIL_CHARS);
   return t ? `\n${t}` : "";
 }
 
-/** The last few KiB of the bridge's stderr, with supergateway's prefix taken off the server's lines. */
+/**
+ * The end of the bridge's stderr (whole lines: the runtime scrubs credentials before it cuts
+ * further), with supergateway's prefix taken off the server's lines.
+ */
 class StderrTail {
-  private buf = "";
+  private readonly tail = new OutputTail();
   /** supergateway logged the end of the server process. */
   serverExited = false;
   push(d: string) {
-    this.buf = (this.buf + d).slice(-STDERR_TAIL_CHARS * 2);
+    this.tail.push(d);
     if (/\[supergateway\] Child (exited|process failure)/.test(d)) this.serverExited = true;
   }
   text() {
-    return this.buf
+    return this.tail
+      .text()
       .replaceAll("[supergateway] Child stderr: ", "")
       .replace(/\n{2,}/g, "\n")
-      .slice(-STDERR_TAIL_CHARS)
       .trim();
   }
 }

@@ -1,13 +1,16 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { type CgroupLayout, cgroupDirs, enableControllers, makeCgroup, removeCgroup, sweepCgroups } from "./cgroups";
+import { seccompProgram } from "./seccomp";
 
 /**
  * What this host can do for local sandboxes, found out once when Berth starts (a few tens of
  * milliseconds, plus one real pasta start when pasta is installed): bubblewrap as an
  * unprivileged uid, setpriv, cgroups, pasta, nftables, /dev/net/tun. bubblewrap.ts builds its
- * sandboxes from this report, `describe()` shows it in /api/health, `localWarnings()` turns the
+ * sandboxes from this report, `describe()` shows it in the start-up banner, `localWarnings()` turns the
  * gaps into start-up warnings.
  */
 
@@ -26,9 +29,6 @@ export const NFT_TABLE = "berth_sandbox";
 
 export type Check = { ok: boolean; detail: string };
 
-/** Where per-sandbox cgroups are made: v1 one parent per controller, v2 one parent. */
-export type CgroupLayout = { version: 1; memory: string; pids: string } | { version: 2; dir: string };
-
 export type HostReport = {
   /** Berth runs as root: sandboxes get their own uids, the nft rule and cgroups can be set up. */
   root: boolean;
@@ -39,6 +39,8 @@ export type HostReport = {
   bridge: Check & { unshare?: string; mount?: string };
   /** `--disable-userns`: the sandbox cannot make user namespaces of its own. */
   disableUserns: Check;
+  /** bwrap loads Berth's seccomp filter (lib/sandbox/seccomp/) for this architecture. */
+  seccomp: Check;
   cgroups: Check & { layout?: CgroupLayout };
   tun: Check;
   pasta: Check & { path?: string };
@@ -89,23 +91,39 @@ function minimalView(): string[] {
 
 const PROBE_ENV: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" };
 
-function run(argv: string[], opts: { input?: string; timeoutMs?: number } = {}) {
-  const r = spawnSync(argv[0] as string, argv.slice(1), {
-    input: opts.input,
-    encoding: "utf8",
-    timeout: opts.timeoutMs ?? 10_000,
-    env: PROBE_ENV as NodeJS.ProcessEnv,
-    cwd: "/",
+/**
+ * Runs a probe. `fds` are handed to it as file descriptors 3, 4… as a sandbox's start chain
+ * gets them (spawnSync cannot write to extra pipes: they go through files of a private temp dir).
+ */
+function run(argv: string[], opts: { input?: string; timeoutMs?: number; fds?: Buffer[] } = {}) {
+  const files = opts.fds?.length ? fs.mkdtempSync(path.join(os.tmpdir(), "berth-probe-")) : undefined;
+  const fds = (opts.fds ?? []).map((data, i) => {
+    const file = path.join(files as string, String(i));
+    fs.writeFileSync(file, data, { mode: 0o600 });
+    return fs.openSync(file, "r");
   });
-  const out = `${r.stdout ?? ""}${r.stderr ?? ""}`
-    .split("\n")
-    .filter((l) => l && !l.startsWith("Failed to send")) // pasta's complaints about a missing syslog
-    .join("; ");
-  return {
-    ok: r.status === 0,
-    all: out,
-    out: r.error ? r.error.message : out.slice(0, 300) || `exit ${r.status ?? r.signal}`,
-  };
+  try {
+    const r = spawnSync(argv[0] as string, argv.slice(1), {
+      input: opts.input,
+      encoding: "utf8",
+      timeout: opts.timeoutMs ?? 10_000,
+      env: PROBE_ENV as NodeJS.ProcessEnv,
+      cwd: "/",
+      stdio: ["pipe", "pipe", "pipe", ...fds],
+    });
+    const out = `${r.stdout ?? ""}${r.stderr ?? ""}`
+      .split("\n")
+      .filter((l) => l && !l.startsWith("Failed to send")) // pasta's complaints about a missing syslog
+      .join("; ");
+    return {
+      ok: r.status === 0,
+      all: out,
+      out: r.error ? r.error.message : out.slice(0, 300) || `exit ${r.status ?? r.signal}`,
+    };
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+    if (files) fs.rmSync(files, { recursive: true, force: true });
+  }
 }
 
 let cached: HostReport | undefined;
@@ -133,13 +151,18 @@ function probe(): HostReport {
 
   let bwrap: HostReport["bwrap"];
   let disableUserns: Check = { ok: false, detail: "not probed: bubblewrap is not usable" };
+  let seccomp: Check = { ok: false, detail: "not probed: bubblewrap is not usable" };
+  const program = seccompProgram();
   if (!bwrapPath) bwrap = { ok: false, detail: "bwrap not found" };
   else if (root && !setpriv.ok) bwrap = { ok: false, detail: `cannot start it unprivileged: ${setpriv.detail}` };
   else if (root && !bridge.ok) bwrap = { ok: false, detail: `cannot hand it Berth's files: ${bridge.detail}` };
   else {
     const version = run([bwrapPath, "--version"]).out.replace(/^bubblewrap\s*/, "");
     const base = [bwrapPath, ...SANDBOX_FLAGS, "--unshare-net"];
-    const r = run([...asSandboxUid, ...base, ...minimalView(), "--", "/usr/bin/true"]);
+    // As every sandbox starts: its environment through --args, never inherited nor on argv.
+    const r = run([...asSandboxUid, ...base, ...handoverFlags(false), ...minimalView(), "--", ...HANDOVER_CHECK, ""], {
+      fds: [PROBE_ARGS],
+    });
     bwrap = r.ok
       ? {
           ok: true,
@@ -153,6 +176,16 @@ function probe(): HostReport {
       disableUserns = d.ok
         ? { ok: true, detail: "nested user namespaces disabled inside sandboxes" }
         : { ok: false, detail: `--disable-userns unsupported (bubblewrap >= 0.8 needed): ${d.out}` };
+      if (!program) seccomp = { ok: false, detail: `no seccomp filter for this architecture (${process.arch})` };
+      else {
+        const f = run(
+          [...asSandboxUid, ...base, ...handoverFlags(true), ...minimalView(), "--", ...HANDOVER_CHECK, "filtered"],
+          { fds: [PROBE_ARGS, program] },
+        );
+        seccomp = f.ok
+          ? { ok: true, detail: `seccomp filter loaded (${program.length / 8} BPF instructions)` }
+          : { ok: false, detail: `bwrap could not load the seccomp filter: ${f.out}` };
+      }
     }
   }
 
@@ -166,7 +199,9 @@ function probe(): HostReport {
   else if (!root) pasta = { ok: false, detail: "not used: without root there is no nft rule to go with it" };
   else if (!tun.ok) pasta = { ok: false, detail: `needs /dev/net/tun: ${tun.detail}`, path: pastaPath };
   else {
-    // A real start, as the sandboxes use it: pasta as a sandbox uid, bwrap inside its namespace.
+    // A real start, as the sandboxes use it: pasta as a sandbox uid, bwrap inside its namespace,
+    // the environment and filter handed through pasta as file descriptors.
+    const filtered = seccomp.ok && program;
     const r = run(
       [
         ...asSandboxUid,
@@ -175,16 +210,22 @@ function probe(): HostReport {
         "--",
         bwrapPath as string,
         ...SANDBOX_FLAGS,
+        ...handoverFlags(Boolean(filtered)),
         ...(disableUserns.ok ? ["--disable-userns"] : []),
         ...minimalView(),
         "--",
-        "/usr/bin/true",
+        ...HANDOVER_CHECK,
+        filtered ? "filtered" : "",
       ],
-      { timeoutMs: 15_000 },
+      { timeoutMs: 15_000, fds: filtered ? [PROBE_ARGS, program] : [PROBE_ARGS] },
     );
     pasta = r.ok
       ? { ok: true, detail: "pasta works as a sandbox uid (no port forwarding, no gateway mapping)", path: pastaPath }
-      : { ok: false, detail: `pasta failed: ${r.out}`, path: pastaPath };
+      : {
+          ok: false,
+          detail: `pasta failed (or did not pass the sandbox's file descriptors on): ${r.out}`,
+          path: pastaPath,
+        };
   }
 
   const nftPath = findBinary("nft");
@@ -192,18 +233,22 @@ function probe(): HostReport {
   if (!nftPath) nft = { ok: false, detail: "nft not found (Debian package nftables)" };
   else if (!root) nft = { ok: false, detail: "Berth is not root: cannot install the nftables rule", path: nftPath };
   else {
-    const r = run([nftPath, "-f", "-"], { input: nftRuleset() });
+    const r = run([nftPath, "-f", "-"], { input: nftRuleset(hostResolvers(), hostSubnets()) });
     nft = r.ok
       ? {
           ok: true,
-          detail: `table inet ${NFT_TABLE}: sandbox uids ${SANDBOX_UID_BASE}-${SANDBOX_UID_BASE + SANDBOX_UID_SPAN - 1} cannot reach this host's own addresses nor link-local ones`,
+          detail: `table inet ${NFT_TABLE}: sandbox uids ${SANDBOX_UID_BASE}-${SANDBOX_UID_BASE + SANDBOX_UID_SPAN - 1} reach only the public internet (and DNS to this host's resolvers)`,
           path: nftPath,
         }
       : { ok: false, detail: `installing the nftables rule failed: ${r.out}`, path: nftPath };
   }
   const network: Check =
     pasta.ok && nft.ok
-      ? { ok: true, detail: "outbound internet through pasta; this host's addresses rejected by nftables" }
+      ? {
+          ok: true,
+          detail:
+            "the public internet through pasta; this host, its networks, private ranges and multicast rejected by nftables",
+        }
       : {
           ok: false,
           detail: [pasta, nft]
@@ -219,6 +264,7 @@ function probe(): HostReport {
     setpriv,
     bridge,
     disableUserns,
+    seccomp,
     cgroups,
     tun,
     pasta,
@@ -246,6 +292,39 @@ export const SANDBOX_FLAGS = [
   String(INNER_UID),
   "--gid",
   String(INNER_UID),
+];
+
+/**
+ * bwrap's first arguments in every sandbox: the sandbox's whole environment comes from fd 3
+ * (`envArgs`), and its seccomp filter from fd 4. Everything before bwrap, root's part of the
+ * chain included, runs with a fixed environment of its own: the loader and libc honour
+ * LD_PRELOAD, GCONV_PATH… in any program that is not setuid, so a server's environment must
+ * never reach them; and an fd, unlike argv, is not readable in /proc by other users.
+ */
+export function handoverFlags(seccomp: boolean): string[] {
+  return ["--args", "3", ...(seccomp ? ["--seccomp", "4"] : [])];
+}
+
+/** `--args` data (NUL-separated): start from an empty environment, then set `env`. */
+export function envArgs(env: Record<string, string>): Buffer {
+  const args = ["--clearenv"];
+  for (const [name, value] of Object.entries(env)) {
+    // A NUL would end the value and start another bwrap option: never let one through.
+    if (name.includes("\0") || value.includes("\0")) throw new Error(`NUL in the environment variable ${name}`);
+    args.push("--setenv", name, value);
+  }
+  return Buffer.from(`${args.join("\0")}\0`);
+}
+
+const PROBE_ARGS = envArgs({ BERTH_PROBE: "ok", PATH: "/usr/bin:/bin" });
+
+/** Inside a probe sandbox: exits 0 when the environment arrived (and, given an argument, the filter is on). */
+const HANDOVER_CHECK = [
+  "/bin/sh",
+  "-c",
+  'test "$BERTH_PROBE" = ok || exit 3; [ -z "$1" ] && exit 0; ' +
+    'while read -r k v; do if [ "$k" = Seccomp: ]; then [ "$v" = 2 ]; exit; fi; done < /proc/self/status; exit 4',
+  "probe",
 ];
 
 /**
@@ -277,26 +356,79 @@ export const PASTA_ARGS = [
 ];
 
 /**
- * One rule for the whole uid range, installed at start and replaced atomically (other Berth
- * instances on this host install the same table). It applies to pasta too, which runs as the
- * sandbox's uid and makes the host-side connections: loopback, this host's other addresses and
- * link-local ones (cloud metadata at 169.254.169.254) are rejected; the internet is not.
+ * Rules for the whole uid range, installed at start and replaced atomically (other Berth
+ * instances on this host install the same table). They apply to pasta too, which runs as the
+ * sandbox's uid and makes the host-side connections. Only the public internet's unicast
+ * addresses pass, and DNS to this host's resolvers (`resolvers`, from /etc/resolv.conf), which
+ * pasta forwards the sandbox's lookups to. Rejected: this host's own addresses (loopback
+ * included); broadcast, multicast and anycast, which reach this host's wildcard-bound services
+ * (UDP above all); link-local (cloud metadata at 169.254.169.254); private and shared networks
+ * (the LAN, the cloud's internal services: AWS's IPv6 metadata at fd00:ec2::254, Alibaba's at
+ * 100.100.100.200, Azure's platform endpoint 168.63.129.16); the networks this host is on
+ * (`subnets`: its neighbours, whatever their addresses); reserved ranges.
  */
-export function nftRuleset(): string {
+export function nftRuleset(resolvers: string[] = [], subnets: string[] = []): string {
   const uids = `meta skuid ${SANDBOX_UID_BASE}-${SANDBOX_UID_BASE + SANDBOX_UID_SPAN - 1}`;
+  const dns = (family: "ip" | "ip6", list: string[]) =>
+    list.length
+      ? [`    ${uids} ${family} daddr { ${list.join(", ")} } meta l4proto { tcp, udp } th dport 53 accept`]
+      : [];
   return [
     `table inet ${NFT_TABLE}`,
     `delete table inet ${NFT_TABLE}`,
     `table inet ${NFT_TABLE} {`,
     "  chain output {",
     "    type filter hook output priority 0; policy accept;",
-    `    ${uids} fib daddr type local reject`,
-    `    ${uids} ip daddr 169.254.0.0/16 reject`,
-    `    ${uids} ip6 daddr fe80::/10 reject`,
+    ...dns(
+      "ip",
+      resolvers.filter((a) => net.isIPv4(a)),
+    ),
+    ...dns(
+      "ip6",
+      resolvers.filter((a) => net.isIPv6(a)),
+    ),
+    `    ${uids} fib daddr type { local, broadcast, anycast, multicast } reject`,
+    `    ${uids} ip daddr { ${[...BLOCKED_V4, ...subnets.filter((c) => c.includes(".") && !c.includes(":"))].join(", ")} } reject`,
+    `    ${uids} ip6 daddr { ${[...BLOCKED_V6, ...subnets.filter((c) => c.includes(":"))].join(", ")} } reject`,
     "  }",
     "}",
     "",
   ].join("\n");
+}
+
+const BLOCKED_V4 = [
+  "0.0.0.0/8",
+  "10.0.0.0/8",
+  "100.64.0.0/10",
+  "168.63.129.16",
+  "169.254.0.0/16",
+  "172.16.0.0/12",
+  "192.0.0.0/24",
+  "192.168.0.0/16",
+  "198.18.0.0/15",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
+];
+const BLOCKED_V6 = ["::/127", "64:ff9b:1::/48", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8"];
+
+/** The networks of this host's interfaces (loopback aside), as `address/prefix` (nft masks them). */
+export function hostSubnets(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .flatMap((a) => (a && !a.internal && a.cidr ? [a.cidr] : []));
+}
+
+/** The nameservers of /etc/resolv.conf, which sandboxes' DNS goes to through pasta. */
+export function hostResolvers(file = "/etc/resolv.conf"): string[] {
+  try {
+    return fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .map((l) => /^\s*nameserver\s+([0-9a-fA-F.:]+)(%\S+)?\s*$/.exec(l)?.[1])
+      .filter((a): a is string => a !== undefined && net.isIP(a) !== 0);
+  } catch {
+    return [];
+  }
 }
 
 function probeBridge(): HostReport["bridge"] {
@@ -378,13 +510,14 @@ function probeCgroups(): HostReport["cgroups"] {
         throw new Error(`controllers here: ${controllers.join(" ").trim() || "none"}`);
       }
       const dir = path.join(v2.point, "berth");
-      enable(v2.point);
+      enableControllers(v2.point);
       fs.mkdirSync(dir, { recursive: true });
-      enable(dir);
+      enableControllers(dir);
       const layout: CgroupLayout = { version: 2, dir };
       checkLayout(layout);
       sweepCgroups(layout);
-      return { ok: true, detail: `cgroup v2 under ${dir}: memory.max, pids.max`, layout };
+      const cpu = fs.readFileSync(path.join(dir, "cgroup.subtree_control"), "utf8").includes("cpu");
+      return { ok: true, detail: `cgroup v2 under ${dir}: memory.max, pids.max${cpu ? ", cpu.weight" : ""}`, layout };
     } catch (err) {
       problems.push(`v2 at ${v2.point}: ${(err as Error).message}`);
     }
@@ -397,14 +530,19 @@ function probeCgroups(): HostReport["cgroups"] {
         const mine = path.join(m.point, own.get(c) ?? "/");
         return path.join(fs.existsSync(mine) ? mine : m.point, "berth");
       };
-      const layout: CgroupLayout = { version: 1, memory: parent(memory, "memory"), pids: parent(pids, "pids") };
-      fs.mkdirSync(layout.memory, { recursive: true });
-      fs.mkdirSync(layout.pids, { recursive: true });
+      const cpu = all.find((m) => m.type === "cgroup" && m.options.includes("cpu"));
+      const layout: CgroupLayout = {
+        version: 1,
+        memory: parent(memory, "memory"),
+        pids: parent(pids, "pids"),
+        ...(cpu ? { cpu: parent(cpu, "cpu") } : {}),
+      };
+      for (const dir of cgroupDirs(layout, "")) fs.mkdirSync(dir, { recursive: true });
       checkLayout(layout);
       sweepCgroups(layout);
       return {
         ok: true,
-        detail: `cgroup v1 under ${layout.memory} and ${layout.pids}: memory.limit_in_bytes, pids.max`,
+        detail: `cgroup v1 under ${cgroupDirs(layout, "").join(", ")}: memory.limit_in_bytes, pids.max${cpu ? ", cpu shares" : ""}`,
         layout,
       };
     } catch (err) {
@@ -414,127 +552,11 @@ function probeCgroups(): HostReport["cgroups"] {
   return { ok: false, detail: problems.join("; ") };
 }
 
-function enable(dir: string) {
-  const control = path.join(dir, "cgroup.subtree_control");
-  const on = fs.readFileSync(control, "utf8").split(/\s+/);
-  const missing = ["memory", "pids"].filter((c) => !on.includes(c));
-  if (missing.length) fs.writeFileSync(control, missing.map((c) => `+${c}`).join(" "));
-}
-
 function checkLayout(layout: CgroupLayout) {
   const name = `probe-${process.pid}`;
-  const made = createCgroup(layout, name, { memoryBytes: 64 << 20, pids: 16 });
+  const made = makeCgroup(layout, name, { memoryBytes: 64 << 20, pids: 16 });
   removeCgroup(layout, name);
   if (!made.length) throw new Error("no cgroup.procs");
-}
-
-/** Makes a sandbox's cgroup(s) with its limits; returns the cgroup.procs files to enter. */
-export function createCgroup(layout: CgroupLayout, name: string, limits: { memoryBytes: number; pids: number }) {
-  if (layout.version === 2) {
-    const dir = path.join(layout.dir, name);
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, "memory.max"), String(limits.memoryBytes));
-    tryWrite(path.join(dir, "memory.swap.max"), "0");
-    fs.writeFileSync(path.join(dir, "pids.max"), String(limits.pids));
-    return [path.join(dir, "cgroup.procs")];
-  }
-  const mem = path.join(layout.memory, name);
-  const pids = path.join(layout.pids, name);
-  fs.mkdirSync(mem);
-  fs.mkdirSync(pids);
-  fs.writeFileSync(path.join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes));
-  tryWrite(path.join(mem, "memory.memsw.limit_in_bytes"), String(limits.memoryBytes)); // no swapping past it
-  fs.writeFileSync(path.join(pids, "pids.max"), String(limits.pids));
-  return [path.join(mem, "cgroup.procs"), path.join(pids, "cgroup.procs")];
-}
-
-/**
- * SIGKILLs every process in a sandbox's cgroup, including any that escaped bwrap's own teardown
- * (its init, should bwrap's monitor die before the init armed its parent-death signal).
- */
-export async function killCgroup(layout: CgroupLayout, name: string) {
-  const dir = layout.version === 2 ? path.join(layout.dir, name) : path.join(layout.pids, name);
-  if (layout.version === 2 && fs.existsSync(path.join(dir, "cgroup.kill"))) {
-    tryWrite(path.join(dir, "cgroup.kill"), "1");
-    return;
-  }
-  for (let round = 0; round < 50; round++) {
-    let pids: number[];
-    try {
-      pids = fs.readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
-    } catch {
-      return; // no such cgroup
-    }
-    if (!pids.length) return;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone meanwhile
-      }
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Removes a sandbox's cgroup(s); they must be empty (the sandbox is gone). Harmless if absent. */
-export function removeCgroup(layout: CgroupLayout, name: string): boolean {
-  const dirs =
-    layout.version === 2 ? [path.join(layout.dir, name)] : [layout.memory, layout.pids].map((d) => path.join(d, name));
-  let done = true;
-  for (const dir of dirs) {
-    try {
-      fs.rmdirSync(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") done = false;
-    }
-  }
-  return done;
-}
-
-/**
- * Removes the empty cgroups of sandboxes gone without their Berth cleaning up (killed, or their
- * processes reaped too late). Only those older than a minute: a cgroup that new is being set up
- * by a Berth on this host right now. A live sandbox's cgroup is never empty, and rmdir refuses one
- * that is not.
- */
-export function sweepCgroups(layout: CgroupLayout) {
-  const parents = layout.version === 2 ? [layout.dir] : [layout.memory, layout.pids];
-  const old = Date.now() - 60_000;
-  for (const parent of parents) {
-    for (const name of fs.readdirSync(parent)) {
-      if (!name.startsWith("lcl-")) continue;
-      try {
-        if (fs.statSync(path.join(parent, name)).mtimeMs < old) fs.rmdirSync(path.join(parent, name));
-      } catch {
-        // busy (live) or gone
-      }
-    }
-  }
-}
-
-/** Removes a sandbox's cgroups once it is gone: at once, and again in the background while busy. */
-export async function releaseCgroup(layout: CgroupLayout, name: string) {
-  for (let i = 0; i < 10; i++) {
-    if (removeCgroup(layout, name)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  // Its last processes are zombies nobody has reaped yet (orphans wait for pid 1): keep trying
-  // for a while without holding anyone up; sweepCgroups catches what is left at the next start.
-  let tries = 0;
-  const retry = () => {
-    if (removeCgroup(layout, name) || ++tries > 60) return;
-    setTimeout(retry, 1000).unref();
-  };
-  setTimeout(retry, 1000).unref();
-}
-
-function tryWrite(file: string, value: string) {
-  try {
-    fs.writeFileSync(file, value);
-  } catch {
-    // optional knob (no swap accounting on this host)
-  }
 }
 
 /** Start-up warnings for what the local sandboxes of this host lack. */
@@ -551,6 +573,9 @@ export function localWarnings(report: HostReport): string[] {
     );
   }
   if (!report.disableUserns.ok) w.push(`Sandboxes can create user namespaces: ${report.disableUserns.detail}.`);
+  if (!report.seccomp.ok) {
+    w.push(`Sandboxes run WITHOUT the seccomp filter (keyrings, io_uring, ptrace… allowed): ${report.seccomp.detail}.`);
+  }
   if (report.root && !report.cgroups.ok) {
     w.push(`Sandbox memory and process limits are NOT enforced (no usable cgroups): ${report.cgroups.detail}.`);
   }

@@ -1,7 +1,9 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { OutputTail } from "./output-tail";
+import { throttle } from "./output-throttle";
 import { ProcessTransport } from "./process-transport";
 import type {
   ExecResult,
@@ -13,10 +15,11 @@ import type {
   SandboxProvider,
   SandboxSpec,
 } from "./provider";
-import { resolvePreparedCommand } from "./start-command";
+import { PROJECT_MODULES, resolvePreparedCommand } from "./start-command";
 
-const STDERR_TAIL_BYTES = 4096;
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
+/** How often live sandboxes are checked for being stuck (Confined.stuck). */
+const WATCH_MS = 2000;
 
 /**
  * How a local sandbox is confined: `plainProcess` (no isolation, only when asked for) or
@@ -25,45 +28,75 @@ const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
 export interface Confinement {
   readonly name: "local" | "process";
   readonly isolated: boolean;
+  /** Where `npx -y pkg@version` start commands find their prepared package (start-command.ts). */
+  readonly preparedRoot: string;
   describe(): Record<string, unknown>;
-  /** Makes the sandbox's directories ready and says how to start `argv` inside it. */
+  /** Makes the sandbox's directories ready and says how to start a server inside it. */
   prepare(box: LocalBox): Promise<Confined>;
   /** Cleans up after a sandbox of an earlier run of Berth (beyond its dir, which Berth removes). */
   reap?(sandboxId: string): Promise<void>;
 }
 
-/** One local sandbox: `dir` holds its `home` (the server's writable home and cwd). */
-export type LocalBox = { id: string; dir: string; home: string; owner: SandboxOwner; network: boolean };
+/** One local sandbox: `dir` on the host holds what the confinement needs (and owner.json). */
+export type LocalBox = { id: string; dir: string; owner: SandboxOwner; network: boolean };
 
 export type Confined = {
-  /** The command Berth spawns to run `argv` inside the sandbox. */
-  command(argv: string[]): string[];
+  /** What Berth spawns to run `argv` with the whole environment `env` inside the sandbox. */
+  launch(argv: string[], env: Record<string, string>): Launch;
   /** The home directory as the server sees it. */
   home: string;
   /** Base environment the sandbox needs (PATH, TMPDIR… as seen inside); the server's env wins. */
   env?: Record<string, string>;
-  uid?: number;
-  gid?: number;
   /** Kills whatever of the sandbox is still running once its main process is gone (its cgroup). */
   kill?(): Promise<void>;
+  /**
+   * Why the sandbox whose chain started as process `pid` can never end by itself, though its
+   * processes live (its init stopped, say); undefined while it is well.
+   */
+  stuck?(pid: number): string | undefined;
   /** Undoes what prepare did beyond the sandbox dir (network, cgroups…). */
   release(): Promise<void>;
 };
 
-type Live = { child: ChildProcessWithoutNullStreams; box: LocalBox; confined: Confined; exited: Promise<SandboxExit> };
+export type Launch = {
+  argv: string[];
+  /** The environment of the spawned process itself (not necessarily the server's). */
+  env: Record<string, string>;
+  cwd: string;
+  /** Written to the spawned process's file descriptors 3, 4…, then closed. */
+  inputs: Buffer[];
+};
+
+export type LocalProviderOptions = {
+  /** How fast a server's stdout and stderr are read, bytes a second each; unset: unlimited. */
+  outputBytesPerSecond?: number;
+  /** Something of a sandbox could not be removed (a bug or a host problem: said loudly). */
+  onLeftover?: (dir: string, reason: string) => void;
+};
+
+type Live = {
+  child: ChildProcessWithoutNullStreams;
+  box: LocalBox;
+  confined: Confined;
+  exited: Promise<SandboxExit>;
+  /** Ends the sandbox from outside, saying why on its stderr. */
+  end(reason: string): void;
+};
 
 /**
- * Local sandboxes: one confined process per server in its own process group, with its own home
+ * Local sandboxes: one confined process per server in its own process group, with its own dir
  * under `<root>/<id>`, an environment built from scratch (nothing of Berth's own leaks in) and
  * an `owner.json` so leftovers of a crashed Berth can be listed and reaped.
  */
 export class LocalProvider implements SandboxProvider {
   private readonly live = new Map<string, Live>();
+  private watcher: ReturnType<typeof setInterval> | undefined;
   readonly outlivesBerth = false;
 
   constructor(
     private readonly root: string,
     private readonly confinement: Confinement,
+    private readonly options: LocalProviderOptions = {},
   ) {
     fs.mkdirSync(root, { recursive: true, mode: 0o711 });
   }
@@ -83,24 +116,18 @@ export class LocalProvider implements SandboxProvider {
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (!spec.argv.length) throw new Error("empty start command");
     const { box, confined } = await this.newBox(spec.owner, spec.network);
-    const [command, ...args] = confined.command(resolvePreparedCommand(spec.argv));
-    const child = spawn(command as string, args, {
-      cwd: box.home,
-      env: sandboxEnv(spec.env, confined.home, spec.network, confined.env) as NodeJS.ProcessEnv,
-      stdio: ["pipe", "pipe", "pipe"],
-      detached: true, // own process group: kill() reaches every process of the sandbox
-      uid: confined.uid,
-      gid: confined.gid,
-    });
-    let tail = "";
+    const child = this.spawnIn(confined, spec.argv, sandboxEnv(spec.env, confined.home, spec.network, confined.env));
+    const tail = new OutputTail();
     child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (d: string) => {
-      tail = (tail + d).slice(-STDERR_TAIL_BYTES);
-    });
+    child.stderr.on("data", (d: string) => tail.push(d));
+    this.limitRate(child.stderr);
+    const end = (reason: string) => {
+      tail.push(`\n[berth] ${reason}: the sandbox was ended.\n`);
+      signalGroup(child, "SIGKILL");
+      void confined.kill?.().catch(() => {});
+    };
     const exited = new Promise<SandboxExit>((resolve) => {
-      child.once("error", (err) => {
-        tail += `\n${err.message}`;
-      });
+      child.once("error", (err) => tail.push(`\n${err.message}`));
       // Nothing of the sandbox outlives its main process (which holds its stdio open otherwise).
       child.once("exit", () => void confined.kill?.().catch(() => {}));
       child.once("close", (code, signal) => {
@@ -109,13 +136,14 @@ export class LocalProvider implements SandboxProvider {
         void this.remove(box, confined).finally(() => resolve({ code, signal }));
       });
     });
-    this.live.set(box.id, { child, box, confined, exited });
+    this.live.set(box.id, { child, box, confined, exited, end });
+    this.watch();
     return {
       id: box.id,
       startedAt: new Date(),
-      transport: new ProcessTransport(child),
+      transport: new ProcessTransport(child, { maxBytesPerSecond: this.options.outputBytesPerSecond }),
       exited,
-      stderrTail: () => tail.trim(),
+      stderrTail: () => tail.text(),
     };
   }
 
@@ -130,7 +158,7 @@ export class LocalProvider implements SandboxProvider {
       // A leftover of an earlier run (its processes died with that Berth): remove its files.
       if (/^lcl-[0-9a-f-]{36}$/.test(sandboxId)) {
         await this.confinement.reap?.(sandboxId).catch(() => {});
-        fs.rmSync(path.join(this.root, sandboxId), { recursive: true, force: true });
+        await this.removeDir(path.join(this.root, sandboxId));
       }
       return;
     }
@@ -160,17 +188,11 @@ export class LocalProvider implements SandboxProvider {
   async exec(spec: ExecSpec): Promise<ExecResult> {
     const started = Date.now();
     const { box, confined } = await this.newBox(spec.owner, false);
-    const [command, ...args] = confined.command(resolvePreparedCommand(spec.argv));
-    const child = spawn(command as string, args, {
-      cwd: box.home,
-      env: sandboxEnv(spec.env ?? {}, confined.home, false, confined.env) as NodeJS.ProcessEnv,
-      stdio: ["pipe", "pipe", "pipe"],
-      detached: true,
-      uid: confined.uid,
-      gid: confined.gid,
-    });
+    const child = this.spawnIn(confined, spec.argv, sandboxEnv(spec.env ?? {}, confined.home, false, confined.env));
     const out = capture(child.stdout, spec.maxOutputBytes);
     const err = capture(child.stderr, spec.maxOutputBytes);
+    this.limitRate(child.stdout);
+    this.limitRate(child.stderr);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -205,24 +227,81 @@ export class LocalProvider implements SandboxProvider {
   private async newBox(owner: SandboxOwner, network: boolean) {
     const id = `lcl-${randomUUID()}`;
     const dir = path.join(this.root, id);
-    const box: LocalBox = { id, dir, home: path.join(dir, "home"), owner, network };
-    fs.mkdirSync(box.home, { recursive: true, mode: 0o700 });
+    const box: LocalBox = { id, dir, owner, network };
+    fs.mkdirSync(dir, { mode: 0o700 });
     fs.writeFileSync(path.join(dir, "owner.json"), JSON.stringify(owner), { mode: 0o600 });
     try {
       return { box, confined: await this.confinement.prepare(box) };
     } catch (err) {
-      fs.rmSync(dir, { recursive: true, force: true });
+      await this.removeDir(dir);
       throw err;
     }
   }
 
+  /** Starts `argv` in the sandbox: the prepared start command, its environment, its inputs. */
+  private spawnIn(confined: Confined, argv: string[], env: Record<string, string>) {
+    const launch = confined.launch(resolvePreparedCommand(argv, this.confinement.preparedRoot), env);
+    const [command, ...args] = launch.argv;
+    const child = spawn(command as string, args, {
+      cwd: launch.cwd,
+      env: launch.env as NodeJS.ProcessEnv,
+      stdio: ["pipe", "pipe", "pipe", ...launch.inputs.map(() => "pipe" as const)],
+      detached: true, // own process group: kill() reaches every process of the sandbox
+    }) as ChildProcessWithoutNullStreams;
+    launch.inputs.forEach((data, i) => {
+      const fd = child.stdio[3 + i] as NodeJS.WritableStream & { on(e: "error", f: () => void): void };
+      fd.on("error", () => {}); // a chain that failed early never reads it: its own exit says why
+      fd.end(data);
+    });
+    return child;
+  }
+
+  /**
+   * While servers run, looks every few seconds for one that is stuck: alive, but unable ever to
+   * end or answer (a stopped init cannot reap its server: calls would hang on it for good).
+   */
+  private watch() {
+    if (this.watcher) return;
+    this.watcher = setInterval(() => {
+      if (!this.live.size) {
+        clearInterval(this.watcher);
+        this.watcher = undefined;
+        return;
+      }
+      for (const l of this.live.values()) {
+        const why = l.child.pid ? l.confined.stuck?.(l.child.pid) : undefined;
+        if (why) l.end(why);
+      }
+    }, WATCH_MS);
+    this.watcher.unref();
+  }
+
+  private limitRate(stream: NodeJS.ReadableStream) {
+    const rate = this.options.outputBytesPerSecond;
+    if (rate) throttle(stream, rate, rate);
+  }
+
   private async remove(box: LocalBox, confined: Confined) {
     await confined.release().catch(() => {});
-    try {
-      fs.rmSync(box.dir, { recursive: true, force: true });
-    } catch {
-      // listed as a leftover and reaped later
-    }
+    await this.removeDir(box.dir);
+  }
+
+  /**
+   * Removes a sandbox's dir off the event loop with rm(1), which no depth of tree defeats (it
+   * walks by file descriptor, not by ever longer paths) and which stays on this filesystem. A
+   * dir that could not be removed is reported (and listed and reaped at the next start).
+   */
+  private removeDir(dir: string): Promise<void> {
+    return new Promise((resolve) => {
+      const env = {} as NodeJS.ProcessEnv;
+      execFile("/usr/bin/rm", ["-rf", "--one-file-system", "--", dir], { env }, (err, _out, stderr) => {
+        if (fs.existsSync(dir)) {
+          const reason = (stderr || err?.message || "unknown").trim().split("\n").slice(-3).join("; ");
+          (this.options.onLeftover ?? ((d, r) => console.error(`could not remove ${d}: ${r}`)))(dir, reason);
+        }
+        resolve();
+      });
+    });
   }
 }
 
@@ -230,13 +309,20 @@ export class LocalProvider implements SandboxProvider {
 export const plainProcess: Confinement = {
   name: "process",
   isolated: false,
+  preparedRoot: PROJECT_MODULES,
   describe: () => ({ isolated: false, protections: HAS_SETPRIV ? ["dies with Berth (pdeathsig)"] : [] }),
   async prepare(box) {
-    fs.mkdirSync(path.join(box.home, "tmp"), { recursive: true, mode: 0o700 });
+    const home = path.join(box.dir, "home");
+    fs.mkdirSync(path.join(home, "tmp"), { recursive: true, mode: 0o700 });
     return {
       // pdeathsig: should Berth die without cleaning up (SIGKILL), the server dies with it.
-      command: (argv) => (HAS_SETPRIV ? ["setpriv", "--pdeathsig", "KILL", "--", ...argv] : argv),
-      home: box.home,
+      launch: (argv, env) => ({
+        argv: HAS_SETPRIV ? ["setpriv", "--pdeathsig", "KILL", "--", ...argv] : argv,
+        env,
+        cwd: home,
+        inputs: [],
+      }),
+      home,
       release: async () => {},
     };
   },

@@ -35,7 +35,7 @@ export interface Sandbox {
   readonly transport: Transport;
   /** Settles when the server is gone, whoever stopped it. */
   readonly exited: Promise<SandboxExit>;
-  /** The last few KiB of the server's stderr. */
+  /** The end of the server's stderr: whole lines, up to 16 KiB (callers scrub credentials, then cut it shorter). */
   stderrTail(): string;
 }
 
@@ -59,7 +59,7 @@ export interface SandboxProvider {
   readonly name: string;
   /** Whether servers are isolated from the host and from each other. */
   readonly isolated: boolean;
-  /** What isolation is active, for the start banner, /api/health and docs/SECURITY.md. */
+  /** What isolation is active on this host, for the operator: the start-up banner and docs/SECURITY.md. */
   describe(): Record<string, unknown>;
   /**
    * Whether sandboxes outlive the Berth process that made them (E2B). Then one-off sandboxes (dry

@@ -1,5 +1,7 @@
 import { splitCommand } from "@/lib/core/command-line";
+import { assertSafeEnv } from "@/lib/core/env-names";
 import {
+  CapacityError,
   DeployError,
   type DeploySpec,
   type RunResult,
@@ -7,7 +9,7 @@ import {
   type SandboxRuntime,
   type ToolSummary,
 } from "@/lib/core/runtime";
-import { scrubSecrets } from "@/lib/core/services/connections/credentials";
+import { scrubSecrets, scrubTail } from "@/lib/core/services/connections/credentials";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 import { UpstreamSession } from "@/lib/mcp/upstream-session";
 import type { Sandbox, SandboxProvider } from "./provider";
@@ -15,8 +17,15 @@ import type { Sandbox, SandboxProvider } from "./provider";
 const START_TIMEOUT_MS = 60_000;
 const RUN_OUTPUT_BYTES = 1024 * 1024;
 const INSPECTOR_TIMEOUT_MS = 60_000;
+/** How long a sandbox may outlive its MCP session before it is ended (an exiting one is gone well before). */
+const SESSION_GONE_GRACE_MS = 2000;
 
 type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string };
+
+export type RuntimeOptions = {
+  /** One-off sandboxes (sandbox-runs and dry runs) one account may have at once in this process. */
+  maxRunsPerAccount?: number;
+};
 
 export type CrashReport = {
   connectionId: string;
@@ -34,13 +43,22 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   private readonly live = new Map<string, Live>();
   /** Deploys under way, so a stop during a deploy kills the half-started sandbox. */
   private readonly starting = new Map<string, Sandbox>();
+  /** Each connection's deploys, one after the other: two at once would leave one sandbox untracked. */
+  private readonly deploys = new Map<string, Promise<unknown>>();
+  /** Bumped by every stop while a deploy is under way: a deploy that sees it change gives up its sandbox. */
+  private readonly stops = new Map<string, number>();
+  /** One-off sandboxes in flight per account. */
+  private readonly oneOffs = new Map<string, number>();
   onCrash?: (report: CrashReport) => void;
   /** Every answered tools/call of a connection (the audit log). */
   onToolCall?: (record: ToolCallRecord) => void;
+  /** A connection was deleted (the gateway ends its clients' sessions). */
+  onDeleted?: (connectionId: string) => void;
 
   constructor(
     private readonly impl: SandboxProvider,
     private readonly installation: string,
+    private readonly options: RuntimeOptions = {},
   ) {}
 
   get provider() {
@@ -71,13 +89,32 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   }
 
   async run(spec: RunSpec): Promise<RunResult> {
-    return this.impl.exec({
-      argv: spec.argv,
-      stdin: spec.stdin,
-      timeoutSeconds: spec.timeoutSeconds,
-      maxOutputBytes: RUN_OUTPUT_BYTES,
-      owner: { installation: this.installation, accountId: spec.accountId },
-    });
+    return this.oneOff(spec.accountId, () =>
+      this.impl.exec({
+        argv: spec.argv,
+        stdin: spec.stdin,
+        timeoutSeconds: spec.timeoutSeconds,
+        maxOutputBytes: RUN_OUTPUT_BYTES,
+        owner: { installation: this.installation, accountId: spec.accountId },
+      }),
+    );
+  }
+
+  /** Counts a one-off sandbox against its account's cap for as long as it runs. */
+  private async oneOff<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
+    const max = this.options.maxRunsPerAccount ?? Number.POSITIVE_INFINITY;
+    const now = this.oneOffs.get(accountId) ?? 0;
+    if (now >= max) {
+      throw new CapacityError(`This account already has ${now} one-off sandboxes running (runs and dry runs).`, 5);
+    }
+    this.oneOffs.set(accountId, now + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = (this.oneOffs.get(accountId) ?? 1) - 1;
+      if (left) this.oneOffs.set(accountId, left);
+      else this.oneOffs.delete(accountId);
+    }
   }
 
   /** The sandboxes this process holds a session with. */
@@ -102,11 +139,36 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     return this.impl.kill(sandboxId);
   }
 
-  async deploy(spec: DeploySpec) {
+  deploy(spec: DeploySpec) {
+    const id = spec.connectionId;
+    const before = this.deploys.get(id);
+    const mine = (async () => {
+      await before?.catch(() => {});
+      return this.deployNow(spec);
+    })();
+    this.deploys.set(id, mine);
+    const forget = () => {
+      if (this.deploys.get(id) !== mine) return;
+      this.deploys.delete(id);
+      this.stops.delete(id);
+    };
+    mine.then(forget, forget);
+    return mine;
+  }
+
+  private async deployNow(spec: DeploySpec) {
     await this.stop(spec.connectionId, null);
     const { sandbox, upstream } = await this.start(spec, spec.connectionId);
     const live: Live = { sandbox, upstream, accountId: spec.accountId };
     this.live.set(spec.connectionId, live);
+    // A session that ended while its sandbox lives (the server stopped reading its input, say)
+    // can serve no one again: the sandbox is ended too, and reported as the crash it is.
+    upstream.onclose = () => {
+      const lingering = new Promise<boolean>((r) => setTimeout(() => r(true), SESSION_GONE_GRACE_MS).unref());
+      void Promise.race([sandbox.exited.then(() => false), lingering]).then((alive) => {
+        if (alive && this.live.get(spec.connectionId) === live) void this.impl.kill(sandbox.id).catch(() => {});
+      });
+    };
     sandbox.exited.then(() => {
       // Over HTTP (E2B) nothing else tells the session its server is gone: fail what is in flight now.
       void upstream.close();
@@ -117,28 +179,35 @@ export class NodeSandboxRuntime implements SandboxRuntime {
         accountId: spec.accountId,
         sandboxId: sandbox.id,
         reason: "The MCP server exited.",
-        stderrTail: scrubSecrets(sandbox.stderrTail(), spec.env),
+        stderrTail: scrubTail(sandbox.stderrTail(), spec.env),
       });
     });
     return { sandboxId: sandbox.id, startedAt: sandbox.startedAt };
   }
 
-  async dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]> {
-    const { sandbox, upstream } = await this.start(spec);
-    try {
-      const result = (await withTimeout(upstream.request("tools/list", {}), START_TIMEOUT_MS, "tools/list")) as {
-        tools?: { name: string; description?: string }[];
-      };
-      return (result.tools ?? []).map((t) => ({ name: t.name, description: t.description ?? "" }));
-    } catch (err) {
-      throw new DeployError((err as Error).message, scrubSecrets(sandbox.stderrTail(), spec.env));
-    } finally {
-      await upstream.close();
-      await this.impl.kill(sandbox.id);
-    }
+  dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]> {
+    return this.oneOff(spec.accountId, async () => {
+      const { sandbox, upstream } = await this.start(spec);
+      try {
+        const result = (await withTimeout(upstream.request("tools/list", {}), START_TIMEOUT_MS, "tools/list")) as {
+          tools?: { name: string; description?: string }[];
+        };
+        return (result.tools ?? []).map((t) => ({ name: t.name, description: t.description ?? "" }));
+      } catch (err) {
+        throw deployError(err, sandbox, spec.env);
+      } finally {
+        await upstream.close();
+        await this.impl.kill(sandbox.id);
+      }
+    });
+  }
+
+  deleted(connectionId: string) {
+    this.onDeleted?.(connectionId);
   }
 
   async stop(connectionId: string, sandboxId: string | null) {
+    if (this.deploys.has(connectionId)) this.stops.set(connectionId, (this.stops.get(connectionId) ?? 0) + 1);
     const pending = this.starting.get(connectionId);
     if (pending) await this.impl.kill(pending.id);
     const l = this.live.get(connectionId);
@@ -166,6 +235,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     let argv: string[];
     try {
       argv = splitCommand(spec.startCommand);
+      assertSafeEnv(spec.env); // definitions stored before names were checked, say
     } catch (err) {
       throw new DeployError((err as Error).message, "");
     }
@@ -176,6 +246,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
       timeoutSeconds: spec.timeoutSeconds,
       owner: { installation: this.installation, accountId: spec.accountId, connectionId },
     };
+    const stopsBefore = connectionId ? this.stops.get(connectionId) : undefined;
     let sandbox: Sandbox | undefined;
     if (spec.reattachSandboxId) {
       sandbox = await this.impl.attach(spec.reattachSandboxId, sandboxSpec).catch(async () => {
@@ -186,7 +257,14 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     try {
       sandbox ??= await this.impl.create(sandboxSpec);
     } catch (err) {
-      throw new DeployError(`The sandbox could not be created: ${(err as Error).message}`, "");
+      // A provider's message may quote the server's output (E2B's bridge), so it is scrubbed too.
+      const message = scrubSecrets(`The sandbox could not be created: ${(err as Error).message}`, spec.env);
+      throw new DeployError(message, "");
+    }
+    if (connectionId && this.stops.get(connectionId) !== stopsBefore) {
+      // Stopped (deleted, say) while its sandbox was being made: not one to keep.
+      await this.impl.kill(sandbox.id);
+      throw new DeployError("The connection was stopped while its sandbox started.", "");
     }
     if (connectionId) this.starting.set(connectionId, sandbox);
     const upstream = new UpstreamSession(sandbox.transport);
@@ -201,13 +279,23 @@ export class NodeSandboxRuntime implements SandboxRuntime {
       await Promise.race([withTimeout(upstream.connect(), START_TIMEOUT_MS, "initialize"), exited]);
       return { sandbox, upstream };
     } catch (err) {
+      const ended = !upstream.isOpen; // the server's side closed by itself, not by us
       await upstream.close();
       await this.impl.kill(sandbox.id);
-      throw new DeployError((err as Error).message, scrubSecrets(sandbox.stderrTail(), spec.env));
+      const exit = await sandbox.exited; // settled by kill
+      const why = ended
+        ? new Error(`The MCP server exited before answering initialize (${exit.signal ?? `code ${exit.code}`}).`)
+        : err;
+      throw deployError(why, sandbox, spec.env);
     } finally {
       if (connectionId && this.starting.get(connectionId) === sandbox) this.starting.delete(connectionId);
     }
   }
+}
+
+/** A failed start, its message (a server's JSON-RPC error, say) and stderr scrubbed of the credentials. */
+function deployError(err: unknown, sandbox: Sandbox, env: Record<string, string>) {
+  return new DeployError(scrubSecrets((err as Error).message, env), scrubTail(sandbox.stderrTail(), env));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { splitCommand } from "@/lib/core/command-line";
-import { resolvePreparedCommand } from "./start-command";
+import { PROJECT_MODULES, resolvePreparedCommand } from "./start-command";
 
 describe("splitCommand", () => {
   it("splits like a shell, honouring quotes, without running one", () => {
@@ -22,7 +22,11 @@ describe("splitCommand", () => {
 
 describe("resolvePreparedCommand", () => {
   it("runs a prepared package's bin with node when the version matches", () => {
-    const argv = resolvePreparedCommand(["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31", "--x"], "/node");
+    const argv = resolvePreparedCommand(
+      ["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31", "--x"],
+      PROJECT_MODULES,
+      "/node",
+    );
     expect(argv[0]).toBe("/node");
     expect(argv[1]).toBe(path.resolve("node_modules/@modelcontextprotocol/server-memory/dist/index.js"));
     expect(argv[2]).toBe("--x");
@@ -33,7 +37,7 @@ describe("resolvePreparedCommand", () => {
       ["npx", "-y", "no-such-package-here@1.0.0"],
       ["uvx", "something"],
     ]) {
-      expect(resolvePreparedCommand(argv)).toEqual(argv);
+      expect(resolvePreparedCommand(argv, PROJECT_MODULES)).toEqual(argv);
     }
   });
 });

@@ -1,27 +1,37 @@
 import fs from "node:fs";
 import path from "node:path";
 
-const PREPARED_ROOT = path.resolve(import.meta.dirname, "../../node_modules");
+/** Berth's own node_modules, where the catalogue's packages are installed with it. */
+export const PROJECT_MODULES = path.resolve(import.meta.dirname, "../../node_modules");
 
-/**
- * `npx -y pkg@version args…` → `node <pkg's bin> args…` when that exact version is prepared
- * (installed with Berth), so catalogue servers start in ~0.2 s without the network.
- * Anything else is returned unchanged.
- */
-export function resolvePreparedCommand(argv: string[], nodePath = process.execPath): string[] {
-  if (argv[0] !== "npx") return argv;
+/** The package an `npx -y pkg@version args…` start command runs, and where its own arguments start. */
+export function npxPackage(argv: string[]): { name: string; version?: string; argsAt: number } | undefined {
+  if (argv[0] !== "npx") return undefined;
   let i = 1;
   while (argv[i] === "-y" || argv[i] === "--yes") i++;
   const spec = argv[i];
-  if (!spec || spec.startsWith("-")) return argv;
+  if (!spec || spec.startsWith("-")) return undefined;
   const at = spec.lastIndexOf("@");
   const [name, version] = at > 0 ? [spec.slice(0, at), spec.slice(at + 1)] : [spec, undefined];
-  const bin = preparedBin(name, version);
-  return bin ? [nodePath, bin, ...argv.slice(i + 1)] : argv;
+  if (!NPM_NAME.test(name)) return undefined;
+  return { name, version, argsAt: i + 1 };
 }
 
-function preparedBin(name: string, version: string | undefined): string | undefined {
-  const dir = path.join(PREPARED_ROOT, name);
+const NPM_NAME = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i;
+
+/**
+ * `npx -y pkg@version args…` → `node <pkg's bin> args…` when that exact version is prepared
+ * under `root` (installed with Berth), so catalogue servers start in ~0.2 s without the network.
+ * Anything else is returned unchanged.
+ */
+export function resolvePreparedCommand(argv: string[], root: string, nodePath = process.execPath): string[] {
+  const npx = npxPackage(argv);
+  const bin = npx && preparedBin(root, npx.name, npx.version);
+  return npx && bin ? [nodePath, bin, ...argv.slice(npx.argsAt)] : argv;
+}
+
+function preparedBin(root: string, name: string, version: string | undefined): string | undefined {
+  const dir = path.join(root, name);
   let pkg: { version?: string; bin?: string | Record<string, string> };
   try {
     pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { resolvePreparedCommand } from "@/lib/sandbox/start-command";
+import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
 import { api, freePort, startBerth } from "../../tests/support/berth-server";
 import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
 
@@ -31,7 +31,7 @@ const CCALLS = Number(values["concurrent-calls"]);
 const ROUNDS = Number(values.rounds);
 /** Sequential calls go in turns of this many per mode: few enough to cancel drift, enough that each path stays as warm as under a busy agent. */
 const BLOCK = 50;
-const MEMORY = resolvePreparedCommand(["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"]);
+const MEMORY = resolvePreparedCommand(["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"], PROJECT_MODULES);
 const SUPERGATEWAY = path.resolve("node_modules/supergateway/dist/index.js");
 const BARE_RELAY = path.resolve(import.meta.dirname, "bare-relay.ts");
 

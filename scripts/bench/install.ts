@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { resolvePreparedCommand } from "@/lib/sandbox/start-command";
+import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
 import { api, startBerth } from "../../tests/support/berth-server";
 import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
 
@@ -21,7 +21,7 @@ const MEMORY = "npx -y @modelcontextprotocol/server-memory@2026.8.31";
 
 async function rawStart() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-raw-"));
-  const [command, ...args] = resolvePreparedCommand(MEMORY.split(" "));
+  const [command, ...args] = resolvePreparedCommand(MEMORY.split(" "), PROJECT_MODULES);
   const t0 = performance.now();
   const transport = new StdioClientTransport({
     command: command as string,

@@ -9,9 +9,11 @@ import {
   bubblewrapProvider,
   DENIED,
   fakeDataDir,
+  homeOf,
   owner,
   PROJECT,
   requireHost,
+  serverProcess,
   sleeper,
   waitFor,
 } from "./helpers";
@@ -34,8 +36,12 @@ describe("a sandboxed server and the host's files", () => {
       "victim-marker",
       `require("fs").writeFileSync("secret.txt", "VICTIM-SECRET")`,
     );
+    // On the host the victim's home is only a mount point: its tmpfs lives in the sandbox's namespace.
     victimHome = path.join(data.dir, "sandboxes", victim.id, "home");
-    await waitFor("the victim's secret", () => (fs.existsSync(path.join(victimHome, "secret.txt")) ? true : undefined));
+    const pid = (await waitFor("the victim", () => serverProcess("victim-marker"))).pid;
+    await waitFor("the victim's secret", () =>
+      fs.existsSync(path.join(homeOf(pid), "secret.txt")) ? true : undefined,
+    );
   });
   afterAll(async () => {
     await provider?.shutdown();

@@ -2,14 +2,28 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { BubblewrapConfinement, type BubblewrapOptions } from "@/lib/sandbox/bubblewrap";
 import { type HostReport, probeHost } from "@/lib/sandbox/host-probe";
-import { LocalProvider } from "@/lib/sandbox/local";
+import { LocalProvider, type LocalProviderOptions } from "@/lib/sandbox/local";
+import { packagesOf, preparePackages } from "@/lib/sandbox/prepared-packages";
 import type { Sandbox, SandboxOwner } from "@/lib/sandbox/provider";
+import { PROJECT_MODULES } from "@/lib/sandbox/start-command";
 
 export const PROJECT = path.resolve(import.meta.dirname, "../..");
 
-type Feature = "bwrap" | "setpriv" | "bridge" | "disableUserns" | "cgroups" | "tun" | "pasta" | "nft" | "network";
+type Feature =
+  | "bwrap"
+  | "setpriv"
+  | "bridge"
+  | "disableUserns"
+  | "seccomp"
+  | "cgroups"
+  | "tun"
+  | "pasta"
+  | "nft"
+  | "network";
 
 /**
  * The host report, after making sure the features a suite needs are there. A missing one fails
@@ -62,8 +76,37 @@ export async function fakeDataDir() {
   };
 }
 
-export function bubblewrapProvider(dataDir: string, opts: BubblewrapOptions = {}) {
-  return new LocalProvider(path.join(dataDir, "sandboxes"), new BubblewrapConfinement(probeHost(), opts));
+/**
+ * A suite's sandboxes: before it, the host checked for `features`, a data dir like Berth's and a
+ * provider on it; after it, both gone. Read `data` and `provider` inside the suite's tests.
+ */
+export function useSandboxes(features: Feature[], opts: Partial<BubblewrapOptions> = {}) {
+  const suite = {} as { data: Awaited<ReturnType<typeof fakeDataDir>>; provider: LocalProvider };
+  beforeAll(async () => {
+    requireHost(...features);
+    suite.data = await fakeDataDir();
+    suite.provider = bubblewrapProvider(suite.data.dir, opts);
+  });
+  afterAll(async () => {
+    await suite.provider?.shutdown();
+    await suite.data?.cleanup();
+  });
+  return suite;
+}
+
+/** A provider as Berth makes one: the catalogue's packages prepared in the data dir, nothing else of node_modules. */
+export function bubblewrapProvider(
+  dataDir: string,
+  opts: Partial<BubblewrapOptions> = {},
+  providerOptions: LocalProviderOptions = {},
+) {
+  const preparedRoot =
+    opts.preparedRoot ?? preparePackages({ modules: PROJECT_MODULES, dataDir, packages: packagesOf(CATALOGUE) });
+  return new LocalProvider(
+    path.join(dataDir, "sandboxes"),
+    new BubblewrapConfinement(probeHost(), { ...opts, preparedRoot }),
+    providerOptions,
+  );
 }
 
 export const owner = (accountId: string): SandboxOwner => ({ installation: "isolation-tests", accountId });
@@ -176,6 +219,19 @@ export function hostProcessesWith(text: string): { pid: number; uid: number; cap
     }
   }
   return found;
+}
+
+/** The sandboxed program itself (not the bwrap processes around it) whose command line holds `text`. */
+export function serverProcess(text: string) {
+  return hostProcessesWith(text).find((p) => !p.cmd.includes("bwrap"));
+}
+
+/**
+ * A sandboxed process's home, seen from the host: a tmpfs of the sandbox's own mount namespace,
+ * reachable only through the process's root (root only).
+ */
+export function homeOf(pid: number) {
+  return `/proc/${pid}/root/home/sandbox`;
 }
 
 export async function waitFor<T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> {

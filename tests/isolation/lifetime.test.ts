@@ -2,6 +2,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accountKey } from "@/lib/sandbox/bubblewrap";
+import { cgroupDirs as cgroupDirsOf, sandboxCgroup } from "@/lib/sandbox/cgroups";
 import type { HostReport } from "@/lib/sandbox/host-probe";
 import type { LocalProvider } from "@/lib/sandbox/local";
 import {
@@ -15,11 +17,10 @@ import {
   withTimeout,
 } from "./helpers";
 
-/** Where a sandbox's cgroups are on this host. */
-function cgroupDirs(report: HostReport, id: string): string[] {
+/** Where a sandbox's cgroups are on this host: in its account's. */
+function cgroupDirs(report: HostReport, accountId: string, id: string): string[] {
   const l = report.cgroups.layout;
-  if (!l) return [];
-  return l.version === 2 ? [path.join(l.dir, id)] : [path.join(l.memory, id), path.join(l.pids, id)];
+  return l ? cgroupDirsOf(l, sandboxCgroup(accountKey(accountId), id)) : [];
 }
 
 const alive = (pid: number) => {
@@ -99,10 +100,11 @@ describe("a sandbox's lifetime", () => {
       5000,
     );
     // Its cgroups are empty; the next Berth reaps them with its other leftovers.
-    for (const dir of cgroupDirs(report, id)) expect(fs.readFileSync(path.join(dir, "cgroup.procs"), "utf8")).toBe("");
+    for (const dir of cgroupDirs(report, "account-parent", id))
+      expect(fs.readFileSync(path.join(dir, "cgroup.procs"), "utf8")).toBe("");
     expect((await provider.list("isolation-tests")).map((s) => s.id)).toContain(id);
     await provider.kill(id);
-    for (const dir of cgroupDirs(report, id)) expect(fs.existsSync(dir)).toBe(false);
+    for (const dir of cgroupDirs(report, "account-parent", id)) expect(fs.existsSync(dir)).toBe(false);
     expect(fs.existsSync(path.join(data.dir, "sandboxes", id))).toBe(false);
   }
 
@@ -114,7 +116,7 @@ describe("a sandbox's lifetime", () => {
       const sandbox = await sleeper(provider, "account-kill", `${marker}-${i}`, "", i % 5 === 4);
       await new Promise((r) => setTimeout(r, (i % 15) * 2)); // from at once to past start-up
       await withTimeout(provider.kill(sandbox.id), 10_000, `kill #${i}`);
-      for (const dir of cgroupDirs(report, sandbox.id)) expect(fs.existsSync(dir), dir).toBe(false);
+      for (const dir of cgroupDirs(report, "account-kill", sandbox.id)) expect(fs.existsSync(dir), dir).toBe(false);
     }
     await waitFor("no process of any of them", () => (hostProcessesWith(marker).length ? undefined : true), 3000);
   });
@@ -129,7 +131,7 @@ describe("a sandbox's lifetime", () => {
       `require("child_process").spawn("/bin/sh", ["-c", "sleep 600; : ${marker}-child"], { detached: true, stdio: "ignore" })`,
     );
     await waitFor("the server and its child", () => (hostProcessesWith(marker).length >= 2 ? true : undefined));
-    const dirs = cgroupDirs(report, sandbox.id);
+    const dirs = cgroupDirs(report, "account-kill", sandbox.id);
     for (const dir of dirs) expect(fs.existsSync(dir)).toBe(true);
     await provider.kill(sandbox.id);
     await waitFor("every process to be gone", () => (hostProcessesWith(marker).length ? undefined : true), 5000);

@@ -1,24 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalProvider } from "@/lib/sandbox/local";
-import { bubblewrapProvider, fakeDataDir, owner, requireHost } from "./helpers";
+import { describe, expect, it } from "vitest";
+import { owner, useSandboxes } from "./helpers";
 
 /** The cgroup limits hold: a server cannot take the host's memory or fill its process table. */
 describe("a sandboxed server's limits", () => {
-  let data: Awaited<ReturnType<typeof fakeDataDir>>;
-  let provider: LocalProvider;
-
-  beforeAll(async () => {
-    requireHost("bwrap", "setpriv", "bridge", "cgroups");
-    data = await fakeDataDir();
-    provider = bubblewrapProvider(data.dir, { memoryMiB: 96, pids: 32, tmpMiB: 16 });
-  });
-  afterAll(async () => {
-    await provider?.shutdown();
-    await data?.cleanup();
+  const suite = useSandboxes(["bwrap", "setpriv", "bridge", "cgroups"], {
+    limits: { sandbox: { memoryMiB: 96, pids: 32, tmpMiB: 16 } },
   });
 
   const exec = (argv: string[]) =>
-    provider.exec({ argv, timeoutSeconds: 30, maxOutputBytes: 1 << 20, owner: owner("account-limits") });
+    suite.provider.exec({ argv, timeoutSeconds: 30, maxOutputBytes: 1 << 20, owner: owner("account-limits") });
 
   it("is killed when it takes more memory than its cgroup allows (off the V8 heap too)", async () => {
     const r = await exec([

@@ -140,7 +140,9 @@ describe("a sandboxed server and the host's network", () => {
     expect(loop.hits).toBe(1);
     loop.hits = 0;
     const ruleset = (await run(report.nft.path as string, ["list", "table", "inet", "berth_sandbox"])).stdout;
-    expect(ruleset).toMatch(/meta skuid 2000000000-2099999999 fib daddr type local reject/);
+    expect(ruleset).toMatch(
+      /meta skuid 2000000000-2099999999 fib daddr type \{ local, broadcast, anycast, multicast \} reject/,
+    );
   });
 
   it("refuses to deploy a network server when networking is missing, never falling back to the host's", async () => {
@@ -150,7 +152,7 @@ describe("a sandboxed server and the host's network", () => {
       network: { ok: false, detail: "pasta not found (Debian package passt)" },
     };
     const root = fs.mkdtempSync(`${os.tmpdir()}/berth-nonet-`);
-    const p = new LocalProvider(root, new BubblewrapConfinement(crippled));
+    const p = new LocalProvider(root, new BubblewrapConfinement(crippled, { preparedRoot: root }));
     await expect(
       p.create({
         argv: ["node", "-e", "0"],

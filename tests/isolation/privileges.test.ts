@@ -1,27 +1,15 @@
 import fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sandboxUid } from "@/lib/sandbox/bubblewrap";
-import type { LocalProvider } from "@/lib/sandbox/local";
-import { attack, bubblewrapProvider, fakeDataDir, hostProcessesWith, requireHost, sleeper, waitFor } from "./helpers";
+import { attack, hostProcessesWith, sleeper, useSandboxes, waitFor } from "./helpers";
 
 /** Processes, capabilities, namespaces: what an attacker's server can see and regain. */
 describe("a sandboxed server's processes and privileges", () => {
-  let data: Awaited<ReturnType<typeof fakeDataDir>>;
-  let provider: LocalProvider;
-
-  beforeAll(async () => {
-    requireHost("bwrap", "setpriv", "bridge", "disableUserns");
-    data = await fakeDataDir();
-    provider = bubblewrapProvider(data.dir);
-  });
-  afterAll(async () => {
-    await provider?.shutdown();
-    await data?.cleanup();
-  });
+  const suite = useSandboxes(["bwrap", "setpriv", "bridge", "disableUserns"]);
 
   it("sees only its own processes", async () => {
     const seen = await attack(
-      provider,
+      suite.provider,
       "account-a",
       `const pids = fs.readdirSync("/proc").filter((p) => /^\\d+$/.test(p));
        return { pids, cmds: pids.map((p) => { try { return fs.readFileSync("/proc/" + p + "/cmdline", "utf8").replaceAll("\\0", " "); } catch (e) { return code(e); } }),
@@ -39,7 +27,7 @@ describe("a sandboxed server's processes and privileges", () => {
 
   it("has no capabilities, no_new_privs, and cannot regain privileges", async () => {
     const seen = await attack(
-      provider,
+      suite.provider,
       "account-a",
       `const status = fs.readFileSync("/proc/self/status", "utf8");
        const field = (n) => new RegExp("^" + n + ":\\\\s+(.*)$", "m").exec(status)[1].trim();
@@ -88,8 +76,8 @@ describe("a sandboxed server's processes and privileges", () => {
 
   it("runs as the account's own unprivileged host uid, without capabilities", async () => {
     const marker = `uid-marker-${Date.now()}`;
-    const a = await sleeper(provider, "account-a", `${marker}-a`);
-    const b = await sleeper(provider, "account-b", `${marker}-b`);
+    const a = await sleeper(suite.provider, "account-a", `${marker}-a`);
+    const b = await sleeper(suite.provider, "account-b", `${marker}-b`);
     try {
       const inA = await waitFor("account a's server", () => nodeOf(`${marker}-a`));
       const inB = await waitFor("account b's server", () => nodeOf(`${marker}-b`));
@@ -103,8 +91,8 @@ describe("a sandboxed server's processes and privileges", () => {
       expect(chain.length).toBeGreaterThanOrEqual(2); // bwrap's monitor and its init at least
       for (const p of chain) expect(p.uid, p.cmd).toBe(sandboxUid("account-a"));
     } finally {
-      await provider.kill(a.id);
-      await provider.kill(b.id);
+      await suite.provider.kill(a.id);
+      await suite.provider.kill(b.id);
     }
   });
 });

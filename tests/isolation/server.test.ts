@@ -5,41 +5,7 @@ import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { sandboxUid } from "@/lib/sandbox/bubblewrap";
 import type { LocalProvider } from "@/lib/sandbox/local";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import { bubblewrapProvider, fakeDataDir, requireHost, waitFor } from "./helpers";
-
-/** The processes of the sandbox whose chain started in `home` (its bwrap's cwd on the host). */
-function descendantsOf(home: string) {
-  const all = fs
-    .readdirSync("/proc")
-    .filter((e) => /^\d+$/.test(e))
-    .flatMap((pid) => {
-      try {
-        const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-        return [
-          {
-            pid: Number(pid),
-            ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]),
-            uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]),
-            cmd: fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "),
-            cwd: fs.readlinkSync(`/proc/${pid}/cwd`),
-          },
-        ];
-      } catch {
-        return [];
-      }
-    });
-  const found = new Set(all.filter((p) => p.cwd === home).map((p) => p.pid));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of all) {
-      if (!found.has(p.pid) && found.has(p.ppid)) {
-        found.add(p.pid);
-        grew = true;
-      }
-    }
-  }
-  return all.filter((p) => found.has(p.pid));
-}
+import { bubblewrapProvider, fakeDataDir, homeOf, requireHost, serverProcess, waitFor } from "./helpers";
 
 const memory = CATALOGUE.find((s) => s.slug === "memory") as (typeof CATALOGUE)[number];
 
@@ -83,17 +49,20 @@ describe("a real MCP server in a bubblewrap sandbox", () => {
     })) as { isError?: boolean };
     expect(created.isError).toBeFalsy();
 
-    // MEMORY_FILE_PATH={home}/memory.jsonl: written in its own home, owned by the account's uid.
-    const file = path.join(data.dir, "sandboxes", sandboxId, "home", "memory.jsonl");
+    // The server process runs as the account's uid, from Berth's prepared package at its neutral path.
+    const server = await waitFor("the memory server's process", () =>
+      serverProcess("/opt/berth/node_modules/@modelcontextprotocol/server-memory/"),
+    );
+    expect(server.uid).toBe(sandboxUid("account-memory"));
+
+    // MEMORY_FILE_PATH={home}/memory.jsonl: written in its own home (a tmpfs of the sandbox's,
+    // on no host disk), owned by the account's uid.
+    const file = path.join(homeOf(server.pid), "memory.jsonl");
     await waitFor("the memory file", () => (fs.existsSync(file) ? true : undefined));
     expect(fs.readFileSync(file, "utf8")).toContain("runs in bubblewrap");
     expect(fs.statSync(file).uid).toBe(sandboxUid("account-memory"));
-
-    // The server process runs as that uid, from Berth's prepared package at its neutral path.
-    const home = path.join(data.dir, "sandboxes", sandboxId, "home");
-    const server = descendantsOf(home).find((p) => /^(\/usr\/bin\/)?node \/opt\/berth\/node_modules\//.test(p.cmd));
-    expect(server?.cmd).toContain("@modelcontextprotocol/server-memory");
-    expect(server?.uid).toBe(sandboxUid("account-memory"));
+    const mount = fs.readFileSync(`/proc/${server.pid}/mountinfo`, "utf8").split("\n");
+    expect(mount.find((l) => l.split(" ")[4] === "/home/sandbox")).toMatch(/ - tmpfs berth-home /);
 
     await runtime.stop("conn-memory", sandboxId);
     expect(runtime.isLive("conn-memory")).toBe(false);

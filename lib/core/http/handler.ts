@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Actor, Ctx, Deps } from "@/lib/core/context";
 import { BerthError, fieldErrors, toErrorResponse } from "@/lib/core/errors";
+import { nulPaths } from "@/lib/core/nul-paths";
 import { isUuid } from "@/lib/db/ids";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -48,6 +49,15 @@ export function withAccount<S extends z.ZodType>(
 }
 
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const nul = nulPaths(raw);
+  if (nul.length) {
+    // Nothing Berth stores or runs can hold one: PostgreSQL refuses it, argv and environments end at it.
+    throw new BerthError(
+      "bad_request",
+      "The request is not valid.",
+      nul.map((path) => ({ path, message: "Must not contain a NUL character." })),
+    );
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success)
     throw new BerthError("bad_request", "The request is not valid.", fieldErrors(parsed.error.issues));

@@ -47,7 +47,10 @@ const ERROR_RESPONSES: Record<ErrorStatus, { id: string; description: string }> 
   429: {
     id: "TooManyRequests",
     description:
-      "`too_many_requests`: too many MCP requests in flight on this connection (`BERTH_MCP_MAX_CONCURRENCY`); retry after the `Retry-After` seconds.",
+      "`too_many_requests`: past one of the account's caps (connections deploying, running or restarting after a crash, `BERTH_ACCOUNT_MAX_SANDBOXES`; " +
+      "sandbox-runs and dry runs at once, `BERTH_ACCOUNT_MAX_RUNS`; MCP sessions, `BERTH_MCP_MAX_SESSIONS_PER_*`) or too many " +
+      "MCP requests in flight on this connection (`BERTH_MCP_MAX_CONCURRENCY`), or faster than `BERTH_API_REQUESTS_PER_SECOND` " +
+      "(REST) or `BERTH_MCP_BODY_BYTES_PER_SECOND` (MCP bodies); retry after the `Retry-After` seconds.",
   },
   502: { id: "SandboxProviderFailed", description: "The sandbox provider failed." },
 };
@@ -63,12 +66,13 @@ const ok = (description: string, schema: z.ZodType) => ({
 
 const jsonBody = (schema: z.ZodType, required = true) => ({ required, content: { "application/json": { schema } } });
 
+/** A REST operation; every one may answer 429 (requests are paced per caller, BERTH_API_REQUESTS_PER_SECOND). */
 function op(
   o: Omit<ZodOpenApiOperationObject, "responses"> & { ok: ZodOpenApiResponsesObject; errors: ErrorStatus[] },
 ): ZodOpenApiOperationObject {
   const { ok: success, errors, ...rest } = o;
   const responses: ZodOpenApiResponsesObject = { ...success };
-  for (const status of errors) responses[`${status}`] = errorRef(status);
+  for (const status of [...new Set<ErrorStatus>([...errors, 429])].sort()) responses[`${status}`] = errorRef(status);
   return { ...rest, responses };
 }
 
@@ -154,7 +158,7 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
             "201": ok("The new connection, status `deploying`, `running` or `failed`.", Connection),
             "200": ok("`dry_run`: the server started and listed its tools.", DryRunResult),
           },
-          errors: [400, 401, 404, 413, 422, 502],
+          errors: [400, 401, 404, 413, 422, 429, 502],
         }),
       },
       "/api/mcp-connections": {
@@ -206,10 +210,11 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
           summary: "Restart a connection",
           description:
             "Replaces the sandbox: same id, same `mcp_url`, lifetime counted afresh. Allowed in every status but `deleted`; " +
-            "brings a `failed` or `expired` connection back.",
+            "brings a `failed` or `expired` connection back. A connection already `deploying` is answered as it is: that " +
+            "deploy is the restart.",
           requestParams: { path: ConnectionId },
           ok: { "202": ok("The connection, redeploying in a new sandbox.", Connection) },
-          errors: [400, 401, 404, 413, 502],
+          errors: [400, 401, 404, 413, 429, 502],
         }),
       },
       "/api/mcp-connections/{id}/credentials": {
@@ -217,11 +222,12 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
           operationId: "replaceCredentials",
           tags: ["Connections"],
           summary: "Replace a connection's credentials",
-          description: "Replaces the stored (encrypted) credentials and redeploys the connection with them.",
+          description:
+            "Replaces the stored (encrypted) credentials and redeploys the connection with them; 409 while it is `deploying`.",
           requestParams: { path: ConnectionId },
           requestBody: jsonBody(CredentialsInput),
           ok: { "200": ok("The connection, redeploying.", Connection) },
-          errors: [400, 401, 404, 413, 502],
+          errors: [400, 401, 404, 409, 413, 429, 502],
         }),
       },
       "/api/mcp-connections/{id}/events": {
@@ -301,7 +307,7 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
             "capped at 1 MiB; a command past its timeout is killed (`timed_out`, `exit_code` null).",
           requestBody: jsonBody(SandboxRunInput),
           ok: { "200": ok("What the command printed and how it ended.", SandboxRunResult) },
-          errors: [400, 401, 404, 413, 502],
+          errors: [400, 401, 404, 413, 429, 502],
         }),
       },
       "/api/mcp/{id}": {
@@ -336,7 +342,8 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
           operationId: "health",
           tags: ["Meta"],
           summary: "Readiness",
-          description: 'Answers `{"status":"ok"}` to anyone once ready; authenticated callers also get details.',
+          description:
+            'Answers `{"status":"ok"}` to anyone once ready; authenticated callers also get `database` and `sandbox` (`{provider, isolated}`).',
           security: [{}, { bearerAuth: [] }, { sessionCookie: [] }],
           responses: {
             "200": {

@@ -1,19 +1,26 @@
 import { z } from "zod";
+import { envNameProblem } from "@/lib/core/env-names";
+import { nulPaths } from "@/lib/core/nul-paths";
 import type { ServerRow } from "@/lib/db/queries/servers";
 import { Seconds } from "./common";
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names a server's environment may hold, one issue per refused one. */
+function checkEnvNames(names: string[], ctx: z.RefinementCtx, path: string[]) {
+  for (const name of names) {
+    const problem = envNameProblem(name);
+    if (problem) ctx.addIssue({ code: "custom", path: [...path, name], message: problem });
+  }
+}
 
 /** A JSON Schema object whose properties become the server's environment variables. */
 export const CredentialSchema = z
   .looseObject({
     type: z.literal("object"),
-    properties: z
-      .record(z.string().regex(ENV_NAME, "Property names must be environment variable names."), z.looseObject({}))
-      .default({}),
+    properties: z.record(z.string(), z.looseObject({})).default({}),
     required: z.array(z.string()).optional(),
   })
   .superRefine((schema, ctx) => {
+    checkEnvNames(Object.keys(schema.properties), ctx, ["properties"]);
     try {
       z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
     } catch (err) {
@@ -34,10 +41,17 @@ export const ServerDefinitionInput = z
     default_timeout: Seconds.default(3600),
     version: z.string().min(1).max(100).default("1"),
     env: z
-      .record(z.string().regex(ENV_NAME), z.string().max(4000))
+      .record(z.string(), z.string().max(4000))
       .default({})
+      .superRefine((env, ctx) => checkEnvNames(Object.keys(env), ctx, []))
       .meta({ description: "Non-secret environment; `{home}` is replaced by the sandbox's home directory." }),
     network: z.boolean().default(false).meta({ description: "Whether the server needs outbound internet access." }),
+  })
+  .superRefine((definition, ctx) => {
+    // PostgreSQL stores no NUL, and argv and environments end at one.
+    for (const at of nulPaths(definition)) {
+      ctx.addIssue({ code: "custom", path: at.split("."), message: "Must not contain a NUL character." });
+    }
   })
   .meta({ id: "ServerDefinitionInput" });
 export type ServerDefinitionInput = z.infer<typeof ServerDefinitionInput>;

@@ -140,3 +140,23 @@ export async function updateConnection(
 export function listConnectionsInStatus(db: Db, { statuses }: { statuses: ConnectionStatus[] }) {
   return db.query<ConnectionRow>(`${SELECT} where c.status = any($1::text[]) order by c.expires_at`, [statuses]);
 }
+
+/**
+ * How many of the account's connections hold a sandbox slot, `except` one: deploying, running,
+ * or crashed with a restart pending (the maintenance loop brings those back without asking, so
+ * their slot stays theirs). Taken after the account's lock for the rest of the transaction: two
+ * installs at once count one after the other, so the account's cap holds across instances too.
+ */
+export async function countLiveConnectionsLocked(
+  db: Db,
+  { accountId, except }: { accountId: string; except?: string },
+) {
+  await db.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`berth.connections:${accountId}`]);
+  const [row] = await db.query<{ n: number }>(
+    `select count(*)::int as n from mcp_connections
+      where account_id = $1 and id is distinct from $2
+        and (status in ('deploying', 'running') or (status = 'failed' and next_restart_at is not null))`,
+    [accountId, except ?? null],
+  );
+  return row?.n ?? 0;
+}

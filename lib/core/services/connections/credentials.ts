@@ -1,26 +1,42 @@
 import { z } from "zod";
-import { BerthError, fieldErrors } from "@/lib/core/errors";
+import { envNameProblem, envValueProblem } from "@/lib/core/env-names";
+import { BerthError, type FieldError, fieldErrors } from "@/lib/core/errors";
 import type { ServerRow } from "@/lib/db/queries/servers";
 
 /**
  * Checks credentials against the definition's JSON Schema and turns them into environment
- * values. Error details name the field, never its value.
+ * values. Only the schema's declared properties are accepted, whatever else the schema allows
+ * (`additionalProperties`, `patternProperties`): a credential becomes an environment variable,
+ * and which variables a server gets is the definition's to declare, never the caller's. Error
+ * details name the field, never its value.
  */
 export function validateCredentials(server: ServerRow, credentials: Record<string, unknown>): Record<string, string> {
-  const schema = z.fromJSONSchema({ additionalProperties: false, ...server.credential_schema } as Parameters<
+  const declared = new Set(Object.keys((server.credential_schema.properties as object | undefined) ?? {}));
+  const refused: FieldError[] = [];
+  for (const [key, value] of Object.entries(credentials)) {
+    const problem = !declared.has(key)
+      ? "Unknown field."
+      : (envNameProblem(key) ?? (typeof value === "string" ? envValueProblem(value) : undefined));
+    if (problem) refused.push({ path: `credentials.${key}`, message: problem });
+  }
+  const schema = z.fromJSONSchema({ ...server.credential_schema, additionalProperties: false } as Parameters<
     typeof z.fromJSONSchema
   >[0]);
   const parsed = schema.safeParse(credentials);
-  if (!parsed.success) {
-    throw new BerthError(
-      "bad_request",
-      "The credentials do not match the server's credential schema.",
-      fieldErrors(parsed.error.issues, "credentials").map((d) => {
-        const key = d.path.slice("credentials.".length);
-        // zod says a missing field is one "received undefined": say what it is.
-        return { ...d, message: key && !(key in credentials) ? "Required." : scrub(d.message) };
-      }),
-    );
+  const mismatched = parsed.success
+    ? []
+    : fieldErrors(parsed.error.issues, "credentials")
+        .filter((d) => !refused.some((r) => r.path === d.path))
+        .map((d) => {
+          const key = d.path.slice("credentials.".length);
+          // zod says a missing field is one "received undefined": say what it is.
+          return { ...d, message: key && !(key in credentials) ? "Required." : scrub(d.message) };
+        });
+  if (refused.length || mismatched.length) {
+    throw new BerthError("bad_request", "The credentials do not match the server's credential schema.", [
+      ...refused,
+      ...mismatched,
+    ]);
   }
   return Object.fromEntries(Object.entries(parsed.data as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
@@ -30,9 +46,165 @@ function scrub(message: string) {
   return message.replace(/received .*/i, "received an invalid value");
 }
 
-/** Replaces every credential value in text (e.g. a server's stderr) with a mask. */
-export function scrubSecrets(text: string, secrets: Record<string, string>) {
-  let out = text;
-  for (const v of Object.values(secrets)) if (v.length >= 4) out = out.split(v).join("[redacted]");
-  return out;
+const MASK = "[redacted]";
+
+/**
+ * Values shorter than this are never scrubbed: env values like "eu", "443" or "1" are not
+ * secrets, masking them would garble innocent text all over a log, and a value that short could
+ * be guessed anyway.
+ */
+const MIN_SECRET_CHARS = 4;
+
+/**
+ * The fewest base64 digits (6 bits each, so 36 bits) made only of a value's bits that are
+ * scrubbed inside longer base64. Even a tail of pure random base64 holds one of 150 such runs
+ * (50 values, 3 alignments) by chance only about once in 30,000 scrubs of 16 KiB, and a chance
+ * hit masks a few characters of a blob; 6 still covers values of 5 bytes or more at every
+ * alignment (a 4-byte value only as a base64 text of its own).
+ */
+const MIN_BASE64_RUN = 6;
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** One alternative of the combined pattern; `length` (its shortest match) orders them longest first. */
+type Needle = { source: string; length: number };
+
+/** Escapes one UTF-16 unit so it means itself inside or outside a character class, with or without the u flag. */
+const escapeUnit = (c: string) => (/[A-Za-z0-9_]/.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+const literal = (s: string): Needle => ({ source: s.split("").map(escapeUnit).join(""), length: s.length });
+
+/**
+ * Matches `s` in any letter case. Per-letter classes rather than the i flag, because base64 must
+ * stay case-sensitive in the same pattern; letters whose other case is longer (ß → SS) stay as they
+ * are, and the value's whole upper and lower case are needles of their own for them.
+ */
+function caseless(s: string): Needle {
+  let source = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charAt(i);
+    const lower = c.toLowerCase();
+    const upper = c.toUpperCase();
+    source +=
+      lower !== upper && lower.length === 1 && upper.length === 1
+        ? `[${escapeUnit(lower)}${escapeUnit(upper)}]`
+        : escapeUnit(c);
+  }
+  return { source, length: s.length };
+}
+
+/** A base64 digit's characters in either alphabet (+/ or -_), so base64url copies match the same needle. */
+const digitChars = (index: number) =>
+  index === 62 ? "\\u002b\\u002d" : index === 63 ? "\\u002f_" : (BASE64[index] as string);
+
+/** The digits whose 6-bit value satisfies `keep`, as a character class. */
+function digitClass(keep: (index: number) => boolean) {
+  let chars = "";
+  for (let i = 0; i < 64; i++) if (keep(i)) chars += digitChars(i);
+  return `[${chars}]`;
+}
+
+const digit = (index: number) => (index < 62 ? (BASE64[index] as string) : `[${digitChars(index)}]`);
+
+/**
+ * The value's bytes inside longer base64, starting `offset` (0–2) bytes into a 3-byte group: the
+ * run of digits made only of its bits, plus the partial digits at either end (which hold some of
+ * its bits next to a neighbour's), so that no bit of the value is left readable.
+ */
+function base64Needle(bytes: Buffer, offset: number): Needle | undefined {
+  const digits = Buffer.concat([Buffer.alloc(offset), bytes])
+    .toString("base64")
+    .replace(/=+$/, "");
+  const startBit = offset * 8;
+  const endBit = startBit + bytes.length * 8;
+  const first = Math.ceil(startBit / 6);
+  const end = Math.floor(endBit / 6);
+  if (end - first < MIN_BASE64_RUN) return undefined;
+  let source = "";
+  for (let i = first; i < end; i++) source += digit(BASE64.indexOf(digits.charAt(i)));
+  const leadBits = first * 6 - startBit; // the value's bits in the digit before the run (its low bits)
+  if (leadBits) {
+    const lead = BASE64.indexOf(digits.charAt(first - 1)) & ((1 << leadBits) - 1);
+    source = `${digitClass((i) => (i & ((1 << leadBits) - 1)) === lead)}?${source}`;
+  }
+  const trailBits = endBit - end * 6; // the value's bits in the digit after the run (its high bits)
+  if (trailBits) {
+    const trail = BASE64.indexOf(digits.charAt(end)) >> (6 - trailBits);
+    source += `${digitClass((i) => i >> (6 - trailBits) === trail)}?`;
+  }
+  return { source, length: end - first };
+}
+
+/** Every form of one value to scrub: raw in any case, escaped, encoded, reversed. */
+function needlesOf(value: string): Needle[] {
+  const bytes = Buffer.from(value, "utf8");
+  const json = JSON.stringify(value).slice(1, -1);
+  const url = encodeURIComponent(value);
+  const needles = [
+    caseless(value),
+    caseless(value.toUpperCase()),
+    caseless(value.toLowerCase()),
+    caseless(json),
+    // Python's json.dumps and others escape every non-ASCII character.
+    caseless(json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)),
+    caseless(url), // caseless also covers lower-case %xx
+    caseless(url.replaceAll("%20", "+")),
+    caseless(new URLSearchParams({ v: value }).toString().slice(2)),
+    caseless([...value].reverse().join("")),
+    caseless(bytes.toString("hex")),
+    // The value's own base64 text, padding included: the only base64 form of a 4-byte value caught.
+    literal(bytes.toString("base64")),
+    literal(bytes.toString("base64url")),
+  ];
+  for (const offset of [0, 1, 2]) {
+    const needle = base64Needle(bytes, offset);
+    if (needle) needles.push(needle);
+  }
+  return needles;
+}
+
+/**
+ * Replaces every credential value in text (e.g. a server's stderr) with a mask, in the forms a
+ * server or its libraries commonly print it: raw in any letter case, JSON-escaped, URL-encoded,
+ * hex, base64 or base64url (alone or at any offset in longer base64) and reversed. One pattern
+ * finds every needle starting at each position, so overlapping copies are masked together.
+ */
+export function scrubSecrets(text: string, secrets: Record<string, string>): string {
+  const needles = new Map<string, Needle>();
+  for (const value of Object.values(secrets)) {
+    if (typeof value !== "string" || value.length < MIN_SECRET_CHARS) continue;
+    for (const n of needlesOf(value)) if (n.length > 0 && !needles.has(n.source)) needles.set(n.source, n);
+  }
+  if (!needles.size || !text) return text;
+  // Longest first: at each position the alternation takes the first needle that matches.
+  const sources = [...needles.values()].sort((a, b) => b.length - a.length).map((n) => n.source);
+  // A lookahead matches no characters, so every position is tried, not only those after a match.
+  const pattern = new RegExp(`(?=(${sources.join("|")}))`, "g");
+  let out = "";
+  let kept = 0; // text before this is in `out` already
+  let maskedTo = -1; // end of the masked span being built
+  for (const m of text.matchAll(pattern)) {
+    const start = m.index as number;
+    const end = start + (m[1] as string).length;
+    if (start > maskedTo) {
+      if (maskedTo >= 0) out += MASK;
+      out += text.slice(kept, start);
+    }
+    maskedTo = Math.max(maskedTo, end);
+    kept = maskedTo;
+  }
+  if (maskedTo >= 0) out += MASK;
+  return out + text.slice(kept);
+}
+
+/**
+ * The last `maxChars` characters of a server's output, secrets scrubbed first so the cut can't
+ * leave part of one unrecognised. `truncated` says the text itself was cut at its start (the
+ * caller kept a raw tail): its first line may begin with the end of a secret, which no longer
+ * matches anything, so that line is dropped.
+ */
+export function scrubTail(text: string, secrets: Record<string, string>, maxChars = 4096, truncated = false): string {
+  const whole = truncated ? text.slice(text.indexOf("\n") + 1 || text.length) : text;
+  const scrubbed = scrubSecrets(whole, secrets);
+  return scrubbed.slice(Math.max(0, scrubbed.length - maxChars));
 }

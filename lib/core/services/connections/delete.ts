@@ -7,7 +7,7 @@ import { getConnectionOrThrow } from "./get";
 export async function deleteConnection(ctx: Ctx, id: string) {
   const conn = await getConnectionOrThrow(ctx, id);
   await ctx.runtime.stop(conn.id, conn.sandbox_id);
-  return ctx.db.transaction(async (tx) => {
+  const deleted = await ctx.db.transaction(async (tx) => {
     const row = await updateConnection(tx, { accountId: ctx.accountId, id }, { status: "deleted", sandbox_id: null });
     await addConnectionEvent(tx, {
       accountId: ctx.accountId,
@@ -17,4 +17,6 @@ export async function deleteConnection(ctx: Ctx, id: string) {
     });
     return row ?? { ...conn, status: "deleted" as const };
   });
+  ctx.runtime.deleted(id);
+  return deleted;
 }

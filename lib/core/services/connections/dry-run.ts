@@ -1,6 +1,6 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import { isDeployError } from "@/lib/core/runtime";
+import { isCapacityError, isDeployError } from "@/lib/core/runtime";
 import type { InstallInput } from "@/lib/core/schemas/connection";
 import { assertOwnAccount, getServerOrThrow } from "../scope";
 import { validateCredentials } from "./credentials";
@@ -23,6 +23,7 @@ export async function dryRunConnection(ctx: Ctx, input: InstallInput) {
     if (isDeployError(err)) {
       throw new BerthError("dry_run_failed", `The server did not start: ${err.message}`, { stderr: err.stderrTail });
     }
+    if (isCapacityError(err)) throw new BerthError("too_many_requests", err.message, undefined, err.retryAfterSeconds);
     throw err;
   }
 }

@@ -4,6 +4,7 @@ import type { InstallInput } from "@/lib/core/schemas/connection";
 import { insertConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import { assertOwnAccount, getServerOrThrow } from "../scope";
+import { assertSandboxCapacity } from "./capacity";
 import { validateCredentials } from "./credentials";
 import { deployWithin } from "./deploy";
 
@@ -20,6 +21,7 @@ export async function installConnection(ctx: Ctx, input: Omit<InstallInput, "dry
   const { keyId, ciphertext } = await ctx.cipher.encrypt(env, id);
 
   const conn = await ctx.db.transaction(async (tx) => {
+    await assertSandboxCapacity(ctx, tx);
     const row = await insertConnection(tx, {
       id,
       accountId: ctx.accountId,

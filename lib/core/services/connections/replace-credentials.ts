@@ -11,6 +11,13 @@ import { restartConnection } from "./restart";
 /** Stores new credentials (encrypted) and redeploys so the server runs with them. */
 export async function replaceCredentials(ctx: Ctx, id: string, input: CredentialsInput) {
   const conn = await getConnectionOrThrow(ctx, id);
+  // A deploy under way would start the server with the credentials it read before.
+  if (conn.status === "deploying") {
+    throw new BerthError(
+      "conflict",
+      "The connection is deploying; replace its credentials once it has started or failed.",
+    );
+  }
   const server = await getServerOrThrow(ctx, conn.server_id);
   const env = validateCredentials(server, input.credentials);
   const { keyId, ciphertext } = await ctx.cipher.encrypt(env, id);

@@ -1,20 +1,26 @@
 import type { Ctx } from "@/lib/core/context";
-import { updateConnection } from "@/lib/db/queries/connections";
+import { BerthError } from "@/lib/core/errors";
+import { getConnectionForUpdate, updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
+import { assertSandboxCapacity } from "./capacity";
 import { deployWithin } from "./deploy";
-import { getConnectionOrThrow } from "./get";
 
 /**
  * Replaces the sandbox: the old one is stopped, a new one deployed under the same id and MCP
- * URL, its lifetime counted afresh. Allowed in every status but deleted.
+ * URL, its lifetime counted afresh. Allowed in every status but deleted. The connection is
+ * claimed first, its row locked: a connection already deploying is answered as it is (that deploy
+ * is the restart, so a burst of restarts starts one sandbox, not one each), and a deleted one is
+ * not found (a restart racing a delete never brings it back).
  */
 export async function restartConnection(ctx: Ctx, id: string, reason = "requested") {
-  const conn = await getConnectionOrThrow(ctx, id);
-  await ctx.runtime.stop(conn.id, conn.sandbox_id);
-  const deploying = await ctx.db.transaction(async (tx) => {
+  const claimed = await ctx.db.transaction(async (tx) => {
+    const conn = await getConnectionForUpdate(tx, { accountId: ctx.accountId, id });
+    if (!conn) throw new BerthError("not_found", "No such connection.");
+    if (conn.status === "deploying") return { conn, previousSandbox: undefined };
+    await assertSandboxCapacity(ctx, tx, id);
     const row = await updateConnection(
       tx,
-      { accountId: ctx.accountId, id },
+      { accountId: ctx.accountId, id, fromStatus: [conn.status] },
       {
         status: "deploying",
         sandbox_id: null,
@@ -32,7 +38,9 @@ export async function restartConnection(ctx: Ctx, id: string, reason = "requeste
       data: { by: ctx.actor.kind, reason },
     });
     await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
-    return row ?? conn;
+    return { conn: row ?? conn, previousSandbox: conn.sandbox_id };
   });
-  return deployWithin(ctx, deploying, ctx.installWaitMs);
+  if (claimed.previousSandbox === undefined) return claimed.conn;
+  await ctx.runtime.stop(id, claimed.previousSandbox);
+  return deployWithin(ctx, claimed.conn, ctx.installWaitMs);
 }

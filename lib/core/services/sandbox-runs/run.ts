@@ -1,6 +1,7 @@
 import { splitCommand } from "@/lib/core/command-line";
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
+import { isCapacityError } from "@/lib/core/runtime";
 import type { SandboxRunInput } from "@/lib/core/schemas/sandbox-run";
 import { assertOwnAccount } from "../scope";
 
@@ -18,6 +19,7 @@ export async function runInSandbox(ctx: Ctx, input: SandboxRunInput) {
   try {
     return await ctx.runtime.run({ accountId: ctx.accountId, argv, stdin: input.stdin, timeoutSeconds: input.timeout });
   } catch (err) {
+    if (isCapacityError(err)) throw new BerthError("too_many_requests", err.message, undefined, err.retryAfterSeconds);
     ctx.log.error({ err }, "sandbox run failed");
     throw new BerthError("sandbox_provider_failed", `The sandbox provider failed: ${(err as Error).message}`);
   }
