@@ -360,6 +360,7 @@ export class BubblewrapConfinement implements Confinement {
     else inner.push("--perms", "0700", "--size", String(sandbox.homeMiB * MIB), "--tmpfs", SANDBOX_HOME);
     inner.push("--remount-ro", "/", "--chdir", SANDBOX_HOME, "--");
 
+    let init: number | undefined; // found once: it stays the same process for the sandbox's life
     return {
       launch: (argv, env) => ({
         argv: [...prefix, ...inner, ...argv.map((a) => this.insidePath(a))],
@@ -377,7 +378,7 @@ export class BubblewrapConfinement implements Confinement {
         if (procs.length && layout) await killCgroup(layout, cgroup);
       },
       stuck: (pid) => {
-        const init = bwrapInit(pid);
+        init ??= bwrapInit(pid);
         return init !== undefined && isStopped(init) ? "the sandbox's init was stopped" : undefined;
       },
       release: async () => {

@@ -379,22 +379,20 @@ export function nftRuleset(resolvers: string[] = [], subnets: string[] = []): st
     `table inet ${NFT_TABLE} {`,
     "  chain output {",
     "    type filter hook output priority 0; policy accept;",
-    ...dns(
-      "ip",
-      resolvers.filter((a) => net.isIPv4(a)),
-    ),
-    ...dns(
-      "ip6",
-      resolvers.filter((a) => net.isIPv6(a)),
-    ),
+    ...dns("ip", v4(resolvers)),
+    ...dns("ip6", v6(resolvers)),
     `    ${uids} fib daddr type { local, broadcast, anycast, multicast } reject`,
-    `    ${uids} ip daddr { ${[...BLOCKED_V4, ...subnets.filter((c) => c.includes(".") && !c.includes(":"))].join(", ")} } reject`,
-    `    ${uids} ip6 daddr { ${[...BLOCKED_V6, ...subnets.filter((c) => c.includes(":"))].join(", ")} } reject`,
+    `    ${uids} ip daddr { ${[...BLOCKED_V4, ...v4(subnets)].join(", ")} } reject`,
+    `    ${uids} ip6 daddr { ${[...BLOCKED_V6, ...v6(subnets)].join(", ")} } reject`,
     "  }",
     "}",
     "",
   ].join("\n");
 }
+
+/** The IPv4 (or IPv6) ones of addresses and `address/prefix` networks. */
+const v4 = (list: string[]) => list.filter((a) => net.isIPv4(a.split("/")[0] as string));
+const v6 = (list: string[]) => list.filter((a) => net.isIPv6(a.split("/")[0] as string));
 
 const BLOCKED_V4 = [
   "0.0.0.0/8",

@@ -1,60 +1,50 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalProvider } from "@/lib/sandbox/local";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Sandbox } from "@/lib/sandbox/provider";
 import {
   attack,
   bubblewrapProvider,
   DENIED,
-  fakeDataDir,
   homeOf,
   owner,
   PROJECT,
-  requireHost,
   serverProcess,
   sleeper,
+  useSandboxes,
   waitFor,
 } from "./helpers";
 
 /** What an attacker's server sees of the host's files: only /usr, a few /etc files, node, its home. */
 describe("a sandboxed server and the host's files", () => {
-  let data: Awaited<ReturnType<typeof fakeDataDir>>;
-  let provider: LocalProvider;
+  const suite = useSandboxes(["bwrap", "setpriv", "bridge"]);
   let victim: Sandbox;
   let victimHome: string;
 
   beforeAll(async () => {
-    requireHost("bwrap", "setpriv", "bridge");
-    data = await fakeDataDir();
-    provider = bubblewrapProvider(data.dir);
     // Another account's server, keeping a secret in its home.
     victim = await sleeper(
-      provider,
+      suite.provider,
       "account-victim",
       "victim-marker",
       `require("fs").writeFileSync("secret.txt", "VICTIM-SECRET")`,
     );
     // On the host the victim's home is only a mount point: its tmpfs lives in the sandbox's namespace.
-    victimHome = path.join(data.dir, "sandboxes", victim.id, "home");
+    victimHome = path.join(suite.data.dir, "sandboxes", victim.id, "home");
     const pid = (await waitFor("the victim", () => serverProcess("victim-marker"))).pid;
     await waitFor("the victim's secret", () =>
       fs.existsSync(path.join(homeOf(pid), "secret.txt")) ? true : undefined,
     );
   });
-  afterAll(async () => {
-    await provider?.shutdown();
-    await data?.cleanup();
-  });
 
   it("cannot read the data dir, the keys, pgdata or other sandboxes, by any path", async () => {
     const targets = [
-      data.dir,
-      path.join(data.dir, "encryption-keys"),
-      path.join(data.dir, "session-secret"),
-      path.join(data.dir, "pgdata", "PG_VERSION"),
-      path.join(data.dir, "sandboxes"),
+      suite.data.dir,
+      path.join(suite.data.dir, "encryption-keys"),
+      path.join(suite.data.dir, "session-secret"),
+      path.join(suite.data.dir, "pgdata", "PG_VERSION"),
+      path.join(suite.data.dir, "sandboxes"),
       path.join(victimHome, "secret.txt"),
       victimHome,
       "/root",
@@ -77,7 +67,7 @@ describe("a sandboxed server and the host's files", () => {
       "/opt/berth/node_modules/../../../root",
     ];
     const seen = await attack(
-      provider,
+      suite.provider,
       "account-attacker",
       `return Object.fromEntries(input.targets.map((p) => [p, fs.existsSync(p) && fs.statSync(p).isDirectory() ? list(p) : read(p)]));`,
       { targets },
@@ -87,7 +77,7 @@ describe("a sandboxed server and the host's files", () => {
 
   it("cannot read another sandbox of the same account either (same uid, separate mounts)", async () => {
     const seen = await attack(
-      provider,
+      suite.provider,
       "account-victim",
       `return { file: read(input.file), home: list(input.home), mine: list("/home") };`,
       { file: path.join(victimHome, "secret.txt"), home: victimHome },
@@ -99,7 +89,7 @@ describe("a sandboxed server and the host's files", () => {
 
   it("sees only /usr, the /bin… links, a few /etc files, node's packages and its own home", async () => {
     const seen = await attack(
-      provider,
+      suite.provider,
       "account-attacker",
       `return { root: fs.readdirSync("/").sort(), etc: fs.readdirSync("/etc").sort(), opt: list("/opt/berth"),
         passwd: fs.readFileSync("/etc/passwd", "utf8"), modules: fs.existsSync("/opt/berth/node_modules/@modelcontextprotocol/server-memory/package.json") };`,
@@ -150,7 +140,7 @@ describe("a sandboxed server and the host's files", () => {
 
   it("has a writable home as HOME and cwd, a private /tmp, and everything else read-only", async () => {
     const seen = await attack(
-      provider,
+      suite.provider,
       "account-attacker",
       `return { home: process.env.HOME, cwd: process.cwd(), tmpdir: process.env.TMPDIR, uid: process.getuid(),
         user: require("os").userInfo().username, writeHome: write("/home/sandbox/note.txt"), writeTmp: write("/tmp/x"),
@@ -198,8 +188,8 @@ describe("a sandboxed server and the host's files", () => {
   });
 
   it("leaves the data dir's permissions as they were", () => {
-    expect(fs.statSync(data.dir).mode & 0o777).toBe(0o700);
-    expect(fs.statSync(path.join(data.dir, "encryption-keys")).mode & 0o777).toBe(0o600);
-    expect(fs.statSync(path.join(data.dir, "pgdata")).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(suite.data.dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(suite.data.dir, "encryption-keys")).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(suite.data.dir, "pgdata")).mode & 0o777).toBe(0o700);
   });
 });

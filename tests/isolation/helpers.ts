@@ -9,6 +9,7 @@ import { type HostReport, probeHost } from "@/lib/sandbox/host-probe";
 import { LocalProvider, type LocalProviderOptions } from "@/lib/sandbox/local";
 import { packagesOf, preparePackages } from "@/lib/sandbox/prepared-packages";
 import type { Sandbox, SandboxOwner } from "@/lib/sandbox/provider";
+import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { PROJECT_MODULES } from "@/lib/sandbox/start-command";
 
 export const PROJECT = path.resolve(import.meta.dirname, "../..");
@@ -77,18 +78,24 @@ export async function fakeDataDir() {
 }
 
 /**
- * A suite's sandboxes: before it, the host checked for `features`, a data dir like Berth's and a
- * provider on it; after it, both gone. Read `data` and `provider` inside the suite's tests.
+ * A suite's sandboxes: before it, the host checked for `features`, a data dir like Berth's, a
+ * provider on it and a runtime over that; after it, all gone. Read `data`, `provider` and
+ * `runtime` inside the suite's tests.
  */
 export function useSandboxes(features: Feature[], opts: Partial<BubblewrapOptions> = {}) {
-  const suite = {} as { data: Awaited<ReturnType<typeof fakeDataDir>>; provider: LocalProvider };
+  const suite = {} as {
+    data: Awaited<ReturnType<typeof fakeDataDir>>;
+    provider: LocalProvider;
+    runtime: NodeSandboxRuntime;
+  };
   beforeAll(async () => {
     requireHost(...features);
     suite.data = await fakeDataDir();
     suite.provider = bubblewrapProvider(suite.data.dir, opts);
+    suite.runtime = new NodeSandboxRuntime(suite.provider, "isolation-tests");
   });
   afterAll(async () => {
-    await suite.provider?.shutdown();
+    await suite.runtime?.shutdown(); // and its provider's sandboxes
     await suite.data?.cleanup();
   });
   return suite;

@@ -17,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, freePort, processesIn, startBerth } from "../support/berth-server";
+import { api, type BerthServer, freePort, mcpInitialize, processesIn, startBerth } from "../support/berth-server";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const execFileP = promisify(execFile);
@@ -234,19 +234,13 @@ printf("%d:%ld\\n",m,r);return 0;}`;
   // MCP gateway: A can neither open B's endpoint nor ride B's session id on its own connection.
   it("A cannot use B's MCP endpoint or B's MCP session id", async () => {
     const accept = { accept: "application/json, text/event-stream" };
-    const init = {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    };
-    const b = await B.call("POST", `/api/mcp/${victimConn}`, init, accept);
+    const b = await mcpInitialize(B.call, victimConn);
     const sid = b.headers.get("mcp-session-id") as string;
     expect(sid).toBeTruthy();
     const own = await install(A, "att");
     const callEnv = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "sh", arguments: { cmd: "env" } } };
     const hdr = { ...accept, "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" };
-    expect((await A.call("POST", `/api/mcp/${victimConn}`, init, accept)).status).toBe(404);
+    expect((await mcpInitialize(A.call, victimConn)).status).toBe(404);
     for (const c of [victimConn, own]) {
       const r = await A.call("POST", `/api/mcp/${c}`, callEnv, hdr);
       expect(r.status).toBe(404);
@@ -305,13 +299,7 @@ printf("%d:%ld\\n",m,r);return 0;}`;
   it("answers 1M-deep JSON on the MCP endpoint with a 4xx, not 500", async () => {
     const own = await install(A, "att");
     const accept = { accept: "application/json, text/event-stream" };
-    const init = {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    };
-    const sid = (await A.call("POST", `/api/mcp/${own}`, init, accept)).headers.get("mcp-session-id") as string;
+    const sid = (await mcpInitialize(A.call, own)).headers.get("mcp-session-id") as string;
     const n = 1_000_000;
     const deep = `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"sh","arguments":{"cmd":"true","x":${"[".repeat(n)}${"]".repeat(n)}}}}`;
     const r = await A.call("POST", `/api/mcp/${own}`, deep, {
@@ -447,13 +435,7 @@ printf("%d:%ld\\n",m,r);return 0;}`;
     await tool(A, conn, "(sleep 1; kill -STOP $PPID) >/dev/null 2>&1 & echo ok");
     await sleep(2000);
     const accept = { accept: "application/json, text/event-stream" };
-    const init = {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
-    };
-    const sid = (await A.call("POST", `/api/mcp/${conn}`, init, accept)).headers.get("mcp-session-id") as string;
+    const sid = (await mcpInitialize(A.call, conn)).headers.get("mcp-session-id") as string;
     const big = JSON.stringify({
       jsonrpc: "2.0",
       id: 7,

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type DeployError, isDeployError } from "@/lib/core/runtime";
-import type { LocalProvider } from "@/lib/sandbox/local";
-import { type CrashReport, NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import { bubblewrapProvider, fakeDataDir, requireHost, withTimeout } from "./helpers";
+import type { CrashReport } from "@/lib/sandbox/runtime";
+import { useSandboxes, withTimeout } from "./helpers";
 
 /** A quote, a backslash, a space and a plus, so every encoding differs from the raw value. */
 const SECRET = 'ghp_16CharactersOfSecret42 "q"\\+x';
@@ -94,24 +93,11 @@ async function deployError(p: Promise<unknown>): Promise<DeployError> {
 
 /** A hostile server prints its credential in every encoding it can think of; none may come back. */
 describe("a server that prints its credential encoded", () => {
-  let data: Awaited<ReturnType<typeof fakeDataDir>>;
-  let provider: LocalProvider;
-  let runtime: NodeSandboxRuntime;
+  const suite = useSandboxes(["bwrap", "setpriv", "bridge"]);
   const spec = { accountId: "account-leaker", env: { API_TOKEN: SECRET }, network: false, timeoutSeconds: 60 };
 
-  beforeAll(async () => {
-    requireHost("bwrap", "setpriv", "bridge");
-    data = await fakeDataDir();
-    provider = bubblewrapProvider(data.dir);
-    runtime = new NodeSandboxRuntime(provider, "isolation-tests");
-  });
-  afterAll(async () => {
-    await runtime?.shutdown();
-    await data?.cleanup();
-  });
-
   it("leaks nothing through a failed dry run", async () => {
-    const err = await deployError(runtime.dryRun({ ...spec, startCommand: failsAtStart }));
+    const err = await deployError(suite.runtime.dryRun({ ...spec, startCommand: failsAtStart }));
     expectNoSecret(err.stderrTail);
     expect(err.message).toMatch(/exited before answering initialize/);
     expect(leaked(err.message)).toEqual([]);
@@ -119,7 +105,7 @@ describe("a server that prints its credential encoded", () => {
 
   it("leaks nothing through a failed deploy", async () => {
     const err = await deployError(
-      runtime.deploy({ ...spec, connectionId: "conn-leak-start", startCommand: failsAtStart }),
+      suite.runtime.deploy({ ...spec, connectionId: "conn-leak-start", startCommand: failsAtStart }),
     );
     expectNoSecret(err.stderrTail);
     expect(leaked(err.message)).toEqual([]);
@@ -127,9 +113,9 @@ describe("a server that prints its credential encoded", () => {
 
   it("leaks nothing through the crash report of a running server", async () => {
     const crashed = new Promise<CrashReport>((resolve) => {
-      runtime.onCrash = resolve;
+      suite.runtime.onCrash = resolve;
     });
-    await runtime.deploy({ ...spec, connectionId: "conn-leak-crash", startCommand: crashesLater });
+    await suite.runtime.deploy({ ...spec, connectionId: "conn-leak-crash", startCommand: crashesLater });
     const report = await withTimeout(crashed, 30_000, "the crash report");
     expect(report.connectionId).toBe("conn-leak-crash");
     expectNoSecret(report.stderrTail);

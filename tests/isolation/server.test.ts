@@ -1,35 +1,20 @@
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { sandboxUid } from "@/lib/sandbox/bubblewrap";
-import type { LocalProvider } from "@/lib/sandbox/local";
-import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import { bubblewrapProvider, fakeDataDir, homeOf, requireHost, serverProcess, waitFor } from "./helpers";
+import { homeOf, serverProcess, useSandboxes, waitFor } from "./helpers";
 
 const memory = CATALOGUE.find((s) => s.slug === "memory") as (typeof CATALOGUE)[number];
 
 /** The catalogue's memory server, prepared with Berth, works inside the sandbox as it does outside. */
 describe("a real MCP server in a bubblewrap sandbox", () => {
-  let data: Awaited<ReturnType<typeof fakeDataDir>>;
-  let provider: LocalProvider;
-  let runtime: NodeSandboxRuntime;
-
-  beforeAll(async () => {
-    requireHost("bwrap", "setpriv", "bridge");
-    data = await fakeDataDir();
-    provider = bubblewrapProvider(data.dir);
-    runtime = new NodeSandboxRuntime(provider, "isolation-tests");
-  });
-  afterAll(async () => {
-    await runtime?.shutdown();
-    await data?.cleanup();
-  });
+  const suite = useSandboxes(["bwrap", "setpriv", "bridge"]);
 
   it("starts offline, answers initialize and tools, and keeps its data in its own home", async () => {
-    expect(provider.isolated).toBe(true);
+    expect(suite.provider.isolated).toBe(true);
     const started = Date.now();
-    const { sandboxId } = await runtime.deploy({
+    const { sandboxId } = await suite.runtime.deploy({
       connectionId: "conn-memory",
       accountId: "account-memory",
       startCommand: memory.start_command,
@@ -37,7 +22,7 @@ describe("a real MCP server in a bubblewrap sandbox", () => {
       network: false,
       timeoutSeconds: 60,
     });
-    const session = runtime.session("conn-memory");
+    const session = suite.runtime.session("conn-memory");
     expect(session?.initializeResult?.serverInfo.name).toBe("memory-server");
     expect(Date.now() - started).toBeLessThan(10_000);
 
@@ -64,15 +49,15 @@ describe("a real MCP server in a bubblewrap sandbox", () => {
     const mount = fs.readFileSync(`/proc/${server.pid}/mountinfo`, "utf8").split("\n");
     expect(mount.find((l) => l.split(" ")[4] === "/home/sandbox")).toMatch(/ - tmpfs berth-home /);
 
-    await runtime.stop("conn-memory", sandboxId);
-    expect(runtime.isLive("conn-memory")).toBe(false);
-    expect(fs.existsSync(path.join(data.dir, "sandboxes", sandboxId))).toBe(false);
+    await suite.runtime.stop("conn-memory", sandboxId);
+    expect(suite.runtime.isLive("conn-memory")).toBe(false);
+    expect(fs.existsSync(path.join(suite.data.dir, "sandboxes", sandboxId))).toBe(false);
   });
 
   it("lists tools in a dry run and leaves nothing behind", async () => {
-    const boxes = () => fs.readdirSync(path.join(data.dir, "sandboxes")).filter((d) => d.startsWith("lcl-"));
+    const boxes = () => fs.readdirSync(path.join(suite.data.dir, "sandboxes")).filter((d) => d.startsWith("lcl-"));
     const before = boxes();
-    const tools = await runtime.dryRun({
+    const tools = await suite.runtime.dryRun({
       accountId: "account-memory",
       startCommand: memory.start_command,
       env: memory.env as Record<string, string>,

@@ -7,19 +7,7 @@ import { isBerthError } from "@/lib/core/errors";
 import { ServerDefinitionInput } from "@/lib/core/schemas/server-definition";
 import { validateCredentials } from "@/lib/core/services/connections/credentials";
 import type { ServerRow } from "@/lib/db/queries/servers";
-import type { LocalProvider } from "@/lib/sandbox/local";
-import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import {
-  attack,
-  bubblewrapProvider,
-  fakeDataDir,
-  hostProcessesWith,
-  owner,
-  PROJECT,
-  requireHost,
-  waitFor,
-  withTimeout,
-} from "./helpers";
+import { attack, hostProcessesWith, owner, PROJECT, useSandboxes, waitFor, withTimeout } from "./helpers";
 
 /**
  * Finding 1 of the hardening issue: root's part of the start chain (setpriv, unshare, sh, mount)
@@ -29,16 +17,12 @@ import {
  * from its own mountinfo.
  */
 describe("the start chain and the server's environment", () => {
-  let data: Awaited<ReturnType<typeof fakeDataDir>>;
-  let provider: LocalProvider;
+  const suite = useSandboxes(["bwrap", "setpriv", "bridge"]);
   let work: string;
   let evil: string;
   let log: string;
 
   beforeAll(async () => {
-    requireHost("bwrap", "setpriv", "bridge");
-    data = await fakeDataDir();
-    provider = bubblewrapProvider(data.dir);
     // A preload that records who loaded it, where any uid may append (the test's own dir).
     work = fs.mkdtempSync(path.join(os.tmpdir(), "berth-preload-"));
     fs.chmodSync(work, 0o755);
@@ -50,15 +34,13 @@ describe("the start chain and the server's environment", () => {
     execFileSync("gcc", ["-shared", "-fPIC", "-o", evil, path.join(work, "evil.c")]);
     fs.chmodSync(evil, 0o755);
   });
-  afterAll(async () => {
-    await provider?.shutdown();
-    await data?.cleanup();
+  afterAll(() => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
   it("never runs a preload named in the server's environment outside the sandbox", async () => {
     for (const network of [false, true]) {
-      const sandbox = await provider.create({
+      const sandbox = await suite.provider.create({
         argv: ["node", "-e", "setTimeout(() => {}, 300)"],
         env: { LD_PRELOAD: evil, LD_LIBRARY_PATH: work, GCONV_PATH: work },
         network,
@@ -74,7 +56,7 @@ describe("the start chain and the server's environment", () => {
   it("a preload built inside a sandbox has no host path to name", async () => {
     // The attacker compiles in its home and looks up where that home is on the host.
     const seen = await attack(
-      provider,
+      suite.provider,
       "account-preload",
       `fs.writeFileSync("/home/sandbox/e.c", input.source);
        const cc = run("/usr/bin/gcc", ["-shared", "-fPIC", "-o", "/home/sandbox/e.so", "/home/sandbox/e.c"]);
@@ -93,7 +75,7 @@ describe("the start chain and the server's environment", () => {
   it("keeps the server's environment out of every process of the chain, and off every command line", async () => {
     const SECRET = `ghp_chain-${Date.now()}`;
     const marker = `chain-marker-${Date.now()}`;
-    const sandbox = await provider.create({
+    const sandbox = await suite.provider.create({
       argv: ["node", "-e", "setInterval(() => {}, 1000)", marker],
       env: { TOKEN: SECRET },
       network: true,
@@ -111,16 +93,20 @@ describe("the start chain and the server's environment", () => {
         expect(p.cmd, "command line").not.toContain(SECRET);
       }
     } finally {
-      await provider.kill(sandbox.id);
+      await suite.provider.kill(sandbox.id);
     }
   });
 
   it("passes nothing Berth inherited into the sandbox, whatever started Berth", async () => {
     // Node hands its children every fd it inherited without close-on-exec: give a Berth nine.
-    const child = spawn(process.execPath, ["--import", "tsx", "tests/isolation/fixtures/inherited-fds.ts", data.dir], {
-      cwd: PROJECT,
-      stdio: ["ignore", "pipe", "inherit", ...Array<"pipe">(9).fill("pipe")],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "tests/isolation/fixtures/inherited-fds.ts", suite.data.dir],
+      {
+        cwd: PROJECT,
+        stdio: ["ignore", "pipe", "inherit", ...Array<"pipe">(9).fill("pipe")],
+      },
+    );
     let out = "";
     child.stdout?.on("data", (d) => {
       out += d;
@@ -178,9 +164,8 @@ describe("the start chain and the server's environment", () => {
     ]);
 
     // A definition stored before these checks: the runtime refuses to start it.
-    const runtime = new NodeSandboxRuntime(provider, "isolation-tests");
     await expect(
-      runtime.dryRun({
+      suite.runtime.dryRun({
         accountId: "account-preload",
         startCommand: "node -e 0",
         env: { LD_PRELOAD: evil },

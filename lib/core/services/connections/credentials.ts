@@ -199,12 +199,10 @@ export function scrubSecrets(text: string, secrets: Record<string, string>): str
 
 /**
  * The last `maxChars` characters of a server's output, secrets scrubbed first so the cut can't
- * leave part of one unrecognised. `truncated` says the text itself was cut at its start (the
- * caller kept a raw tail): its first line may begin with the end of a secret, which no longer
- * matches anything, so that line is dropped.
+ * leave part of one unrecognised. The output itself starts at a whole line (OutputTail keeps
+ * whole lines only), so no secret is cut before it reaches here.
  */
-export function scrubTail(text: string, secrets: Record<string, string>, maxChars = 4096, truncated = false): string {
-  const whole = truncated ? text.slice(text.indexOf("\n") + 1 || text.length) : text;
-  const scrubbed = scrubSecrets(whole, secrets);
+export function scrubTail(text: string, secrets: Record<string, string>, maxChars = 4096): string {
+  const scrubbed = scrubSecrets(text, secrets);
   return scrubbed.slice(Math.max(0, scrubbed.length - maxChars));
 }

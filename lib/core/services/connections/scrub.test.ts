@@ -117,10 +117,7 @@ describe("scrubTail", () => {
     expect(out).not.toMatch(/t42|ret/i);
   });
 
-  it("drops a first line the caller's tail cut into: the rest of a secret there cannot be recognised", () => {
-    const cut = TOKEN.slice(TOKEN.length - 12);
-    expect(scrubTail(`${cut} and more\nnext line\nlast line`, secrets, 4096, true)).toBe("next line\nlast line");
-    expect(scrubTail(`${cut} with no line break`, secrets, 4096, true)).toBe("");
+  it("scrubs a whole first line like any other", () => {
     expect(scrubTail(`whole first line ${TOKEN}\nnext line`, secrets)).toBe("whole first line [redacted]\nnext line");
   });
 
