@@ -162,11 +162,6 @@ export class E2BProvider implements SandboxProvider {
 
   async kill(sandboxId: string) {
     const live = this.live.get(sandboxId);
-    if (live?.tail.serverExited) {
-      // The server died and the bridge is on its way out: let its last stderr arrive first,
-      // it is what the caller reports (a failed deploy, a dry run's 422).
-      await Promise.race([live.exited, sleep(BRIDGE_DRAIN_MS)]);
-    }
     live?.settle({ code: null, signal: "SIGKILL" });
     live?.release();
     await this.call("kill the sandbox", () => E2BSandbox.kill(sandboxId, this.connection()));
@@ -304,6 +299,10 @@ export class E2BProvider implements SandboxProvider {
       transport: new StreamableHTTPClientTransport(new URL(`${url}${MCP_PATH}`), { requestInit: { headers } }),
       exited,
       stderrTail: () => tail.text(),
+      // The bridge's answer (an initialize failing, say) can come before the server's stderr,
+      // which arrives over another stream; the bridge exits right after its server (see
+      // bridgeCommand), and its stream ends after the last of its stderr.
+      stderrSettled: () => Promise.race([exited.then(() => {}), sleep(BRIDGE_DRAIN_MS)]),
     };
   }
 
@@ -540,11 +539,8 @@ function tailNote(tail: StderrTail) {
  */
 class StderrTail {
   private readonly tail = new OutputTail();
-  /** supergateway logged the end of the server process. */
-  serverExited = false;
   push(d: string) {
     this.tail.push(d);
-    if (/\[supergateway\] Child (exited|process failure)/.test(d)) this.serverExited = true;
   }
   text() {
     return this.tail

@@ -37,6 +37,11 @@ export interface Sandbox {
   readonly exited: Promise<SandboxExit>;
   /** The end of the server's stderr: whole lines, up to 16 KiB (callers scrub credentials, then cut it shorter). */
   stderrTail(): string;
+  /**
+   * For a start that failed: settles once the server's last stderr has arrived (or after a short
+   * wait), so stderrTail() says why. Providers whose stderr arrives with the exit leave it out.
+   */
+  stderrSettled?(): Promise<void>;
 }
 
 export type SandboxInfo = { id: string; owner: Partial<SandboxOwner> };

@@ -194,6 +194,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
         };
         return (result.tools ?? []).map((t) => ({ name: t.name, description: t.description ?? "" }));
       } catch (err) {
+        await sandbox.stderrSettled?.();
         throw deployError(err, sandbox, spec.env);
       } finally {
         await upstream.close();
@@ -280,6 +281,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
       return { sandbox, upstream };
     } catch (err) {
       const ended = !upstream.isOpen; // the server's side closed by itself, not by us
+      await sandbox.stderrSettled?.();
       await upstream.close();
       await this.impl.kill(sandbox.id);
       const exit = await sandbox.exited; // settled by kill

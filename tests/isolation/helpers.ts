@@ -229,8 +229,17 @@ export function hostProcessesWith(text: string): { pid: number; uid: number; cap
 }
 
 /** The sandboxed program itself (not the bwrap processes around it) whose command line holds `text`. */
-export function serverProcess(text: string) {
-  return hostProcessesWith(text).find((p) => !p.cmd.includes("bwrap"));
+export function serverProcess(text: string, sandboxId?: string) {
+  return hostProcessesWith(text).find((p) => !p.cmd.includes("bwrap") && (!sandboxId || inSandbox(p.pid, sandboxId)));
+}
+
+/** Whether a process is in sandbox `sandboxId`'s cgroup (other suites run the same servers meanwhile). */
+function inSandbox(pid: number, sandboxId: string) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(`/${sandboxId}\n`);
+  } catch {
+    return false;
+  }
 }
 
 /**

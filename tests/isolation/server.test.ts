@@ -9,7 +9,7 @@ const memory = CATALOGUE.find((s) => s.slug === "memory") as (typeof CATALOGUE)[
 
 /** The catalogue's memory server, prepared with Berth, works inside the sandbox as it does outside. */
 describe("a real MCP server in a bubblewrap sandbox", () => {
-  const suite = useSandboxes(["bwrap", "setpriv", "bridge"]);
+  const suite = useSandboxes(["bwrap", "setpriv", "bridge", "cgroups"]);
 
   it("starts offline, answers initialize and tools, and keeps its data in its own home", async () => {
     expect(suite.provider.isolated).toBe(true);
@@ -36,7 +36,7 @@ describe("a real MCP server in a bubblewrap sandbox", () => {
 
     // The server process runs as the account's uid, from Berth's prepared package at its neutral path.
     const server = await waitFor("the memory server's process", () =>
-      serverProcess("/opt/berth/node_modules/@modelcontextprotocol/server-memory/"),
+      serverProcess("/opt/berth/node_modules/@modelcontextprotocol/server-memory/", sandboxId),
     );
     expect(server.uid).toBe(sandboxUid("account-memory"));
 
