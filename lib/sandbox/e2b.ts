@@ -302,7 +302,9 @@ export class E2BProvider implements SandboxProvider {
       // The bridge's answer (an initialize failing, say) can come before the server's stderr,
       // which arrives over another stream; the bridge exits right after its server (see
       // bridgeCommand), and its stream ends after the last of its stderr.
-      stderrSettled: () => Promise.race([exited.then(() => {}), sleep(BRIDGE_DRAIN_MS)]),
+      stderrSettled: async () => {
+        await Promise.race([exited, sleep(BRIDGE_DRAIN_MS)]);
+      },
     };
   }
 
