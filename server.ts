@@ -5,7 +5,10 @@ import { publishAppDeps } from "@/lib/app-deps";
 import { hashPassword } from "@/lib/auth/password";
 import { listenForCli } from "@/lib/cli/socket";
 import { ConfigError, loadConfig } from "@/lib/config";
+import { createRouter } from "@/lib/core/http/route";
+import { ROUTES } from "@/lib/core/http/routes";
 import { countUsers } from "@/lib/db/queries/accounts";
+import { sendWebResponse, toWebRequest } from "@/lib/http/node-adapter";
 import { startMaintenanceLoop } from "@/lib/jobs/maintenance";
 import { recordCrash, recoverAtStart } from "@/lib/jobs/supervisor";
 import { apiRateLimit } from "@/lib/limits/api-rate";
@@ -14,8 +17,9 @@ import { McpGateway } from "@/lib/mcp/gateway";
 import { openBerth } from "@/lib/node";
 
 /**
- * Berth's one process: the MCP gateway on node:http (the hot path skips Next entirely),
- * Next.js for pages and REST, the sandbox runtime and the maintenance loop; SIGTERM stops all.
+ * Berth's one process: the MCP gateway and the REST API on node:http (neither goes through
+ * Next), Next.js for pages and actions, the sandbox runtime and the maintenance loop; SIGTERM
+ * stops all.
  */
 async function main() {
   const dev = process.argv.includes("--dev");
@@ -43,9 +47,16 @@ async function main() {
   runtime.onToolCall = (record) => audit.record(record);
   runtime.onDeleted = (connectionId) => gateway.endSessionsOf(connectionId);
   const limitApi = apiRateLimit(config.apiRequestsPerSecond);
+  const rest = createRouter(ROUTES);
+  const serveRest = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const answer = await rest(toWebRequest(req, config.publicUrl), deps);
+    await sendWebResponse(res, answer, req.method === "HEAD");
+  };
   const server = http.createServer((req, res) => {
     if (McpGateway.matches(req.url)) void gateway.handle(req, res);
-    else if (!(req.url?.startsWith("/api/") && limitApi(req, res))) void handle(req, res);
+    else if (req.url === "/api" || req.url?.startsWith("/api/") || req.url?.startsWith("/api?")) {
+      if (!limitApi(req, res)) serveRest(req, res).catch((err) => res.destroy(err));
+    } else void handle(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,4 +1,4 @@
-import type { HttpDeps } from "@/lib/core/http/handler";
+import type { HttpDeps } from "@/lib/core/http/route";
 
 /**
  * What the Next.js side (route handlers, pages, server actions) gets from Berth's server

@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   E2B_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(300).max(86400).default(3600),
   NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
   NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: z.string().optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
   BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(20).default(5000),
   BERTH_RESTART_LIMIT: z.coerce.number().int().min(0).max(100).default(5),
   BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
@@ -96,6 +97,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     supabase: e.NEXT_PUBLIC_SUPABASE_URL
       ? { url: e.NEXT_PUBLIC_SUPABASE_URL, publishableKey: e.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY as string }
       : undefined,
+    /** Schedulers' key for `POST /api/maintenance` (Supabase's service role key). */
+    serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
     mcpMaxConcurrency: e.BERTH_MCP_MAX_CONCURRENCY,
     mcpSessionIdleMs: e.BERTH_MCP_SESSION_IDLE_SECONDS * 1000,

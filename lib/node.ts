@@ -3,6 +3,7 @@ import path from "node:path";
 import type { AppDeps } from "@/lib/app-deps";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
+import { serviceKeyCheck } from "@/lib/auth/service-key";
 import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import type { Config } from "@/lib/config";
@@ -12,6 +13,7 @@ import { loadKeyring, loadOrCreateSecret } from "@/lib/crypto/keyring";
 import { type DbHandle, openDb } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
 import { getInstallationId } from "@/lib/db/queries/settings";
+import { runMaintenance } from "@/lib/jobs/maintenance";
 import { createLogger } from "@/lib/log";
 import { BubblewrapConfinement } from "@/lib/sandbox/bubblewrap";
 import { E2BProvider } from "@/lib/sandbox/e2b";
@@ -89,6 +91,9 @@ export async function openBerth(config: Config): Promise<Berth> {
       database: db.kind,
       sandbox: { provider: runtime.provider, isolated: runtime.isolated },
     }),
+    // Besides its own loop (server.ts): a scheduler may ask for a sweep; claims keep them apart.
+    maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),
+    isService: serviceKeyCheck(config.serviceRoleKey),
   };
   return {
     deps,

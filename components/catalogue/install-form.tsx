@@ -8,11 +8,8 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { ApiError, api } from "@/lib/client/api";
-import type { Connection } from "@/lib/core/schemas/connection";
 import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
 import { credentialFields } from "./credential-fields";
-
-type DryRun = { tools: { name: string }[] };
 
 /** Installs a server for the account: a name, its credentials, then test (dry run) or install. */
 export function InstallForm({ accountId, definition }: { accountId: string; definition: ServerDefinition }) {
@@ -29,14 +26,18 @@ export function InstallForm({ accountId, definition }: { accountId: string; defi
     credentials: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "")),
     dry_run: dryRun,
   });
-  const test = useMutation({ mutationFn: () => api<DryRun>("POST", "/api/mcp-connections/install", body(true)) });
+  const send = (dryRun: boolean) => () => api("POST /api/mcp-connections/install", { body: body(dryRun) });
+  const test = useMutation({ mutationFn: send(true) });
   const install = useMutation({
-    mutationFn: () => api<Connection>("POST", "/api/mcp-connections/install", body(false)),
-    onSuccess: (conn) => router.push(`/dashboard/connections/${conn.id}`),
+    mutationFn: send(false),
+    onSuccess: (answer) => {
+      if ("id" in answer) router.push(`/dashboard/connections/${answer.id}`);
+    },
   });
+  const tools = test.data && "tools" in test.data ? test.data.tools : undefined;
   const error = install.error ?? test.error;
   const fieldError = (path: string) =>
-    error instanceof ApiError ? error.details.find((d) => d.path === path)?.message : undefined;
+    error instanceof ApiError ? error.fieldErrors.find((d) => d.path === path)?.message : undefined;
   const busy = test.isPending || install.isPending;
 
   const submit = (e: FormEvent) => {
@@ -89,16 +90,19 @@ export function InstallForm({ accountId, definition }: { accountId: string; defi
           {error && (
             <div className="text-destructive grid gap-1 text-sm" role="alert">
               <p>{error.message}</p>
-              {error instanceof ApiError && error.code === "dry_run_failed" && (
-                <pre className="bg-muted text-foreground overflow-auto rounded p-2 text-xs">
-                  {error.details.map((d) => d.message).join("\n")}
+              {error instanceof ApiError && error.stderr && (
+                <pre
+                  className="bg-muted text-foreground overflow-auto rounded p-2 text-xs"
+                  data-testid="dry-run-stderr"
+                >
+                  {error.stderr}
                 </pre>
               )}
             </div>
           )}
-          {test.data && (
+          {tools && (
             <p className="text-sm" data-testid="dry-run-result">
-              It starts. {test.data.tools.length} tools: {test.data.tools.map((t) => t.name).join(", ")}.
+              It starts. {tools.length} tools: {tools.map((t) => t.name).join(", ")}.
             </p>
           )}
           <div className="flex gap-3">

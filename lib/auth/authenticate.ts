@@ -1,4 +1,4 @@
-import type { Principal } from "@/lib/core/http/handler";
+import type { Principal } from "@/lib/core/http/route";
 import { accountOfBearer, type KeyCache } from "@/lib/core/services/accounts/authenticate";
 import type { Db } from "@/lib/db/db";
 import { getMembership } from "@/lib/db/queries/accounts";

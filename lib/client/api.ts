@@ -1,40 +1,59 @@
-type ErrorBody = { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } };
+import type { AnswerOf, BodyOf, RouteKey } from "@/lib/core/http/routes";
 
-/** An error answer of the API: its code, message and per-field details. */
+type ErrorBody = { error?: { code?: string; message?: string; details?: unknown } };
+type FieldError = { path: string; message: string };
+
+/** An error answer of the API: its code, message and details (their shape depends on the code). */
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    readonly details: { path: string; message: string }[],
+    readonly details: unknown,
   ) {
     super(message);
     this.name = "ApiError";
   }
+
+  /** A 400's per-field messages (`[{path, message}]`); none for other errors. */
+  get fieldErrors(): FieldError[] {
+    return Array.isArray(this.details)
+      ? this.details.filter((d): d is FieldError => typeof d?.path === "string" && typeof d?.message === "string")
+      : [];
+  }
+
+  /** A failed dry run's server stderr (secrets scrubbed). */
+  get stderr(): string | undefined {
+    const stderr = (this.details as { stderr?: unknown } | undefined)?.stderr;
+    return typeof stderr === "string" ? stderr : undefined;
+  }
 }
 
+type Call<K extends RouteKey> = {
+  /** The path's `:name` parameters. */
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: BodyOf<K>;
+  signal?: AbortSignal;
+};
+
 /**
- * The REST API as the signed-in user (the session cookie authenticates): the `data` of a success,
- * or an ApiError carrying the API's own code, message and details.
+ * The REST API as the signed-in user (the session cookie authenticates), by route: its key in
+ * the route table (`"POST /api/mcp-connections/:id/extend"`), so method, path and the answer's
+ * type all come from there. Resolves to the `data` of a success, or throws an ApiError.
  */
-export async function api<T>(
-  method: "GET" | "POST" | "DELETE",
-  path: string,
-  body?: unknown,
-  signal?: AbortSignal,
-): Promise<T> {
-  const res = await fetch(path, {
+export async function api<K extends RouteKey>(route: K, call: Call<K> = {}): Promise<AnswerOf<K>> {
+  const [method = "GET", template = ""] = route.split(" ");
+  const path = template.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(call.params?.[name] ?? ""));
+  const url = call.query ? `${path}?${new URLSearchParams(call.query)}` : path;
+  const res = await fetch(url, {
     method,
     credentials: "same-origin",
-    headers: { accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal,
+    headers: { accept: "application/json", ...(call.body === undefined ? {} : { "content-type": "application/json" }) },
+    body: call.body === undefined ? undefined : JSON.stringify(call.body),
+    signal: call.signal,
   });
-  const json = (await res.json().catch(() => ({}))) as { data?: T } & ErrorBody;
+  const json = (await res.json().catch(() => ({}))) as { data?: AnswerOf<K> } & ErrorBody;
   if (res.ok && json.data !== undefined) return json.data;
   const error = json.error ?? {};
-  throw new ApiError(
-    error.message ?? `${method} ${path} failed (${res.status}).`,
-    error.code ?? "",
-    error.details ?? [],
-  );
+  throw new ApiError(error.message ?? `${method} ${path} failed (${res.status}).`, error.code ?? "", error.details);
 }

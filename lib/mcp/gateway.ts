@@ -9,7 +9,7 @@ import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
-import type { Principal } from "@/lib/core/http/handler";
+import type { Principal } from "@/lib/core/http/route";
 import { bearerKey } from "@/lib/core/services/accounts/authenticate";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
 import { isUuid } from "@/lib/db/ids";

@@ -1,23 +1,21 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "@/lib/client/api";
+import type { AnswerOf } from "@/lib/core/http/routes";
 import type { Connection } from "@/lib/core/schemas/connection";
 import { connectionKeys } from "./keys";
 
 /** Statuses change on their own (deploying → running, expiry, crashes): poll this often. */
 const POLL_MS = 5_000;
 
-export type ConnectionEvent = { id: string; type: string; created_at: string; data: Record<string, unknown> };
-export type ToolInfo = { name: string; description?: string; inputSchema?: unknown };
-export type ToolResult = { content: unknown[]; isError?: boolean };
-
-const base = (id: string) => `/api/mcp-connections/${encodeURIComponent(id)}`;
+export type ConnectionEvent = AnswerOf<"GET /api/mcp-connections/:id/events">[number];
+export type ToolInfo = AnswerOf<"GET /api/mcp-connections/:id/tools">[number];
+export type ToolResult = AnswerOf<"POST /api/mcp-connections/:id/tools/call">;
 
 /** The account's connections. */
 export function useConnectionsQuery({ accountId, initialData }: { accountId: string; initialData?: Connection[] }) {
   return useQuery({
     queryKey: connectionKeys.list(accountId),
-    queryFn: ({ signal }) =>
-      api<Connection[]>("GET", `/api/mcp-connections?account_id=${encodeURIComponent(accountId)}`, undefined, signal),
+    queryFn: ({ signal }) => api("GET /api/mcp-connections", { query: { account_id: accountId }, signal }),
     initialData,
     refetchInterval: POLL_MS,
   });
@@ -27,7 +25,7 @@ export function useConnectionsQuery({ accountId, initialData }: { accountId: str
 export function useConnectionQuery({ accountId, initialData }: { accountId: string; initialData: Connection }) {
   return useQuery({
     queryKey: connectionKeys.detail(accountId, initialData.id),
-    queryFn: ({ signal }) => api<Connection>("GET", base(initialData.id), undefined, signal),
+    queryFn: ({ signal }) => api("GET /api/mcp-connections/:id", { params: { id: initialData.id }, signal }),
     initialData,
     refetchInterval: POLL_MS,
   });
@@ -37,7 +35,7 @@ export function useConnectionQuery({ accountId, initialData }: { accountId: stri
 export function useEventsQuery(accountId: string, id: string) {
   return useQuery({
     queryKey: connectionKeys.events(accountId, id),
-    queryFn: ({ signal }) => api<ConnectionEvent[]>("GET", `${base(id)}/events`, undefined, signal),
+    queryFn: ({ signal }) => api("GET /api/mcp-connections/:id/events", { params: { id }, signal }),
     refetchInterval: POLL_MS,
   });
 }
@@ -46,7 +44,7 @@ export function useEventsQuery(accountId: string, id: string) {
 export function useToolsQuery(accountId: string, id: string, enabled: boolean) {
   return useQuery({
     queryKey: connectionKeys.tools(accountId, id),
-    queryFn: ({ signal }) => api<ToolInfo[]>("GET", `${base(id)}/tools`, undefined, signal),
+    queryFn: ({ signal }) => api("GET /api/mcp-connections/:id/tools", { params: { id }, signal }),
     enabled,
   });
 }
@@ -55,7 +53,7 @@ export function useToolsQuery(accountId: string, id: string, enabled: boolean) {
 export function useExtendMutation(accountId: string, id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api<Connection>("POST", `${base(id)}/extend`, {}),
+    mutationFn: () => api("POST /api/mcp-connections/:id/extend", { params: { id }, body: {} }),
     onSuccess: (conn) => {
       client.setQueryData(connectionKeys.detail(accountId, id), conn);
       void client.invalidateQueries({ queryKey: connectionKeys.events(accountId, id) });
@@ -68,7 +66,7 @@ export function useExtendMutation(accountId: string, id: string) {
 export function useRestartMutation(accountId: string, id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api<Connection>("POST", `${base(id)}/restart`),
+    mutationFn: () => api("POST /api/mcp-connections/:id/restart", { params: { id } }),
     onSuccess: (conn) => {
       client.setQueryData(connectionKeys.detail(accountId, id), conn);
       void client.invalidateQueries({ queryKey: connectionKeys.detail(accountId, id) });
@@ -80,18 +78,18 @@ export function useRestartMutation(accountId: string, id: string) {
 export function useDeleteMutation(accountId: string, id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api<Connection>("DELETE", base(id)),
+    mutationFn: () => api("DELETE /api/mcp-connections/:id", { params: { id } }),
     onSuccess: () => client.removeQueries({ queryKey: connectionKeys.detail(accountId, id) }),
   });
 }
 
-export type ClientConfig = { url: string; headers: Record<string, string>; mcpServers: Record<string, unknown> };
+export type ClientConfig = AnswerOf<"GET /api/mcp-connections/:id/client-config">;
 
 /** Ready-to-paste configs for an agent (the API key is a placeholder: Berth keeps only hashes). */
 export function useClientConfigQuery(accountId: string, id: string) {
   return useQuery({
     queryKey: connectionKeys.clientConfig(accountId, id),
-    queryFn: ({ signal }) => api<ClientConfig>("GET", `${base(id)}/client-config`, undefined, signal),
+    queryFn: ({ signal }) => api("GET /api/mcp-connections/:id/client-config", { params: { id }, signal }),
     staleTime: Number.POSITIVE_INFINITY,
   });
 }
@@ -101,7 +99,7 @@ export function useCallToolMutation(accountId: string, id: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (input: { name: string; arguments: Record<string, unknown> }) =>
-      api<ToolResult>("POST", `${base(id)}/tools/call`, input),
+      api("POST /api/mcp-connections/:id/tools/call", { params: { id }, body: input }),
     onSettled: () => void client.invalidateQueries({ queryKey: connectionKeys.events(accountId, id) }),
   });
 }

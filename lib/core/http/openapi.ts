@@ -1,36 +1,18 @@
 import { z } from "zod";
-import {
-  createDocument,
-  type oas31,
-  type ZodOpenApiOperationObject,
-  type ZodOpenApiResponsesObject,
-} from "zod-openapi";
-import { toErrorResponse } from "@/lib/core/errors";
+import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
 import { ErrorResponse } from "@/lib/core/schemas/common";
-import {
-  Connection,
-  ConnectionEvent,
-  CredentialsInput,
-  DryRunResult,
-  ExtendInput,
-  InstallInput,
-  ListConnectionsQuery,
-} from "@/lib/core/schemas/connection";
-import { CallToolInput, CallToolResult, ClientConfig, McpListResult } from "@/lib/core/schemas/inspector";
-import { SandboxRunInput, SandboxRunResult } from "@/lib/core/schemas/sandbox-run";
-import { ServerDefinition } from "@/lib/core/schemas/server-definition";
-import type { Handler } from "./handler";
+import type { ErrorStatus, Route } from "./route";
 
 /**
- * OpenAPI 3.1 of the REST API, generated from the very zod schemas the routes parse and answer
- * with, plus a server-rendered reference page of it (no scripts, works offline).
+ * OpenAPI 3.1 of the REST API, generated from the route table (routes.ts) and so from the very
+ * zod schemas the routes parse and answer with, plus a server-rendered reference page of it (no
+ * scripts, works offline).
  */
-
-type ErrorStatus = 400 | 401 | 404 | 406 | 409 | 413 | 415 | 422 | 429 | 502;
 
 const ERROR_RESPONSES: Record<ErrorStatus, { id: string; description: string }> = {
   400: { id: "BadRequest", description: "Bad input; `details` lists `{path, message}`, one per bad field." },
   401: { id: "Unauthorized", description: "No or bad credentials." },
+  403: { id: "Forbidden", description: "Authenticated, but not allowed to do this (a member's role, an origin)." },
   404: { id: "NotFound", description: "Not found, or not yours: another account's objects are invisible." },
   406: {
     id: "NotAcceptable",
@@ -53,33 +35,70 @@ const ERROR_RESPONSES: Record<ErrorStatus, { id: string; description: string }> 
       "(REST) or `BERTH_MCP_BODY_BYTES_PER_SECOND` (MCP bodies); retry after the `Retry-After` seconds.",
   },
   502: { id: "SandboxProviderFailed", description: "The sandbox provider failed." },
+  503: {
+    id: "Unavailable",
+    description: "A service Berth depends on (the sign-in provider's keys, say) cannot be reached.",
+  },
 };
 
 const errorRef = (status: ErrorStatus) => ({ $ref: `#/components/responses/${ERROR_RESPONSES[status].id}` });
 
-const data = <T extends z.ZodType>(schema: T) => z.object({ data: schema });
+const NO_AUTH: oas31.SecurityRequirementObject[] = [];
+const SECURITY: Record<Route["access"], oas31.SecurityRequirementObject[] | undefined> = {
+  account: undefined, // the document's default
+  gateway: undefined,
+  public: NO_AUTH,
+  service: [{ serviceKey: [] }],
+};
 
-const ok = (description: string, schema: z.ZodType) => ({
-  description,
-  content: { "application/json": { schema: data(schema) } },
-});
-
-const jsonBody = (schema: z.ZodType, required = true) => ({ required, content: { "application/json": { schema } } });
-
-/** A REST operation; every one may answer 429 (requests are paced per caller, BERTH_API_REQUESTS_PER_SECOND). */
-function op(
-  o: Omit<ZodOpenApiOperationObject, "responses"> & { ok: ZodOpenApiResponsesObject; errors: ErrorStatus[] },
-): ZodOpenApiOperationObject {
-  const { ok: success, errors, ...rest } = o;
-  const responses: ZodOpenApiResponsesObject = { ...success };
-  for (const status of [...new Set<ErrorStatus>([...errors, 429])].sort()) responses[`${status}`] = errorRef(status);
-  return { ...rest, responses };
+/** One operation of the document, from its route. */
+function operation(route: Route): ZodOpenApiOperationObject {
+  const responses: Record<string, unknown> = {};
+  for (const [status, answer] of Object.entries(route.answers)) {
+    responses[status] = {
+      description: answer.description,
+      content: answer.content ?? { "application/json": { schema: z.object({ data: answer.schema ?? z.unknown() }) } },
+    };
+  }
+  // Every REST operation may answer 429: requests are paced per caller (BERTH_API_REQUESTS_PER_SECOND).
+  const paced = route.access === "public" ? [] : [429 as const];
+  for (const status of [...new Set<ErrorStatus>([...route.errors, ...paced])].sort()) {
+    responses[`${status}`] = errorRef(status);
+  }
+  const params = { path: route.params, query: route.query, header: route.headers };
+  let requestBody: ZodOpenApiOperationObject["requestBody"];
+  if (route.body)
+    requestBody = {
+      required: !route.bodyOptional,
+      content: { "application/json": { schema: route.body, ...(route.example ? { example: route.example } : {}) } },
+    };
+  else if (route.rawBody)
+    requestBody = {
+      required: true,
+      description: route.rawBody.description,
+      content: { "application/json": { schema: { type: "object" }, example: route.example } },
+    };
+  return {
+    operationId: route.operationId,
+    tags: route.tags,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    ...(SECURITY[route.access] ? { security: SECURITY[route.access] } : {}),
+    ...(params.path || params.query || params.header
+      ? { requestParams: Object.fromEntries(Object.entries(params).filter(([, v]) => v)) }
+      : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses: responses as ZodOpenApiOperationObject["responses"],
+  };
 }
 
-const ConnectionId = z.object({ id: z.uuid().meta({ description: "The connection's id." }) });
-const NO_AUTH: oas31.SecurityRequirementObject[] = [];
-
-function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
+function createBerthDocument(routes: Record<string, Route>, serverUrl: string): oas31.OpenAPIObject {
+  const paths: ZodOpenApiPathsObject = {};
+  for (const [key, route] of Object.entries(routes)) {
+    const [method = "", path = ""] = key.split(" ");
+    const documented = path.replace(/:(\w+)/g, "{$1}");
+    paths[documented] = { ...paths[documented], [method.toLowerCase()]: operation(route) };
+  }
   return createDocument({
     openapi: "3.1.0",
     info: {
@@ -95,21 +114,29 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
     tags: [
       { name: "Server definitions", description: "The catalogue of MCP servers that can be installed." },
       { name: "Connections", description: "Installed MCP servers, each in its own sandbox." },
+      { name: "Inspector", description: "Ask a running connection's server directly, as an agent would." },
+      { name: "Sandbox runs", description: "One-off commands in fresh sandboxes." },
       { name: "MCP", description: "A connection's MCP endpoint (Streamable HTTP)." },
-      { name: "Meta", description: "Health and this documentation." },
+      { name: "Meta", description: "Health, maintenance and this documentation." },
     ],
     components: {
       securitySchemes: {
         bearerAuth: {
           type: "http",
           scheme: "bearer",
-          description: "`Authorization: Bearer <api_key>`; the key is scoped to one account.",
+          description:
+            "`Authorization: Bearer <api_key>` (scoped to one account), or a Supabase Auth access token (a JWT) of a member.",
         },
         sessionCookie: {
           type: "apiKey",
           in: "cookie",
           name: "berth_session",
           description: "The browser session of a signed-in user (its current account).",
+        },
+        serviceKey: {
+          type: "http",
+          scheme: "bearer",
+          description: "The Supabase project's service role key (`SUPABASE_SERVICE_ROLE_KEY`): for schedulers.",
         },
       },
       schemas: { Error: ErrorResponse },
@@ -120,355 +147,34 @@ function createBerthDocument(serverUrl: string): oas31.OpenAPIObject {
         ]),
       ),
     },
-    paths: {
-      "/api/mcp-server-definitions": {
-        get: op({
-          operationId: "listServerDefinitions",
-          tags: ["Server definitions"],
-          summary: "List server definitions",
-          ok: { "200": ok("Every server definition of the catalogue.", z.array(ServerDefinition)) },
-          errors: [401],
-        }),
-      },
-      "/api/mcp-server-definitions/{idOrSlug}": {
-        get: op({
-          operationId: "getServerDefinition",
-          tags: ["Server definitions"],
-          summary: "Get a server definition",
-          requestParams: {
-            path: z.object({
-              idOrSlug: z.string().meta({ description: "The definition's id or slug.", example: "memory" }),
-            }),
-          },
-          ok: { "200": ok("The server definition.", ServerDefinition) },
-          errors: [401, 404],
-        }),
-      },
-      "/api/mcp-connections/install": {
-        post: op({
-          operationId: "installConnection",
-          tags: ["Connections"],
-          summary: "Install a server as a new connection",
-          description:
-            "Stores the connection (credentials encrypted) and deploys it in a new sandbox. Answers 201 once it " +
-            "runs or failed, or while still `deploying` after a short wait. With `dry_run` the server is started " +
-            "with these credentials, asked for `initialize` and `tools/list`, and torn down; nothing is stored.",
-          requestBody: jsonBody(InstallInput),
-          ok: {
-            "201": ok("The new connection, status `deploying`, `running` or `failed`.", Connection),
-            "200": ok("`dry_run`: the server started and listed its tools.", DryRunResult),
-          },
-          errors: [400, 401, 404, 413, 422, 429, 502],
-        }),
-      },
-      "/api/mcp-connections": {
-        get: op({
-          operationId: "listConnections",
-          tags: ["Connections"],
-          summary: "List connections",
-          description: "The account's connections, newest first; deleted ones are omitted.",
-          requestParams: { query: ListConnectionsQuery },
-          ok: { "200": ok("The connections, newest first.", z.array(Connection)) },
-          errors: [400, 401, 404],
-        }),
-      },
-      "/api/mcp-connections/{id}": {
-        get: op({
-          operationId: "getConnection",
-          tags: ["Connections"],
-          summary: "Get a connection",
-          requestParams: { path: ConnectionId },
-          ok: { "200": ok("The connection.", Connection) },
-          errors: [401, 404],
-        }),
-        delete: op({
-          operationId: "deleteConnection",
-          tags: ["Connections"],
-          summary: "Delete a connection",
-          description: "Stops the sandbox first, then marks the connection `deleted`; afterwards GET answers 404.",
-          requestParams: { path: ConnectionId },
-          ok: { "200": ok("The connection with status `deleted`.", Connection) },
-          errors: [401, 404, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/extend": {
-        post: op({
-          operationId: "extendConnection",
-          tags: ["Connections"],
-          summary: "Extend a running connection",
-          description: "`expires_at` becomes max(old, now + seconds).",
-          requestParams: { path: ConnectionId },
-          requestBody: jsonBody(ExtendInput, false),
-          ok: { "200": ok("The extended connection.", Connection) },
-          errors: [400, 401, 404, 409, 413, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/restart": {
-        post: op({
-          operationId: "restartConnection",
-          tags: ["Connections"],
-          summary: "Restart a connection",
-          description:
-            "Replaces the sandbox: same id, same `mcp_url`, lifetime counted afresh. Allowed in every status but `deleted`; " +
-            "brings a `failed` or `expired` connection back. A connection already `deploying` is answered as it is: that " +
-            "deploy is the restart.",
-          requestParams: { path: ConnectionId },
-          ok: { "202": ok("The connection, redeploying in a new sandbox.", Connection) },
-          errors: [400, 401, 404, 413, 429, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/credentials": {
-        put: op({
-          operationId: "replaceCredentials",
-          tags: ["Connections"],
-          summary: "Replace a connection's credentials",
-          description:
-            "Replaces the stored (encrypted) credentials and redeploys the connection with them; 409 while it is `deploying`.",
-          requestParams: { path: ConnectionId },
-          requestBody: jsonBody(CredentialsInput),
-          ok: { "200": ok("The connection, redeploying.", Connection) },
-          errors: [400, 401, 404, 409, 413, 429, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/events": {
-        get: op({
-          operationId: "listConnectionEvents",
-          tags: ["Connections"],
-          summary: "List a connection's events",
-          description: "Lifecycle events and tool calls (name, duration, outcome, sizes; never arguments or results).",
-          requestParams: { path: ConnectionId },
-          ok: { "200": ok("The events, newest first.", z.array(ConnectionEvent)) },
-          errors: [401, 404],
-        }),
-      },
-      "/api/mcp-connections/{id}/tools": {
-        get: op({
-          operationId: "listConnectionTools",
-          tags: ["Inspector"],
-          summary: "List a running connection's tools",
-          description:
-            "Asks the server (tools/list). A keep-alive connection that expired or crashed is brought back first.",
-          requestParams: { path: ConnectionId },
-          ok: { "200": ok("The server's tools, as MCP defines them.", McpListResult) },
-          errors: [401, 404, 409, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/resources": {
-        get: op({
-          operationId: "listConnectionResources",
-          tags: ["Inspector"],
-          summary: "List a running connection's resources",
-          requestParams: { path: ConnectionId },
-          ok: { "200": ok("The server's resources; empty when it has none.", McpListResult) },
-          errors: [401, 404, 409, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/prompts": {
-        get: op({
-          operationId: "listConnectionPrompts",
-          tags: ["Inspector"],
-          summary: "List a running connection's prompts",
-          requestParams: { path: ConnectionId },
-          ok: { "200": ok("The server's prompts; empty when it has none.", McpListResult) },
-          errors: [401, 404, 409, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/tools/call": {
-        post: op({
-          operationId: "callConnectionTool",
-          tags: ["Inspector"],
-          summary: "Call a tool",
-          description: "Calls one tool with the given arguments; audited as a `tool_call` event (never its arguments).",
-          requestParams: { path: ConnectionId },
-          requestBody: jsonBody(CallToolInput),
-          ok: { "200": ok("The tool's result, as MCP defines it.", CallToolResult) },
-          errors: [400, 401, 404, 409, 413, 502],
-        }),
-      },
-      "/api/mcp-connections/{id}/client-config": {
-        get: op({
-          operationId: "getConnectionClientConfig",
-          tags: ["Connections"],
-          summary: "Ready-to-paste client configurations",
-          description: "URL and header, an mcpServers entry (Cursor, Claude Code) and a Claude Desktop entry.",
-          requestParams: { path: ConnectionId },
-          ok: { "200": ok("The configurations; the API key is a placeholder.", ClientConfig) },
-          errors: [401, 404],
-        }),
-      },
-      "/api/sandbox-runs": {
-        post: op({
-          operationId: "runInSandbox",
-          tags: ["Sandbox runs"],
-          summary: "Run a command in a fresh sandbox",
-          description:
-            "Runs a one-off command in a new sandbox of the server's provider, then destroys the sandbox. A string " +
-            "command is split like a shell would (quotes honoured) but never run by one. stdout and stderr are each " +
-            "capped at 1 MiB; a command past its timeout is killed (`timed_out`, `exit_code` null).",
-          requestBody: jsonBody(SandboxRunInput),
-          ok: { "200": ok("What the command printed and how it ended.", SandboxRunResult) },
-          errors: [400, 401, 404, 413, 429, 502],
-        }),
-      },
-      "/api/mcp/{id}": {
-        summary: "A connection's MCP endpoint",
-        post: mcpOperation(
-          "mcpPost",
-          "Send MCP JSON-RPC messages",
-          "The connection's MCP endpoint (MCP Streamable HTTP, JSON-RPC 2.0); point an MCP client at the connection's " +
-            "`mcp_url`. It keeps working across restarts and sandbox replacement. Start with an `initialize` request " +
-            "and send the `Mcp-Session-Id` it answers with on every later request. A connection that is not running " +
-            "answers 409 `connection_not_running`, unless it has `keep_alive` and is brought back by the request.",
-          true,
-          [400, 401, 404, 406, 409, 413, 415, 429],
-        ),
-        get: mcpOperation(
-          "mcpGet",
-          "Open the server-to-client event stream",
-          "Server-sent events of an MCP session.",
-          false,
-          [400, 401, 404, 406],
-        ),
-        delete: mcpOperation(
-          "mcpDelete",
-          "End an MCP session",
-          "Closes the MCP session named by `Mcp-Session-Id`.",
-          false,
-          [400, 401, 404],
-        ),
-      },
-      "/api/health": {
-        get: {
-          operationId: "health",
-          tags: ["Meta"],
-          summary: "Readiness",
-          description:
-            'Answers `{"status":"ok"}` to anyone once ready; authenticated callers also get `database` and `sandbox` (`{provider, isolated}`).',
-          security: [{}, { bearerAuth: [] }, { sessionCookie: [] }],
-          responses: {
-            "200": {
-              description: "Ready.",
-              content: {
-                "application/json": {
-                  schema: z
-                    .looseObject({ status: z.literal("ok") })
-                    .meta({ description: "More fields for authenticated callers." }),
-                },
-              },
-            },
-          },
-        },
-      },
-      "/api/openapi.json": {
-        get: {
-          operationId: "openapi",
-          tags: ["Meta"],
-          summary: "This OpenAPI 3.1 document",
-          security: NO_AUTH,
-          responses: { "200": { description: "The OpenAPI document.", content: { "application/json": {} } } },
-        },
-      },
-      "/api/docs": {
-        get: {
-          operationId: "docs",
-          tags: ["Meta"],
-          summary: "A reference page of this API",
-          security: NO_AUTH,
-          responses: { "200": { description: "An HTML page.", content: { "text/html": {} } } },
-        },
-      },
-    },
-  });
-}
-
-function mcpOperation(
-  operationId: string,
-  summary: string,
-  description: string,
-  withBody: boolean,
-  errors: ErrorStatus[],
-): ZodOpenApiOperationObject {
-  const sessionHeader = z.string().meta({ description: "The session id answered to `initialize`." });
-  return op({
-    operationId,
-    tags: ["MCP"],
-    summary,
-    description,
-    requestParams: {
-      path: ConnectionId,
-      header: z.object({ "mcp-session-id": withBody ? sessionHeader.optional() : sessionHeader }),
-    },
-    ...(withBody
-      ? {
-          requestBody: {
-            required: true,
-            description:
-              "A JSON-RPC 2.0 message (or batch); at most 4 MiB. Without a session id it must be `initialize`.",
-            content: { "application/json": { schema: { type: "object" } } },
-          },
-        }
-      : {}),
-    ok: {
-      "200": {
-        description: "JSON-RPC answer(s), as `application/json` or a `text/event-stream`.",
-        content: { "application/json": {}, "text/event-stream": {} },
-      },
-      ...(withBody ? { "202": { description: "Notifications and responses accepted." } } : {}),
-    },
-    errors,
+    paths,
   });
 }
 
 const documents = new Map<string, oas31.OpenAPIObject>();
 const pages = new Map<string, string>();
 
-/** The OpenAPI document for a server URL; built once per URL. */
-export function buildOpenApiDocument(opts: { serverUrl: string }): oas31.OpenAPIObject {
-  const url = opts.serverUrl.replace(/\/$/, "");
+/** The OpenAPI document of a route table for a server URL; built once per URL. */
+export function buildOpenApiDocument(routes: Record<string, Route>, serverUrl: string): oas31.OpenAPIObject {
+  const url = serverUrl.replace(/\/$/, "");
   let doc = documents.get(url);
   if (!doc) {
-    doc = createBerthDocument(url);
+    doc = createBerthDocument(routes, url);
     documents.set(url, doc);
   }
   return doc;
 }
 
 /** The reference page for a server URL; built once per URL. */
-export function buildDocsPage(opts: { serverUrl: string }): string {
-  const url = opts.serverUrl.replace(/\/$/, "");
+export function buildDocsPage(routes: Record<string, Route>, serverUrl: string): string {
+  const url = serverUrl.replace(/\/$/, "");
   let html = pages.get(url);
   if (!html) {
-    html = renderDocsPage(buildOpenApiDocument({ serverUrl: url }));
+    html = renderDocsPage(buildOpenApiDocument(routes, url));
     pages.set(url, html);
   }
   return html;
 }
-
-/** `GET /api/openapi.json`: public, it is documentation. */
-export const openapiJson: Handler = async (req, _params, deps) => {
-  try {
-    return Response.json(buildOpenApiDocument({ serverUrl: deps.publicUrl }), {
-      headers: { "cache-control": "no-cache" },
-    });
-  } catch (err) {
-    return toErrorResponse(err, (cause, requestId) =>
-      deps.log.error({ err: cause, requestId, url: req.url }, "openapi failed"),
-    );
-  }
-};
-
-/** `GET /api/docs`: the reference page, public. */
-export const docsPage: Handler = async (req, _params, deps) => {
-  try {
-    return new Response(buildDocsPage({ serverUrl: deps.publicUrl }), {
-      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
-    });
-  } catch (err) {
-    return toErrorResponse(err, (cause, requestId) =>
-      deps.log.error({ err: cause, requestId, url: req.url }, "docs failed"),
-    );
-  }
-};
 
 // ---------------------------------------------------------------------------------------------
 // The reference page

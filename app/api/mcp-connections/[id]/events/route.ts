@@ -1,4 +1,0 @@
-import { events } from "@/lib/core/http/connections";
-import { nextRoute } from "@/lib/next/route";
-
-export const GET = nextRoute(events);

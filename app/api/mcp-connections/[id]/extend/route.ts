@@ -1,4 +1,0 @@
-import { extend } from "@/lib/core/http/connections";
-import { nextRoute } from "@/lib/next/route";
-
-export const POST = nextRoute(extend);

@@ -1,4 +1,0 @@
-import { tools } from "@/lib/core/http/inspector";
-import { nextRoute } from "@/lib/next/route";
-
-export const GET = nextRoute(tools);

@@ -1,4 +1,0 @@
-import { install } from "@/lib/core/http/connections";
-import { nextRoute } from "@/lib/next/route";
-
-export const POST = nextRoute(install);

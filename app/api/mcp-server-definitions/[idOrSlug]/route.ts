@@ -1,4 +1,0 @@
-import { get } from "@/lib/core/http/definitions";
-import { nextRoute } from "@/lib/next/route";
-
-export const GET = nextRoute(get);

@@ -1,5 +1,0 @@
-import { openapiJson } from "@/lib/core/http/openapi";
-import { nextRoute } from "@/lib/next/route";
-
-export const dynamic = "force-dynamic";
-export const GET = nextRoute(openapiJson);

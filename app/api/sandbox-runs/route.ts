@@ -1,4 +1,0 @@
-import { run } from "@/lib/core/http/sandbox-runs";
-import { nextRoute } from "@/lib/next/route";
-
-export const POST = nextRoute(run);

@@ -1,0 +1,180 @@
+import type { z } from "zod";
+import type { Actor, Ctx, Deps } from "@/lib/core/context";
+import { BerthError, errorBody, toErrorResponse } from "@/lib/core/errors";
+import { isUuid } from "@/lib/db/ids";
+import { parseInput, readJson } from "./input";
+
+/**
+ * What a REST route is: its documentation (OpenAPI is generated from it), its input and answer
+ * schemas, the errors it may answer, and how it is served. routes.ts declares every route once
+ * with the constructors below; the Next.js catch-all, the Edge Function, OpenAPI, the tests' route
+ * table and the browser client's answer types all come from that one table.
+ */
+
+export type Principal = { accountId: string; actor: Actor };
+
+export type HttpDeps = Deps & {
+  /** Who is calling: an API key's account, a signed-in user's current account, or nobody. */
+  authenticate(req: Request): Promise<Principal | undefined>;
+  health(): Promise<Record<string, unknown>>;
+  /** One maintenance sweep, for `POST /maintenance` (service callers only). */
+  maintain(): Promise<Record<string, unknown>>;
+  /** Whether the request carries the service key (Supabase's service role). */
+  isService(req: Request): boolean;
+};
+
+export type Params = Record<string, string>;
+/** A route as the dispatcher runs it: never throws, answers the contract's error shape. */
+export type Serve = (req: Request, params: Params, deps: HttpDeps) => Promise<Response>;
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 406 | 409 | 413 | 415 | 422 | 429 | 502 | 503;
+export type Tag = "Server definitions" | "Connections" | "Inspector" | "Sandbox runs" | "MCP" | "Meta";
+
+/** One success answer: JSON `{"data": schema}` unless `content` says otherwise. */
+export type Answer = { description: string; schema?: z.ZodType; content?: Record<string, { schema?: unknown }> };
+
+export type RouteDoc = {
+  operationId: string;
+  tags: [Tag];
+  summary: string;
+  description?: string;
+  /** Path parameters, documented (`:id` is a connection id unless said otherwise). */
+  params?: z.ZodObject;
+  /** Request headers worth documenting. */
+  headers?: z.ZodObject;
+  answers: Partial<Record<200 | 201 | 202 | 204, Answer>>;
+  errors: ErrorStatus[];
+};
+
+type Input = {
+  body?: z.ZodType;
+  bodyOptional?: boolean;
+  /** A body the route accepts (documentation, and the tests' table). */
+  example?: unknown;
+  /** A body no schema describes (JSON-RPC on the MCP endpoint). */
+  rawBody?: { description: string };
+  query?: z.ZodType;
+};
+
+/** Who may call a route: an account (API key, session, JWT), anyone, or the service key. */
+export type Access = "account" | "public" | "service" | "gateway";
+
+export type Route = RouteDoc & Input & { access: Access; serve?: Serve };
+
+type InputOf<S> = S extends { body: infer B extends z.ZodType }
+  ? z.output<B>
+  : S extends { query: infer Q extends z.ZodType }
+    ? z.output<Q>
+    : undefined;
+
+export type AccountArgs<I> = { ctx: Ctx; input: I; params: Params; id: string; req: Request };
+
+/**
+ * A route of an account: authenticates, caps and parses the input (JSON body or query string)
+ * with its schema, resolves `:id` (a malformed id is simply not found), maps any throw to the
+ * contract's error shape. Nothing else: the logic lives in services.
+ */
+export function account<const S extends RouteDoc & Input>(
+  spec: S,
+  handle: (args: AccountArgs<InputOf<S>>) => Promise<Response>,
+): S & { access: "account"; serve: Serve } {
+  const serve: Serve = async (req, params, deps) => {
+    const principal = await deps.authenticate(req);
+    if (!principal)
+      throw new BerthError("unauthorized", "Send an API key as `Authorization: Bearer <key>`, or sign in.");
+    const id = params.id ?? "";
+    if ("id" in params && !isUuid(id)) throw new BerthError("not_found", "No such connection.");
+    const schema = spec.body ?? spec.query;
+    const raw = spec.query ? Object.fromEntries(new URL(req.url).searchParams) : await readJson(req);
+    const input = schema ? parseInput(schema, raw) : undefined;
+    return handle({ ctx: { ...deps, ...principal }, input: input as InputOf<S>, params, id, req });
+  };
+  return { ...spec, access: "account", serve };
+}
+
+/** A route anyone may call (health, the documentation), or only the service key. */
+export function open<const S extends RouteDoc>(
+  spec: S & { access: "public" | "service" },
+  handle: (req: Request, deps: HttpDeps) => Promise<Response>,
+): S & { access: "public" | "service"; serve: Serve } {
+  const serve: Serve = async (req, _params, deps) => {
+    if (spec.access === "service" && !deps.isService(req)) {
+      throw new BerthError("unauthorized", "Only the service key may call this.");
+    }
+    return handle(req, deps);
+  };
+  return { ...spec, serve };
+}
+
+/** A route the MCP gateway serves (server.ts, on node:http, before Next); documented here. */
+export function gateway<const S extends RouteDoc & Input>(spec: S): S & { access: "gateway" } {
+  return { ...spec, access: "gateway" };
+}
+
+/** `{"data": …}`, the shape of every success. */
+export const json = (data: unknown, status = 200) => Response.json({ data }, { status });
+
+type Compiled = { key: string; method: string; segments: string[]; statics: number; route: Route };
+
+/**
+ * Matches requests to a route table. `toPath` maps a table path (`/api/mcp-connections/:id`) to
+ * where this host serves it; a path that matches no route answers 404, a known path with another
+ * method 405 with `Allow`. Static segments win over parameters (`/install` is not an `:id`).
+ */
+export function createRouter(routes: Record<string, Route>, toPath: (path: string) => string = (p) => p) {
+  const table: Compiled[] = Object.entries(routes).map(([key, route]) => {
+    const [method = "", path = ""] = key.split(" ");
+    const segments = toPath(path).split("/").filter(Boolean);
+    return { key, method, segments, statics: segments.filter((s) => !s.startsWith(":")).length, route };
+  });
+  table.sort((a, b) => b.statics - a.statics);
+
+  const match = (segments: string[], c: Compiled): Params | undefined => {
+    if (segments.length !== c.segments.length) return undefined;
+    const params: Params = {};
+    for (const [i, want] of c.segments.entries()) {
+      const got = segments[i] as string;
+      if (want.startsWith(":")) params[want.slice(1)] = got;
+      else if (want !== got) return undefined;
+    }
+    return params;
+  };
+
+  return async (req: Request, deps: HttpDeps, pathname = new URL(req.url).pathname): Promise<Response> => {
+    try {
+      let segments: string[];
+      try {
+        segments = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+      } catch {
+        throw new BerthError("not_found", "No such API route.");
+      }
+      const method = req.method === "HEAD" ? "GET" : req.method;
+      const allowed = new Set<string>();
+      let best: number | undefined; // a path matched with this many static segments: fewer is another path
+      for (const c of table) {
+        if (best !== undefined && c.statics < best) break;
+        const params = match(segments, c);
+        if (!params) continue;
+        best = c.statics;
+        if (c.method !== method) {
+          allowed.add(c.method);
+          continue;
+        }
+        if (!c.route.serve) throw new BerthError("not_found", "The MCP endpoint is served by Berth's app, not here.");
+        return await c.route.serve(req, params, deps);
+      }
+      if (allowed.size) {
+        const methods = [...allowed].join(", ");
+        return Response.json(errorBody("method_not_allowed", `This route takes ${methods}.`), {
+          status: 405,
+          headers: { allow: methods },
+        });
+      }
+      throw new BerthError("not_found", "No such API route.");
+    } catch (err) {
+      return toErrorResponse(err, (cause, requestId) =>
+        deps.log.error({ err: cause, requestId, url: req.url }, "request failed"),
+      );
+    }
+  };
+}

@@ -1,0 +1,402 @@
+import { z } from "zod";
+import type { Ctx } from "@/lib/core/context";
+import {
+  Connection,
+  ConnectionEvent,
+  CredentialsInput,
+  DryRunResult,
+  ExtendInput,
+  InstallInput,
+  ListConnectionsQuery,
+  toConnectionJson,
+  toEventJson,
+} from "@/lib/core/schemas/connection";
+import {
+  CallToolInput,
+  CallToolResult,
+  ClientConfig,
+  type InspectKind,
+  McpListResult,
+} from "@/lib/core/schemas/inspector";
+import { SandboxRunInput, SandboxRunResult } from "@/lib/core/schemas/sandbox-run";
+import { ServerDefinition, toServerDefinitionJson } from "@/lib/core/schemas/server-definition";
+import { clientConfig } from "@/lib/core/services/connections/client-config";
+import { deleteConnection } from "@/lib/core/services/connections/delete";
+import { dryRunConnection } from "@/lib/core/services/connections/dry-run";
+import { extendConnection } from "@/lib/core/services/connections/extend";
+import { getConnectionOrThrow } from "@/lib/core/services/connections/get";
+import { callToolOnServer, listFromServer } from "@/lib/core/services/connections/inspect";
+import { installConnection } from "@/lib/core/services/connections/install";
+import { listAccountConnections, listEventsOfConnection } from "@/lib/core/services/connections/list";
+import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
+import { restartConnection } from "@/lib/core/services/connections/restart";
+import { getDefinition, listDefinitions } from "@/lib/core/services/definitions/definitions";
+import { runInSandbox } from "@/lib/core/services/sandbox-runs/run";
+import type { ConnectionRow } from "@/lib/db/queries/connections";
+import { toolCallMedians } from "@/lib/db/queries/tool-calls";
+import { buildDocsPage, buildOpenApiDocument } from "./openapi";
+import { type Answer, account, gateway, json, open, type Route } from "./route";
+
+/**
+ * Every REST route of Berth, once: `"METHOD /api/path"` → its documentation, input and answer
+ * schemas, errors and handler. Handlers only call services.
+ */
+
+const ConnectionId = z.object({ id: z.uuid().meta({ description: "The connection's id." }) });
+
+async function many(ctx: Ctx, rows: ConnectionRow[]) {
+  const medians = await toolCallMedians(ctx.db, { accountId: ctx.accountId, connectionIds: rows.map((r) => r.id) });
+  const opts = { publicUrl: ctx.publicUrl, isolated: ctx.runtime.isolated };
+  return rows.map((row) => toConnectionJson(row, { ...opts, p50: medians.get(row.id) }));
+}
+const one = async (ctx: Ctx, row: ConnectionRow) => (await many(ctx, [row]))[0];
+
+const inspect = (kind: InspectKind, summary: string, description: string, operationId: string) =>
+  account(
+    {
+      operationId,
+      tags: ["Inspector"],
+      summary,
+      description,
+      params: ConnectionId,
+      answers: { 200: { description: `The server's ${kind}, as MCP defines them.`, schema: McpListResult } },
+      errors: [401, 404, 409, 502],
+    },
+    async ({ ctx, id }) => json(await listFromServer(ctx, id, kind)),
+  );
+
+const mcp = (operationId: string, summary: string, description: string, withBody: boolean, errors: Route["errors"]) => {
+  const session = z.string().meta({ description: "The session id answered to `initialize`." });
+  const answers: Record<number, Answer> = {
+    200: {
+      description: "JSON-RPC answer(s), as `application/json` or a `text/event-stream`.",
+      content: { "application/json": {}, "text/event-stream": {} },
+    },
+  };
+  if (withBody) answers[202] = { description: "Notifications and responses accepted.", content: {} };
+  return gateway({
+    operationId,
+    tags: ["MCP"],
+    summary,
+    description,
+    params: ConnectionId,
+    headers: z.object({ "mcp-session-id": withBody ? session.optional() : session }),
+    ...(withBody
+      ? {
+          example: { jsonrpc: "2.0", id: 1, method: "ping" },
+          rawBody: {
+            description:
+              "A JSON-RPC 2.0 message (or batch); at most 4 MiB. Without a session id it must be `initialize`.",
+          },
+        }
+      : {}),
+    answers,
+    errors,
+  });
+};
+
+export const ROUTES = {
+  "GET /api/mcp-server-definitions": account(
+    {
+      operationId: "listServerDefinitions",
+      tags: ["Server definitions"],
+      summary: "List server definitions",
+      answers: { 200: { description: "Every server definition of the catalogue.", schema: z.array(ServerDefinition) } },
+      errors: [401],
+    },
+    async ({ ctx }) => json((await listDefinitions(ctx)).map(toServerDefinitionJson)),
+  ),
+  "GET /api/mcp-server-definitions/:idOrSlug": account(
+    {
+      operationId: "getServerDefinition",
+      tags: ["Server definitions"],
+      summary: "Get a server definition",
+      params: z.object({
+        idOrSlug: z.string().meta({ description: "The definition's id or slug.", example: "memory" }),
+      }),
+      answers: { 200: { description: "The server definition.", schema: ServerDefinition } },
+      errors: [401, 404],
+    },
+    async ({ ctx, params }) => json(toServerDefinitionJson(await getDefinition(ctx, params.idOrSlug ?? ""))),
+  ),
+  "POST /api/mcp-connections/install": account(
+    {
+      operationId: "installConnection",
+      tags: ["Connections"],
+      summary: "Install a server as a new connection",
+      description:
+        "Stores the connection (credentials encrypted) and deploys it in a new sandbox. Answers 201 once it " +
+        "runs or failed, or while still `deploying` after a short wait. With `dry_run` the server is started " +
+        "with these credentials, asked for `initialize` and `tools/list`, and torn down; nothing is stored.",
+      body: InstallInput,
+      answers: {
+        201: { description: "The new connection, status `deploying`, `running` or `failed`.", schema: Connection },
+        200: { description: "`dry_run`: the server started and listed its tools.", schema: DryRunResult },
+      },
+      errors: [400, 401, 404, 413, 422, 429, 502],
+    },
+    async ({ ctx, input }) => {
+      if (input.dry_run) return json(await dryRunConnection(ctx, input));
+      return json(await one(ctx, await installConnection(ctx, input)), 201);
+    },
+  ),
+  "GET /api/mcp-connections": account(
+    {
+      operationId: "listConnections",
+      tags: ["Connections"],
+      summary: "List connections",
+      description: "The account's connections, newest first; deleted ones are omitted.",
+      query: ListConnectionsQuery,
+      answers: { 200: { description: "The connections, newest first.", schema: z.array(Connection) } },
+      errors: [400, 401, 404],
+    },
+    async ({ ctx, input }) => json(await many(ctx, await listAccountConnections(ctx, input))),
+  ),
+  "GET /api/mcp-connections/:id": account(
+    {
+      operationId: "getConnection",
+      tags: ["Connections"],
+      summary: "Get a connection",
+      params: ConnectionId,
+      answers: { 200: { description: "The connection.", schema: Connection } },
+      errors: [401, 404],
+    },
+    async ({ ctx, id }) => json(await one(ctx, await getConnectionOrThrow(ctx, id))),
+  ),
+  "DELETE /api/mcp-connections/:id": account(
+    {
+      operationId: "deleteConnection",
+      tags: ["Connections"],
+      summary: "Delete a connection",
+      description: "Stops the sandbox first, then marks the connection `deleted`; afterwards GET answers 404.",
+      params: ConnectionId,
+      answers: { 200: { description: "The connection with status `deleted`.", schema: Connection } },
+      errors: [401, 404, 502],
+    },
+    async ({ ctx, id }) => json(await one(ctx, await deleteConnection(ctx, id))),
+  ),
+  "POST /api/mcp-connections/:id/extend": account(
+    {
+      operationId: "extendConnection",
+      tags: ["Connections"],
+      summary: "Extend a running connection",
+      description: "`expires_at` becomes max(old, now + seconds).",
+      params: ConnectionId,
+      body: ExtendInput,
+      bodyOptional: true,
+      example: { seconds: 3600 },
+      answers: { 200: { description: "The extended connection.", schema: Connection } },
+      errors: [400, 401, 404, 409, 413, 502],
+    },
+    async ({ ctx, id, input }) => json(await one(ctx, await extendConnection(ctx, id, input))),
+  ),
+  "POST /api/mcp-connections/:id/restart": account(
+    {
+      operationId: "restartConnection",
+      tags: ["Connections"],
+      summary: "Restart a connection",
+      description:
+        "Replaces the sandbox: same id, same `mcp_url`, lifetime counted afresh. Allowed in every status but `deleted`; " +
+        "brings a `failed` or `expired` connection back. A connection already `deploying` is answered as it is: that " +
+        "deploy is the restart.",
+      params: ConnectionId,
+      answers: { 202: { description: "The connection, redeploying in a new sandbox.", schema: Connection } },
+      errors: [400, 401, 404, 413, 429, 502],
+    },
+    async ({ ctx, id }) => json(await one(ctx, await restartConnection(ctx, id)), 202),
+  ),
+  "PUT /api/mcp-connections/:id/credentials": account(
+    {
+      operationId: "replaceCredentials",
+      tags: ["Connections"],
+      summary: "Replace a connection's credentials",
+      description:
+        "Replaces the stored (encrypted) credentials and redeploys the connection with them; 409 while it is `deploying`.",
+      params: ConnectionId,
+      body: CredentialsInput,
+      example: { credentials: { API_KEY: "…" } },
+      answers: { 200: { description: "The connection, redeploying.", schema: Connection } },
+      errors: [400, 401, 404, 409, 413, 429, 502],
+    },
+    async ({ ctx, id, input }) => json(await one(ctx, await replaceCredentials(ctx, id, input))),
+  ),
+  "GET /api/mcp-connections/:id/events": account(
+    {
+      operationId: "listConnectionEvents",
+      tags: ["Connections"],
+      summary: "List a connection's events",
+      description: "Lifecycle events and tool calls (name, duration, outcome, sizes; never arguments or results).",
+      params: ConnectionId,
+      answers: { 200: { description: "The events, newest first.", schema: z.array(ConnectionEvent) } },
+      errors: [401, 404],
+    },
+    async ({ ctx, id }) => json((await listEventsOfConnection(ctx, id)).map(toEventJson)),
+  ),
+  "GET /api/mcp-connections/:id/client-config": account(
+    {
+      operationId: "getConnectionClientConfig",
+      tags: ["Connections"],
+      summary: "Ready-to-paste client configurations",
+      description: "URL and header, an mcpServers entry (Cursor, Claude Code) and a Claude Desktop entry.",
+      params: ConnectionId,
+      answers: { 200: { description: "The configurations; the API key is a placeholder.", schema: ClientConfig } },
+      errors: [401, 404],
+    },
+    async ({ ctx, id }) => json(await clientConfig(ctx, id)),
+  ),
+  "GET /api/mcp-connections/:id/tools": inspect(
+    "tools",
+    "List a running connection's tools",
+    "Asks the server (tools/list). A keep-alive connection that expired or crashed is brought back first.",
+    "listConnectionTools",
+  ),
+  "GET /api/mcp-connections/:id/resources": inspect(
+    "resources",
+    "List a running connection's resources",
+    "Asks the server (resources/list); empty when it has none.",
+    "listConnectionResources",
+  ),
+  "GET /api/mcp-connections/:id/prompts": inspect(
+    "prompts",
+    "List a running connection's prompts",
+    "Asks the server (prompts/list); empty when it has none.",
+    "listConnectionPrompts",
+  ),
+  "POST /api/mcp-connections/:id/tools/call": account(
+    {
+      operationId: "callConnectionTool",
+      tags: ["Inspector"],
+      summary: "Call a tool",
+      description: "Calls one tool with the given arguments; audited as a `tool_call` event (never its arguments).",
+      params: ConnectionId,
+      body: CallToolInput,
+      example: { name: "read_graph", arguments: {} },
+      answers: { 200: { description: "The tool's result, as MCP defines it.", schema: CallToolResult } },
+      errors: [400, 401, 404, 409, 413, 502],
+    },
+    async ({ ctx, id, input }) => json(await callToolOnServer(ctx, id, input)),
+  ),
+  "POST /api/sandbox-runs": account(
+    {
+      operationId: "runInSandbox",
+      tags: ["Sandbox runs"],
+      summary: "Run a command in a fresh sandbox",
+      description:
+        "Runs a one-off command in a new sandbox of the server's provider, then destroys the sandbox. A string " +
+        "command is split like a shell would (quotes honoured) but never run by one. stdout and stderr are each " +
+        "capped at 1 MiB; a command past its timeout is killed (`timed_out`, `exit_code` null).",
+      body: SandboxRunInput,
+      answers: { 200: { description: "What the command printed and how it ended.", schema: SandboxRunResult } },
+      errors: [400, 401, 404, 413, 429, 502],
+    },
+    async ({ ctx, input }) => json(await runInSandbox(ctx, input)),
+  ),
+  "POST /api/mcp/:id": mcp(
+    "mcpPost",
+    "Send MCP JSON-RPC messages",
+    "The connection's MCP endpoint (MCP Streamable HTTP, JSON-RPC 2.0); point an MCP client at the connection's " +
+      "`mcp_url`. It keeps working across restarts and sandbox replacement. Start with an `initialize` request " +
+      "and send the `Mcp-Session-Id` it answers with on every later request. A connection that is not running " +
+      "answers 409 `connection_not_running`, unless it has `keep_alive` and is brought back by the request.",
+    true,
+    [400, 401, 404, 406, 409, 413, 415, 429],
+  ),
+  "GET /api/mcp/:id": mcp(
+    "mcpGet",
+    "Open the server-to-client event stream",
+    "Server-sent events of an MCP session.",
+    false,
+    [400, 401, 404, 406],
+  ),
+  "DELETE /api/mcp/:id": mcp(
+    "mcpDelete",
+    "End an MCP session",
+    "Closes the MCP session named by `Mcp-Session-Id`.",
+    false,
+    [400, 401, 404],
+  ),
+  "POST /api/maintenance": open(
+    {
+      access: "service",
+      operationId: "runMaintenance",
+      tags: ["Meta"],
+      summary: "Run one maintenance sweep",
+      description:
+        "Extends keep-alive connections, expires the others, restarts crashed ones and reaps orphan sandboxes, once. " +
+        "Berth's own process runs it every `BERTH_MAINTENANCE_INTERVAL_MS`; where nothing runs for long (the Edge " +
+        "Function), a scheduler calls it (pg_cron). Only with the service key (`SUPABASE_SERVICE_ROLE_KEY`).",
+      answers: { 200: { description: "What the sweep did.", schema: z.record(z.string(), z.unknown()) } },
+      errors: [401],
+    },
+    async (_req, deps) => json(await deps.maintain()),
+  ),
+  "GET /api/health": open(
+    {
+      access: "public",
+      operationId: "health",
+      tags: ["Meta"],
+      summary: "Readiness",
+      description:
+        'Answers `{"status":"ok"}` to anyone once ready; authenticated callers also get `database` and `sandbox` (`{provider, isolated}`).',
+      answers: {
+        200: {
+          description: "Ready.",
+          content: {
+            "application/json": {
+              schema: z
+                .looseObject({ status: z.literal("ok") })
+                .meta({ description: "More fields for authenticated callers." }),
+            },
+          },
+        },
+      },
+      errors: [],
+    },
+    // Probes and load balancers carry no key; the details only for an authenticated caller.
+    async (req, deps) => {
+      const principal = await deps.authenticate(req);
+      return Response.json({ status: "ok", ...(principal ? await deps.health() : {}) });
+    },
+  ),
+  "GET /api/openapi.json": open(
+    {
+      access: "public",
+      operationId: "openapi",
+      tags: ["Meta"],
+      summary: "This OpenAPI 3.1 document",
+      answers: { 200: { description: "The OpenAPI document.", content: { "application/json": {} } } },
+      errors: [],
+    },
+    async (_req, deps): Promise<Response> =>
+      Response.json(buildOpenApiDocument(ROUTES, deps.publicUrl), { headers: { "cache-control": "no-cache" } }),
+  ),
+  "GET /api/docs": open(
+    {
+      access: "public",
+      operationId: "docs",
+      tags: ["Meta"],
+      summary: "A reference page of this API",
+      answers: { 200: { description: "An HTML page.", content: { "text/html": {} } } },
+      errors: [],
+    },
+    async (_req, deps): Promise<Response> =>
+      new Response(buildDocsPage(ROUTES, deps.publicUrl), {
+        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
+      }),
+  ),
+} satisfies Record<string, Route>;
+
+export type Routes = typeof ROUTES;
+export type RouteKey = keyof Routes;
+
+/** What a route answers in `data` on success, from its answer schemas (for the browser client). */
+export type AnswerOf<K extends RouteKey> = {
+  [S in Extract<keyof Routes[K]["answers"], number>]: Routes[K]["answers"][S] extends {
+    schema: infer T extends z.ZodType;
+  }
+    ? z.output<T>
+    : never;
+}[Extract<keyof Routes[K]["answers"], number>];
+
+/** What a route takes as its JSON body. */
+export type BodyOf<K extends RouteKey> = Routes[K] extends { body: infer B extends z.ZodType } ? z.input<B> : never;
