@@ -1,3 +1,4 @@
+import type { AuthOptions } from "@/lib/auth/authenticate";
 import type { HttpDeps } from "@/lib/core/http/route";
 
 /**
@@ -7,6 +8,8 @@ import type { HttpDeps } from "@/lib/core/http/route";
  */
 export type AppDeps = HttpDeps & {
   sessionPassword: string;
+  /** How callers are recognised (the MCP gateway authenticates with the same). */
+  auth: AuthOptions;
   secureCookies: boolean;
   hashPassword(password: string): Promise<string>;
   verifyPassword(hash: string | null, password: string): Promise<boolean>;

@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
   NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: z.string().optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
+  /** The project's legacy HS256 JWT secret, when its tokens are still signed with it. */
+  SUPABASE_JWT_SECRET: z.string().min(32).optional(),
   BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(20).default(5000),
   BERTH_RESTART_LIMIT: z.coerce.number().int().min(0).max(100).default(5),
   BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
@@ -95,7 +97,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxLifetimeSeconds: e.E2B_MAX_LIFETIME_SECONDS,
     },
     supabase: e.NEXT_PUBLIC_SUPABASE_URL
-      ? { url: e.NEXT_PUBLIC_SUPABASE_URL, publishableKey: e.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY as string }
+      ? {
+          url: e.NEXT_PUBLIC_SUPABASE_URL,
+          publishableKey: e.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY as string,
+          jwtSecret: e.SUPABASE_JWT_SECRET,
+        }
       : undefined,
     /** Schedulers' key for `POST /api/maintenance` (Supabase's service role key). */
     serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,

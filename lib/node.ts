@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { AppDeps } from "@/lib/app-deps";
-import { authenticateHeaders } from "@/lib/auth/authenticate";
+import { type AuthOptions, authenticateHeaders, authHeadersOf } from "@/lib/auth/authenticate";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { serviceKeyCheck } from "@/lib/auth/service-key";
+import { createSupabaseJwtVerifier } from "@/lib/auth/supabase-jwt";
 import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import type { Config } from "@/lib/config";
@@ -65,6 +66,10 @@ export async function openBerth(config: Config): Promise<Berth> {
   const sessionPassword = loadOrCreateSecret(config.dataDir, "session-secret");
   // Stable across restarts of this instance, so it finds the connections it hosted.
   const host = loadOrCreateSecret(config.dataDir, "instance-id");
+  const auth: AuthOptions = {
+    sessionPassword,
+    supabase: config.supabase && createSupabaseJwtVerifier(config.supabase),
+  };
   const deps: AppDeps = {
     db,
     runtime,
@@ -80,11 +85,8 @@ export async function openBerth(config: Config): Promise<Berth> {
     hashPassword,
     verifyPassword,
     providerInfo: { name: runtime.provider, isolated: runtime.isolated },
-    authenticate: (req) =>
-      authenticateHeaders(db, sessionPassword, {
-        authorization: req.headers.get("authorization"),
-        cookie: req.headers.get("cookie"),
-      }),
+    auth,
+    authenticate: (req) => authenticateHeaders(db, auth, authHeadersOf(req)),
     // What a tenant needs to know: whether its servers are isolated. How (kernel, paths, the
     // host's limits and gaps) is the operator's, in the start-up banner and warnings.
     health: async () => ({

@@ -7,6 +7,7 @@ import { createAccount } from "@/lib/core/services/accounts/create-account";
 import { createApiKey } from "@/lib/core/services/accounts/create-api-key";
 import { addDefinition, listDefinitions } from "@/lib/core/services/definitions/definitions";
 import type { Db } from "@/lib/db/db";
+import { ensureUserId, getAccount, getUserByEmail, setMembership } from "@/lib/db/queries/accounts";
 
 export type CliInvocation = { command: string; options: Record<string, string | boolean | undefined> };
 export type CliDeps = { db: Db; hashPassword(password: string): Promise<string> };
@@ -14,6 +15,7 @@ export type CliDeps = { db: Db; hashPassword(password: string): Promise<string> 
 export const USAGE = `Usage:
   berth accounts create --name <name> [--owner-email <email> [--owner-password <password>]] [--json]
   berth api-keys create --account <account_id> [--json]
+  berth members add --account <account_id> (--user-id <uuid> | --email <email>) [--role owner|admin|member] [--json]
   berth servers add --file <definition.json> [--json]
   berth servers list [--json]`;
 
@@ -22,6 +24,15 @@ const AccountsCreate = z.object({
   "owner-email": z.email("--owner-email must be an email address").optional(),
   "owner-password": z.string().min(8, "--owner-password needs at least 8 characters").optional(),
 });
+
+const MembersAdd = z
+  .object({
+    account: z.uuid("--account must be an account id (a UUID)"),
+    "user-id": z.uuid("--user-id must be a UUID").optional(),
+    email: z.email("--email must be an email address").optional(),
+    role: z.enum(["owner", "admin", "member"], "--role must be owner, admin or member").default("member"),
+  })
+  .refine((o) => (o["user-id"] === undefined) !== (o.email === undefined), "Give exactly one of --user-id or --email.");
 
 /** The CLI's commands over the same services as the API. Returns the JSON document to print. */
 export async function runCommand(deps: CliDeps, { command, options }: CliInvocation): Promise<unknown> {
@@ -42,6 +53,8 @@ export async function runCommand(deps: CliDeps, { command, options }: CliInvocat
       const o = parse(z.object({ account: Id }), options);
       return { api_key: await createApiKey(deps, { accountId: o.account }) };
     }
+    case "members add":
+      return addMember(deps, parse(MembersAdd, options));
     case "servers add": {
       const o = parse(z.object({ file: z.string().min(1, "--file is required") }), options);
       let raw: unknown;
@@ -58,6 +71,31 @@ export async function runCommand(deps: CliDeps, { command, options }: CliInvocat
     default:
       throw new BerthError("bad_request", `Unknown command "${command}".\n${USAGE}`);
   }
+}
+
+/**
+ * Makes a user a member of an account, or changes the role of one who is. By --user-id (a Supabase
+ * user's id, `sub`): the user row is created when missing, without an email. By --email: only a
+ * user Berth already has; this explicit operator command is the one place a user is found by email.
+ */
+async function addMember(deps: CliDeps, o: z.output<typeof MembersAdd>) {
+  return deps.db.transaction(async (tx) => {
+    if (!(await getAccount(tx, { accountId: o.account })))
+      throw new BerthError("not_found", `No such account: ${o.account}.`);
+    let userId = o["user-id"];
+    if (userId !== undefined) await ensureUserId(tx, { userId });
+    else if (o.email !== undefined) {
+      const user = await getUserByEmail(tx, { email: o.email });
+      if (!user)
+        throw new BerthError(
+          "not_found",
+          `No user has the email ${o.email}. Add a Supabase user by --user-id, or create the user first.`,
+        );
+      userId = user.id;
+    } else throw new BerthError("bad_request", "Give exactly one of --user-id or --email.");
+    const m = await setMembership(tx, { accountId: o.account, userId, role: o.role });
+    return { account_id: m.account_id, user_id: m.user_id, role: m.role };
+  });
 }
 
 function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {

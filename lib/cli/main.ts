@@ -18,6 +18,9 @@ async function main(argv: string[]) {
       "owner-email": { type: "string" },
       "owner-password": { type: "string" },
       account: { type: "string" },
+      "user-id": { type: "string" },
+      email: { type: "string" },
+      role: { type: "string" },
       file: { type: "string" },
     },
   });

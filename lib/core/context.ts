@@ -27,4 +27,4 @@ export type Deps = {
 export type Actor = { kind: "api_key" } | { kind: "user"; userId: string } | { kind: "system" };
 
 /** A request's view: one account, always. */
-export type Ctx = Deps & { accountId: string; actor: Actor };
+export type Ctx = Deps & { accountId: string; actor: Actor; role?: "owner" | "admin" | "member" };

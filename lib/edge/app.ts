@@ -1,5 +1,6 @@
-import { authenticateHeaders } from "@/lib/auth/authenticate";
+import { authenticateHeaders, authHeadersOf } from "@/lib/auth/authenticate";
 import { serviceKeyCheck } from "@/lib/auth/service-key";
+import { createSupabaseJwtVerifier } from "@/lib/auth/supabase-jwt";
 import { loadConfig } from "@/lib/config";
 import type { Logger } from "@/lib/core/context";
 import { createRouter, type HttpDeps } from "@/lib/core/http/route";
@@ -44,6 +45,13 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
   const runtime = new NodeSandboxRuntime(new E2BProvider({ ...config.e2b }), await getInstallationId(db), {
     maxRunsPerAccount: config.accountCaps.runs,
   });
+  // Supabase sets SUPABASE_URL in every function; the app's NEXT_PUBLIC_ name works as well.
+  const supabaseUrl = env.SUPABASE_URL || env.NEXT_PUBLIC_SUPABASE_URL;
+  const auth = {
+    supabase: supabaseUrl
+      ? createSupabaseJwtVerifier({ url: supabaseUrl, jwtSecret: env.SUPABASE_JWT_SECRET })
+      : undefined,
+  };
   const deps: HttpDeps = {
     db,
     runtime,
@@ -55,7 +63,7 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     installWaitMs: 60_000,
     maxSandboxesPerAccount: config.accountCaps.sandboxes,
     host: `edge-function:${FUNCTION_NAME}`,
-    authenticate: (req) => authenticateHeaders(db, "", { authorization: req.headers.get("authorization") }),
+    authenticate: (req) => authenticateHeaders(db, auth, { ...authHeadersOf(req), cookie: null }),
     health: async () => ({ database: db.kind, sandbox: { provider: runtime.provider, isolated: runtime.isolated } }),
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),
     isService: serviceKeyCheck(config.serviceRoleKey),

@@ -210,9 +210,14 @@ export class McpGateway {
   private principalOf(req: IncomingMessage): Principal | Promise<Principal | undefined> {
     const key = bearerKey(req.headers.authorization);
     const accountId = key && this.keyCache.get(key);
-    if (accountId) return { accountId, actor: { kind: "api_key" } };
+    if (accountId) return { accountId, role: "admin", actor: { kind: "api_key" } };
     const { authorization, cookie } = req.headers;
-    return authenticateHeaders(this.deps.db, this.deps.sessionPassword, { authorization, cookie }, this.keyCache);
+    const account = req.headers["berth-account"];
+    return authenticateHeaders(
+      this.deps.db,
+      { ...this.deps.auth, keyCache: this.keyCache },
+      { authorization, cookie, account: typeof account === "string" ? account : undefined },
+    );
   }
 
   /** Resumes a connection at most once at a time, however many clients ask. */
@@ -276,7 +281,7 @@ export class McpGateway {
     }
     if (upstream) return upstream.fromPeer(live.peer, message);
     // The server is gone (crashed or expired): bring it back if the connection allows, else say so at once.
-    const principal: Principal = { accountId: session.accountId, actor: { kind: "api_key" } };
+    const principal: Principal = { accountId: session.accountId, role: "admin", actor: { kind: "system" } };
     this.ensureRunning(principal, session.connectionId).then(
       () => this.forward(live, message),
       (err) => {

@@ -62,7 +62,8 @@ function operation(route: Route): ZodOpenApiOperationObject {
   }
   // Every REST operation may answer 429: requests are paced per caller (BERTH_API_REQUESTS_PER_SECOND).
   const paced = route.access === "public" ? [] : [429 as const];
-  for (const status of [...new Set<ErrorStatus>([...route.errors, ...paced])].sort()) {
+  const forbidden = route.admin ? [403 as const] : [];
+  for (const status of [...new Set<ErrorStatus>([...route.errors, ...paced, ...forbidden])].sort()) {
     responses[`${status}`] = errorRef(status);
   }
   const params = { path: route.params, query: route.query, header: route.headers };

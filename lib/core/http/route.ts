@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { Actor, Ctx, Deps } from "@/lib/core/context";
 import { BerthError, errorBody, toErrorResponse } from "@/lib/core/errors";
 import { isUuid } from "@/lib/db/ids";
+import type { Role } from "@/lib/db/queries/accounts";
 import { parseInput, readJson } from "./input";
 
 /**
@@ -11,7 +12,8 @@ import { parseInput, readJson } from "./input";
  * table and the browser client's answer types all come from that one table.
  */
 
-export type Principal = { accountId: string; actor: Actor };
+/** Who calls, in which account, with which rights (an API key has an admin's). */
+export type Principal = { accountId: string; role: Role; actor: Actor };
 
 export type HttpDeps = Deps & {
   /** Who is calling: an API key's account, a signed-in user's current account, or nobody. */
@@ -44,6 +46,8 @@ export type RouteDoc = {
   headers?: z.ZodObject;
   answers: Partial<Record<200 | 201 | 202 | 204, Answer>>;
   errors: ErrorStatus[];
+  /** Owners and admins only (and API keys): a `member` gets 403. */
+  admin?: true;
 };
 
 type Input = {

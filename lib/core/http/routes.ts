@@ -122,6 +122,7 @@ export const ROUTES = {
   "POST /api/mcp-connections/install": account(
     {
       operationId: "installConnection",
+      admin: true,
       tags: ["Connections"],
       summary: "Install a server as a new connection",
       description:
@@ -166,6 +167,7 @@ export const ROUTES = {
   "DELETE /api/mcp-connections/:id": account(
     {
       operationId: "deleteConnection",
+      admin: true,
       tags: ["Connections"],
       summary: "Delete a connection",
       description: "Stops the sandbox first, then marks the connection `deleted`; afterwards GET answers 404.",
@@ -208,6 +210,7 @@ export const ROUTES = {
   "PUT /api/mcp-connections/:id/credentials": account(
     {
       operationId: "replaceCredentials",
+      admin: true,
       tags: ["Connections"],
       summary: "Replace a connection's credentials",
       description:
@@ -279,6 +282,7 @@ export const ROUTES = {
   "POST /api/sandbox-runs": account(
     {
       operationId: "runInSandbox",
+      admin: true,
       tags: ["Sandbox runs"],
       summary: "Run a command in a fresh sandbox",
       description:

@@ -1,7 +1,8 @@
 import { type Db, one } from "../db";
 
 export type AccountRow = { id: string; name: string; created_at: Date };
-export type UserRow = { id: string; email: string; password_hash: string | null; created_at: Date };
+/** `email` is null for a Supabase user added by id (`berth members add --user-id`). */
+export type UserRow = { id: string; email: string | null; password_hash: string | null; created_at: Date };
 export type Role = "owner" | "admin" | "member";
 
 export function insertAccount(db: Db, { name }: { name: string }) {
@@ -43,6 +44,26 @@ export async function addMembership(
     userId,
     role,
   ]);
+}
+
+/** Makes sure a user row with this id exists (a Supabase user's `sub`); an existing one is left as it was. */
+export async function ensureUserId(db: Db, { userId }: { userId: string }) {
+  await db.query("insert into users (id, email) values ($1, null) on conflict (id) do nothing", [userId]);
+}
+
+/** Adds the membership, or sets the role of the existing one. */
+export async function setMembership(
+  db: Db,
+  { accountId, userId, role }: { accountId: string; userId: string; role: Role },
+) {
+  return (await one(
+    db.query<{ account_id: string; user_id: string; role: Role }>(
+      `insert into memberships (account_id, user_id, role) values ($1, $2, $3)
+       on conflict (account_id, user_id) do update set role = excluded.role
+       returning account_id, user_id, role`,
+      [accountId, userId, role],
+    ),
+  )) as { account_id: string; user_id: string; role: Role };
 }
 
 /** The accounts a user belongs to, oldest membership first. */
