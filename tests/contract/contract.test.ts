@@ -6,6 +6,7 @@ import type { Route } from "@/lib/core/http/route";
 import { ROUTES, type RouteKey } from "@/lib/core/http/routes";
 import { functionPath } from "@/lib/edge/app";
 import { FakeE2B } from "../fakes/e2b-server";
+import { FakeSupabaseAuth } from "../fakes/supabase-auth";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
 import { createPostgresDatabase } from "../support/databases";
 import { type EdgeFunction, startEdgeFunction } from "../support/edge-function";
@@ -25,6 +26,9 @@ if (!support.ok) console.log(`[contract] skipped: ${support.reason}`);
 
 const SERVICE_KEY = `service-${crypto.randomBytes(24).toString("base64url")}`;
 let fake: FakeE2B;
+let supabase: FakeSupabaseAuth;
+/** Supabase users: an admin of Owner (and a member of Stranger), a member of Owner, and nobody's. */
+const users = { admin: "", member: "", outsider: "" };
 let dropDb: () => Promise<void>;
 let app: BerthServer;
 let fn: EdgeFunction;
@@ -49,6 +53,7 @@ const fill = (path: string, values: Record<string, string>) =>
 describe.skipIf(!support.ok)("the REST contract", () => {
   beforeAll(async () => {
     fake = await FakeE2B.start();
+    supabase = await FakeSupabaseAuth.start();
     const db = await createPostgresDatabase();
     dropDb = db.drop;
     const c = fake.connection;
@@ -61,6 +66,10 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       E2B_SANDBOX_URL: c.sandboxUrl,
       E2B_PORT_URL_TEMPLATE: c.portUrlTemplate,
       SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      // The app reads the project from its NEXT_PUBLIC_ names, the function from SUPABASE_URL.
+      NEXT_PUBLIC_SUPABASE_URL: supabase.url,
+      NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: "sb_publishable_contract",
+      SUPABASE_URL: supabase.url,
     };
     app = await startBerth(env); // migrates the database
     // The app's public URL (its MCP endpoints): what the function's answers name too.
@@ -72,12 +81,21 @@ describe.skipIf(!support.ok)("the REST contract", () => {
     const start = `node -e "console.error('missing FAILS_TOKEN'); process.exit(3)"`;
     fs.writeFileSync(file, JSON.stringify({ slug: "fails", title: "Fails", start_command: start }));
     await app.cli(["servers", "add", "--file", file]);
+    for (const name of Object.keys(users) as (keyof typeof users)[]) {
+      users[name] = supabase.createUser({ email: `${name}@example.com`, password: "correct horse battery" });
+    }
+    const link = (account: Account, user: string, role: string) =>
+      app.cli(["members", "add", "--account", account.account_id, "--user-id", user, "--role", role]);
+    await link(owner, users.admin, "admin");
+    await link(owner, users.member, "member");
+    await link(stranger, users.admin, "member");
   }, 180_000);
 
   afterAll(async () => {
     await fn?.stop();
     await app?.stop();
     await fake?.close();
+    await supabase?.close();
     await dropDb?.();
   });
 
@@ -87,7 +105,13 @@ describe.skipIf(!support.ok)("the REST contract", () => {
     /** Calls a route by its key; a success must match the answer schema the route declares. */
     const call = async (
       key: RouteKey,
-      opts: { params?: Record<string, string>; query?: string; body?: unknown; key?: string | null } = {},
+      opts: {
+        params?: Record<string, string>;
+        query?: string;
+        body?: unknown;
+        key?: string | null;
+        headers?: Record<string, string>;
+      } = {},
     ) => {
       const [method = "", path = ""] = key.split(" ");
       const url = target.path(fill(path, { id: connId, idOrSlug: "memory", ...opts.params })) + (opts.query ?? "");
@@ -95,6 +119,7 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         method,
         url,
         opts.body,
+        opts.headers,
       );
       const answer = (ROUTES[key] as Route).answers[res.status as 200];
       if (answer?.schema) {
@@ -213,6 +238,58 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         expired: expect.any(Number),
         restarted: expect.any(Number),
       });
+    });
+
+    it("accepts a member's Supabase access token, in the account it picks, with the member's rights", async () => {
+      const admin = await supabase.sign({ sub: users.admin });
+      const mine = await call("GET /api/mcp-connections", { key: admin });
+      expect(mine.status, mine.text).toBe(200);
+      expect(mine.body.data.every((c: { account_id: string }) => c.account_id === owner.account_id)).toBe(true);
+      // A user of two accounts names the other one; an account not theirs is not reachable.
+      const other = await call("GET /api/mcp-connections", {
+        key: admin,
+        headers: { "berth-account": stranger.account_id },
+      });
+      expect(other.body.data.every((c: { account_id: string }) => c.account_id === stranger.account_id)).toBe(true);
+      const member = await supabase.sign({ sub: users.member });
+      const notTheirs = await call("GET /api/mcp-connections", {
+        key: member,
+        headers: { "berth-account": stranger.account_id },
+      });
+      expect(notTheirs.status).toBe(401);
+
+      // An admin installs; a member reads and extends, but neither installs nor deletes.
+      const installed = await call("POST /api/mcp-connections/install", {
+        key: admin,
+        body: { account_id: owner.account_id, server_id: "memory", name: "by an admin" },
+      });
+      expect(installed.status, installed.text).toBe(201);
+      const params = { id: installed.body.data.id };
+      expect((await call("GET /api/mcp-connections/:id", { key: member, params })).status).toBe(200);
+      expect((await call("POST /api/mcp-connections/:id/extend", { key: member, params, body: {} })).status).toBe(200);
+      const install = await call("POST /api/mcp-connections/install", {
+        key: member,
+        body: { account_id: owner.account_id, server_id: "memory" },
+      });
+      expect([install.status, install.body.error.code]).toEqual([403, "forbidden"]);
+      expect((await call("DELETE /api/mcp-connections/:id", { key: member, params })).status).toBe(403);
+      expect((await call("GET /api/mcp-connections/:id", { key: admin, params })).body.data.status).toBe("running");
+      expect((await call("DELETE /api/mcp-connections/:id", { key: admin, params })).status).toBe(200);
+    }, 120_000);
+
+    it("refuses Supabase tokens of nobody's users, expired, foreign or forged ones", async () => {
+      const bad = [
+        await supabase.sign({ sub: users.outsider }),
+        await supabase.sign({ sub: users.admin, exp: Math.floor(Date.now() / 1000) - 10 }),
+        await supabase.sign({ sub: users.admin, iss: "https://elsewhere.supabase.co/auth/v1" }),
+        await supabase.sign({ sub: users.admin }, { key: "stranger" }),
+        await supabase.sign({ sub: users.admin, role: "anon" }),
+        await supabase.sign({ sub: users.admin }, { alg: "none" }),
+      ];
+      for (const [i, token] of bad.entries()) {
+        const res = await call("GET /api/mcp-connections", { key: token });
+        expect([i, res.status]).toEqual([i, 401]);
+      }
     });
 
     it("serves health to anyone and its OpenAPI document", async () => {

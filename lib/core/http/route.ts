@@ -86,6 +86,9 @@ export function account<const S extends RouteDoc & Input>(
     const principal = await deps.authenticate(req);
     if (!principal)
       throw new BerthError("unauthorized", "Send an API key as `Authorization: Bearer <key>`, or sign in.");
+    if (spec.admin && principal.role === "member") {
+      throw new BerthError("forbidden", "Members cannot do this; ask an owner or admin of the account.");
+    }
     const id = params.id ?? "";
     if ("id" in params && !isUuid(id)) throw new BerthError("not_found", "No such connection.");
     const schema = spec.body ?? spec.query;
