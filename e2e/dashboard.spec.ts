@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { expect, type Page, request, test } from "@playwright/test";
 
 const OWNER = { account: "Acme", email: "owner@acme.test", password: "correct horse battery" };
@@ -170,4 +173,26 @@ test("installing from the catalogue: the credential form, a test run, then the c
   await expect(page.getByRole("heading", { level: 1, name: "GitHub" })).toBeVisible();
   await expect(page.getByTestId("connection-status")).toHaveText("running");
   expect(await page.content()).not.toContain(token); // write-only
+});
+
+test("a failed test run shows the server's own stderr, and the page keeps working", async ({ page }) => {
+  // A catalogue entry whose server refuses its credentials at start, added with the CLI.
+  const file = path.join(process.env.E2E_BERTH_DATA_DIR as string, "refuses.json");
+  const start = `node -e "console.error('the token was refused by upstream'); process.exit(3)"`;
+  const schema = { type: "object", required: ["TOKEN"], properties: { TOKEN: { type: "string", writeOnly: true } } };
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ slug: "refuses", title: "Refuses", start_command: start, credential_schema: schema }),
+  );
+  execFileSync(process.execPath, ["bin/berth.mjs", "servers", "add", "--file", file, "--json"], {
+    env: { ...process.env, BERTH_DATA_DIR: process.env.E2E_BERTH_DATA_DIR },
+  });
+
+  await signIn(page, OWNER.password);
+  await page.goto("/dashboard/install/refuses");
+  await page.getByLabel("TOKEN").fill("not-a-good-token");
+  await page.getByRole("button", { name: "Test first" }).click();
+  await expect(page.getByRole("alert")).toContainText("The server did not start", { timeout: 30_000 });
+  await expect(page.getByTestId("dry-run-stderr")).toContainText("the token was refused by upstream");
+  await expect(page.getByRole("heading", { level: 1, name: "Install Refuses" })).toBeVisible();
 });

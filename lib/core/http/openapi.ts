@@ -126,7 +126,8 @@ function createBerthDocument(routes: Record<string, Route>, serverUrl: string): 
           type: "http",
           scheme: "bearer",
           description:
-            "`Authorization: Bearer <api_key>` (scoped to one account), or a Supabase Auth access token (a JWT) of a member.",
+            "`Authorization: Bearer <api_key>` (scoped to one account), or a Supabase Auth access token (a JWT) of a " +
+            "member; a user of several accounts names one with the `Berth-Account: <account_id>` header (default: their first).",
         },
         sessionCookie: {
           type: "apiKey",
