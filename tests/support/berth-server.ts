@@ -44,6 +44,29 @@ export async function startBerth(env: Record<string, string> = {}): Promise<Bert
     env: fullEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const url = `http://127.0.0.1:${port}`;
+  const { output, stop } = await waitUntilServing(proc, `${url}/api/health`, "Berth");
+  return {
+    url,
+    dataDir,
+    proc,
+    output,
+    async cli(args) {
+      const { stdout } = await run(process.execPath, [path.join(ROOT, "bin/berth.mjs"), ...args, "--json"], {
+        cwd: ROOT,
+        env: fullEnv,
+      });
+      return JSON.parse(stdout);
+    },
+    stop,
+  };
+}
+
+/**
+ * Collects a started server's output and waits until `healthUrl` answers (90 s at most); throws
+ * with the output if it exits or never answers. `stop` signals it and waits for its exit.
+ */
+export async function waitUntilServing(proc: ChildProcess, healthUrl: string, what: string) {
   let out = "";
   proc.stdout?.on("data", (d) => {
     out += d;
@@ -51,12 +74,11 @@ export async function startBerth(env: Record<string, string> = {}): Promise<Bert
   proc.stderr?.on("data", (d) => {
     out += d;
   });
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`Berth exited (${proc.exitCode}) before it was ready:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`Berth was not ready in 90 s:\n${out}`);
-    const ok = await fetch(`${url}/api/health`).then(
+    if (proc.exitCode !== null) throw new Error(`${what} exited (${proc.exitCode}) before it was ready:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`${what} was not ready in 90 s:\n${out}`);
+    const ok = await fetch(healthUrl).then(
       (r) => r.ok,
       () => false,
     );
@@ -65,18 +87,8 @@ export async function startBerth(env: Record<string, string> = {}): Promise<Bert
   }
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
   return {
-    url,
-    dataDir,
-    proc,
     output: () => out,
-    async cli(args) {
-      const { stdout } = await run(process.execPath, [path.join(ROOT, "bin/berth.mjs"), ...args, "--json"], {
-        cwd: ROOT,
-        env: fullEnv,
-      });
-      return JSON.parse(stdout);
-    },
-    async stop(signal = "SIGTERM") {
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       await exited;
     },
