@@ -66,6 +66,8 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       E2B_SANDBOX_URL: c.sandboxUrl,
       E2B_PORT_URL_TEMPLATE: c.portUrlTemplate,
       SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      // Sweeps happen when the tests ask for them (POST /maintenance), as on Supabase with pg_cron.
+      BERTH_MAINTENANCE_INTERVAL_MS: "3600000",
       // The app reads the project from its NEXT_PUBLIC_ names, the function from SUPABASE_URL.
       NEXT_PUBLIC_SUPABASE_URL: supabase.url,
       NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY: "sb_publishable_contract",
@@ -228,9 +230,16 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       expect(other.text).not.toMatch(/at \S+ \(|node_modules/);
     });
 
-    it("runs a maintenance sweep for the service key only", async () => {
+    it("runs a maintenance sweep for the service key only: an unkept connection past its time expires", async () => {
       expect((await call("POST /api/maintenance", { key: null })).status).toBe(401);
       expect((await call("POST /api/maintenance")).status).toBe(401); // an account's key is not the service's
+      const short = await call("POST /api/mcp-connections/install", {
+        body: { account_id: owner.account_id, server_id: "memory", timeout: 8, keep_alive: false },
+      });
+      expect(short.body.data.status, short.body.data.last_error).toBe("running");
+      const params = { id: short.body.data.id };
+      const left = Date.parse(short.body.data.expires_at) - Date.now();
+      await new Promise((r) => setTimeout(r, left + 500));
       const res = await call("POST /api/maintenance", { key: SERVICE_KEY });
       expect(res.status, res.text).toBe(200);
       expect(res.body.data).toEqual({
@@ -238,7 +247,11 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         expired: expect.any(Number),
         restarted: expect.any(Number),
       });
-    });
+      // The function keeps no sandbox past its request: only the sweep can have expired this one
+      // (the app's own crash watch may get there first, when E2B ends the sandbox on time).
+      expect((await call("GET /api/mcp-connections/:id", { params })).body.data.status).toBe("expired");
+      expect(fake.sandboxIds()).not.toContain(short.body.data.sandbox_id);
+    }, 60_000);
 
     it("accepts a member's Supabase access token, in the account it picks, with the member's rights", async () => {
       const admin = await supabase.sign({ sub: users.admin });
