@@ -78,11 +78,16 @@ async function main() {
   const { protections } = runtime.describe() as { protections?: string[] };
   if (protections?.length)
     console.log(`Sandbox protections active on this host:\n${protections.map((p) => `  - ${p}`).join("\n")}`);
-  console.log(
-    (await countUsers(deps.db))
-      ? `Sign in at ${url}/sign-in`
-      : `First time: open ${url}/setup to create your account, or run: npx berth accounts create --name <name> --owner-email <email>`,
-  );
+  if (deps.supabase)
+    console.log(
+      `Sign in at ${url}/sign-in with Supabase Auth (${deps.supabase.url}); give a Supabase user access with: npx berth members add --account <account_id> --user-id <user_id> --role owner`,
+    );
+  else
+    console.log(
+      (await countUsers(deps.db))
+        ? `Sign in at ${url}/sign-in`
+        : `First time: open ${url}/setup to create your account, or run: npx berth accounts create --name <name> --owner-email <email>`,
+    );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -2,15 +2,30 @@
 
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { type ReactNode, useState } from "react";
+import type { SupabaseSettings } from "@/lib/app-deps";
+import { setApiAuthHeaders } from "@/lib/client/api";
+import { supabaseApiHeaders } from "@/lib/client/supabase-browser";
 
-/** One QueryClient per browser tab (per request on the server), never shared between users. */
-export function Providers({ children }: { children: ReactNode }) {
-  const [client] = useState(
-    () =>
-      new QueryClient({
-        // Server components hand over fresh data; do not refetch it the moment the page hydrates.
-        defaultOptions: { queries: { staleTime: 5_000 } },
-      }),
-  );
+/**
+ * One QueryClient per browser tab (per request on the server), never shared between users. With
+ * Supabase Auth (`supabase` given), the tab's API calls are authenticated with the Supabase session
+ * from here on: set while this first renders, so before any query or mutation of its children.
+ */
+export function Providers({
+  children,
+  supabase,
+}: {
+  children: ReactNode;
+  supabase?: { settings: SupabaseSettings; accountId: string };
+}) {
+  const [client] = useState(() => {
+    // In the browser only: on the server this module is shared by every request.
+    if (supabase && typeof window !== "undefined")
+      setApiAuthHeaders(supabaseApiHeaders(supabase.settings, supabase.accountId));
+    return new QueryClient({
+      // Server components hand over fresh data; do not refetch it the moment the page hydrates.
+      defaultOptions: { queries: { staleTime: 5_000 } },
+    });
+  });
   return <QueryClientProvider client={client}>{children}</QueryClientProvider>;
 }

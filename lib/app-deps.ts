@@ -14,7 +14,15 @@ export type AppDeps = HttpDeps & {
   hashPassword(password: string): Promise<string>;
   verifyPassword(hash: string | null, password: string): Promise<boolean>;
   providerInfo: { name: string; isolated: boolean };
+  /**
+   * Set when the dashboard signs in through Supabase Auth (NEXT_PUBLIC_SUPABASE_URL and
+   * NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY): read at run time from here, never inlined at build time,
+   * so one build serves either sign-in. Both values are public; the browser gets them too.
+   */
+  supabase?: SupabaseSettings;
 };
+
+export type SupabaseSettings = { url: string; publishableKey: string };
 
 const KEY = Symbol.for("berth.app-deps");
 

@@ -67,7 +67,9 @@ export async function openBerth(config: Config): Promise<Berth> {
   // Stable across restarts of this instance, so it finds the connections it hosted.
   const host = loadOrCreateSecret(config.dataDir, "instance-id");
   const auth: AuthOptions = {
-    sessionPassword,
+    // With Supabase Auth the dashboard's session is Supabase's: a built-in cookie left from before
+    // the switch opens nothing, on pages (lib/auth/current-user.ts) or here.
+    sessionPassword: config.supabase ? undefined : sessionPassword,
     supabase: config.supabase && createSupabaseJwtVerifier(config.supabase),
   };
   const deps: AppDeps = {
@@ -85,6 +87,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     hashPassword,
     verifyPassword,
     providerInfo: { name: runtime.provider, isolated: runtime.isolated },
+    supabase: config.supabase && { url: config.supabase.url, publishableKey: config.supabase.publishableKey },
     auth,
     authenticate: (req) => authenticateHeaders(db, auth, authHeadersOf(req)),
     // What a tenant needs to know: whether its servers are isolated. How (kernel, paths, the

@@ -4,13 +4,15 @@ import type { ReactNode } from "react";
 import { signOutAction } from "@/app/(auth)/actions";
 import { SignOutButton } from "@/components/auth/sign-out-button";
 import { Providers } from "@/components/providers";
+import { getAppDeps } from "@/lib/app-deps";
 import { requireCurrentUser } from "@/lib/auth/current-user";
 
 export default async function DashboardLayout({ children }: { children: ReactNode }) {
   const user = await requireCurrentUser();
+  const { supabase } = getAppDeps();
 
   return (
-    <Providers>
+    <Providers supabase={supabase && { settings: supabase, accountId: user.accountId }}>
       <div className="flex min-h-screen flex-col">
         <header className="bg-background border-b">
           <div className="mx-auto flex h-14 w-full max-w-6xl items-center justify-between gap-4 px-6">

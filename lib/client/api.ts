@@ -28,6 +28,19 @@ export class ApiError extends Error {
   }
 }
 
+/** Headers that authenticate a call beyond the same-origin session cookie. */
+export type ApiAuthHeaders = () => Promise<Record<string, string>>;
+
+let authHeaders: ApiAuthHeaders = async () => ({});
+
+/**
+ * Supabase Auth: the dashboard's calls carry the Supabase session's access token; <Providers> sets
+ * this once per tab, before anything calls. Built-in sign-in needs nothing: its cookie goes along.
+ */
+export function setApiAuthHeaders(headers: ApiAuthHeaders) {
+  authHeaders = headers;
+}
+
 type Call<K extends RouteKey> = {
   /** The path's `:name` parameters. */
   params?: Record<string, string>;
@@ -37,7 +50,7 @@ type Call<K extends RouteKey> = {
 };
 
 /**
- * The REST API as the signed-in user (the session cookie authenticates), by route: its key in
+ * The REST API as the signed-in user (the session cookie, or Supabase's access token), by route: its key in
  * the route table (`"POST /api/mcp-connections/:id/extend"`), so method, path and the answer's
  * type all come from there. Resolves to the `data` of a success, or throws an ApiError.
  */
@@ -48,7 +61,11 @@ export async function api<K extends RouteKey>(route: K, call: Call<K> = {}): Pro
   const res = await fetch(url, {
     method,
     credentials: "same-origin",
-    headers: { accept: "application/json", ...(call.body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      accept: "application/json",
+      ...(call.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(await authHeaders()),
+    },
     body: call.body === undefined ? undefined : JSON.stringify(call.body),
     signal: call.signal,
   });

@@ -26,6 +26,8 @@ export async function setUpAction(_prev: AuthFormState, formData: FormData): Pro
   if (!parsed.success) return { values, fieldErrors: z.flattenError(parsed.error).fieldErrors };
 
   const deps = getAppDeps();
+  // With Supabase Auth, users are Supabase's: accounts and members come from the CLI.
+  if (deps.supabase) redirect("/setup");
   // Once anyone exists, accounts are made by their owners or the CLI, never by a stranger here.
   if ((await countUsers(deps.db)) > 0) redirect("/sign-in");
 
