@@ -7,7 +7,7 @@ import { ROUTES, type RouteKey } from "@/lib/core/http/routes";
 import { functionPath } from "@/lib/edge/app";
 import { FakeE2B } from "../fakes/e2b-server";
 import { FakeSupabaseAuth } from "../fakes/supabase-auth";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
 import { createPostgresDatabase } from "../support/databases";
 import { type EdgeFunction, startEdgeFunction } from "../support/edge-function";
 
@@ -287,6 +287,17 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       expect([install.status, install.body.error.code]).toEqual([403, "forbidden"]);
       expect((await call("DELETE /api/mcp-connections/:id", { key: member, params })).status).toBe(403);
       expect((await call("GET /api/mcp-connections/:id", { key: admin, params })).body.data.status).toBe("running");
+      if (target.servesMcp) {
+        // The MCP endpoint takes the same token: a member's agent initializes a session.
+        const session = await mcpInitialize(api(target.url(), member), params.id);
+        expect(session.status, session.text).toBe(200);
+        expect(session.headers.get("mcp-session-id")).toBeTruthy();
+        const outsider = await mcpInitialize(
+          api(target.url(), await supabase.sign({ sub: users.outsider })),
+          params.id,
+        );
+        expect(outsider.status).toBe(401);
+      }
       expect((await call("DELETE /api/mcp-connections/:id", { key: admin, params })).status).toBe(200);
     }, 120_000);
 
