@@ -105,6 +105,13 @@ export class McpGateway {
         if (typeof sessionId === "string") return fail(res, "not_found", "No such MCP session; initialize a new one.");
       }
       if (session) session.lastSeen = performance.now();
+      // A session speaks the version negotiated in its initialize (a client that sends none is
+      // taken at its word, as the spec allows for 2025-03-26 clients).
+      const version = req.headers["mcp-protocol-version"];
+      const negotiated = live?.peer.protocolVersion;
+      if (typeof version === "string" && negotiated && version !== negotiated) {
+        return fail(res, "bad_request", `This session speaks MCP ${negotiated}; MCP-Protocol-Version says ${version}.`);
+      }
       if (req.method === "GET") {
         if (!live) return fail(res, "bad_request", "Send the Mcp-Session-Id of an initialized session.");
         if (!req.headers.accept?.includes("text/event-stream"))
@@ -161,7 +168,6 @@ export class McpGateway {
         return fail(res, "bad_request", `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
       const messages = parseMessages(body);
       if (!messages) return fail(res, "bad_request", "The body is not a JSON-RPC message or a batch of them.");
-      const version = req.headers["mcp-protocol-version"];
       if (typeof version === "string" && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
         return fail(res, "bad_request", `Unsupported MCP-Protocol-Version ${version}.`);
       }

@@ -2,11 +2,15 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type JSONRPCMessage,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessTransport } from "@/lib/sandbox/process-transport";
 import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
-import { type Peer, type ToolCallObservation, UpstreamSession } from "./upstream-session";
+import { negotiateVersion, type Peer, type ToolCallObservation, UpstreamSession } from "./upstream-session";
 
 /** A real memory server over stdio, shared by two fake client sessions. */
 function startMemory() {
@@ -191,3 +195,12 @@ const updates = (p: ReturnType<typeof peer>) =>
   p.got
     .filter((g) => "method" in g.message && g.message.method === "notifications/resources/updated")
     .map((g) => (g.message as unknown as { params: { uri: string } }).params.uri);
+
+describe("negotiateVersion", () => {
+  it("answers each version Berth speaks with itself, and anything else with the latest", () => {
+    expect(SUPPORTED_PROTOCOL_VERSIONS.length).toBeGreaterThan(3);
+    for (const v of SUPPORTED_PROTOCOL_VERSIONS) expect(negotiateVersion(v)).toBe(v);
+    for (const v of ["2099-01-01", "", 2025, undefined, null, { v: 1 }])
+      expect(negotiateVersion(v)).toBe(LATEST_PROTOCOL_VERSION);
+  });
+});

@@ -7,6 +7,7 @@ import {
   LATEST_PROTOCOL_VERSION,
   type LoggingLevel,
   type RequestId,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 
@@ -24,7 +25,19 @@ export type Peer = {
   subscriptions?: Set<string>;
   /** The least severe log messages it wants (logging/setLevel); all of them until it says. */
   logLevel?: LoggingLevel;
+  /** The protocol version negotiated with this client in its `initialize` (its own, when Berth speaks it). */
+  protocolVersion?: string;
 };
+
+/**
+ * MCP's version negotiation, per client: the version the client asked for when Berth speaks it,
+ * else Berth's latest (the client then decides whether it can go on).
+ */
+export function negotiateVersion(requested: unknown): string {
+  return typeof requested === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+    ? requested
+    : LATEST_PROTOCOL_VERSION;
+}
 
 const LOG_LEVELS: string[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 const rank = (level: string) => {
@@ -162,6 +175,7 @@ export class UpstreamSession {
     if ("method" in message && "id" in message) {
       if (message.method === "initialize") {
         peer.capabilities = declaredCapabilities(message.params?.capabilities);
+        peer.protocolVersion = negotiateVersion(message.params?.protocolVersion);
         return this.answerInitialize(peer, message.id);
       }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);
@@ -209,8 +223,14 @@ export class UpstreamSession {
     await this.transport.close().catch(() => {});
   }
 
+  /**
+   * The server's own answer to Berth's initialize, in the version negotiated with this client:
+   * Berth's session with the server is one for all its clients; each client speaks its own version
+   * with Berth (later versions add fields and methods, which older clients do not look at).
+   */
   private answerInitialize(peer: Peer, id: RequestId) {
-    peer.deliver({ jsonrpc: "2.0", id, result: this.initializeResult as unknown as Record<string, unknown> }, id);
+    const result = { ...this.initializeResult, protocolVersion: peer.protocolVersion } as Record<string, unknown>;
+    peer.deliver({ jsonrpc: "2.0", id, result }, id);
   }
 
   private latestRequestOf(peer: Peer): RequestId | undefined {

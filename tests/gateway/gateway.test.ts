@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
+  LATEST_PROTOCOL_VERSION,
   ListRootsRequestSchema,
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -181,6 +182,58 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     expect(rest.slice(0, -1).map((e) => e.data.params.progress)).toEqual([2, 3, 4]);
     expect(JSON.stringify(rest.at(-1)?.data.result)).toContain("Long running operation completed");
     expect(rest.map((e) => e.id)).toEqual([...rest.map((e) => e.id)].sort((a, b) => a - b));
+  });
+
+  it("negotiates the protocol version per client and holds each session to its own", async () => {
+    const conn = await install("memory");
+    const initialize = (version: string) =>
+      call(
+        "POST",
+        `/api/mcp/${conn.id}`,
+        {
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: version, capabilities: {}, clientInfo: { name: "old", version: "1" } },
+        },
+        { accept: "application/json, text/event-stream" },
+      );
+    const body = (res: { text: string; body: unknown }) =>
+      (res.body ??
+        JSON.parse(
+          res.text
+            .split("\n")
+            .find((l) => l.startsWith("data: "))
+            ?.slice(6) ?? "{}",
+        )) as {
+        result?: { protocolVersion: string; serverInfo: { name: string } };
+      };
+    const old = await initialize("2025-03-26");
+    expect(body(old).result?.protocolVersion).toBe("2025-03-26");
+    expect(body(old).result?.serverInfo.name).toBe("memory-server");
+    const unknown = await initialize("1999-01-01");
+    expect(body(unknown).result?.protocolVersion).toBe(LATEST_PROTOCOL_VERSION);
+
+    const session = old.headers.get("mcp-session-id") as string;
+    const ask = (version?: string) =>
+      call(
+        "POST",
+        `/api/mcp/${conn.id}`,
+        { jsonrpc: "2.0", id: 2, method: "tools/list" },
+        {
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": session,
+          ...(version ? { "mcp-protocol-version": version } : {}),
+        },
+      );
+    expect((await ask("2025-03-26")).status).toBe(200);
+    expect((await ask()).status).toBe(200);
+    const other = await ask(LATEST_PROTOCOL_VERSION);
+    expect(other.status).toBe(400);
+    expect(other.body.error.message).toMatch(/speaks MCP 2025-03-26/);
+    // A current client through the SDK gets the latest.
+    const client = await connect(conn.mcp_url);
+    expect(client.getServerVersion()?.name).toBe("memory-server");
   });
 
   it("ends a session on DELETE; the session id is then unknown", async () => {
