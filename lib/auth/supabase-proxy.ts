@@ -1,7 +1,7 @@
 import { createServerClient } from "@supabase/ssr";
 import { type NextRequest, NextResponse } from "next/server";
 import type { SupabaseSettings } from "@/lib/app-deps";
-import { type SupabaseSessionUser, userOfClaims } from "./supabase-claims";
+import { type SupabaseSessionUser, verifiedUser } from "./supabase-claims";
 import { nodeRealtimeOption } from "./supabase-node-realtime";
 
 /**
@@ -30,8 +30,7 @@ export async function updateSupabaseSession(
       },
     },
   });
-  const { data } = await supabase.auth.getClaims();
-  return { response, user: userOfClaims(data?.claims) };
+  return { response, user: await verifiedUser(supabase.auth) };
 }
 
 /** A redirect that carries the cookies (and headers) the refresh wrote, so the browser stays in step. */

@@ -4,7 +4,7 @@ import { cookies } from "next/headers";
 import { connection } from "next/server";
 import { cache } from "react";
 import { getAppDeps, type SupabaseSettings } from "@/lib/app-deps";
-import { type SupabaseSessionUser, userOfClaims } from "./supabase-claims";
+import { type SupabaseSessionUser, verifiedUser } from "./supabase-claims";
 import { nodeRealtimeOption } from "./supabase-node-realtime";
 
 /**
@@ -39,8 +39,7 @@ export const getSupabaseUser = cache(async (): Promise<SupabaseSessionUser | und
   await connection(); // per request, never at build time
   const { supabase } = getAppDeps();
   if (!supabase) return undefined;
-  const { data } = await (await createSupabaseServerClient(supabase)).auth.getClaims();
-  return userOfClaims(data?.claims);
+  return verifiedUser((await createSupabaseServerClient(supabase)).auth);
 });
 
 /** The cookies @supabase/ssr keeps the session in: `sb-<project ref>-auth-token`, maybe chunked (`.0`, `.1`…). */

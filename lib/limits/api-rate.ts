@@ -14,7 +14,7 @@ export function apiRateLimit(perSecond: number) {
   /** Whether the request was refused (and answered 429). */
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.url === "/api/health") return false; // probes and load balancers
-    const caller = req.headers.authorization ?? sessionOf(req) ?? `address ${req.socket.remoteAddress ?? ""}`;
+    const caller = tokenOf(req) ?? sessionOf(req) ?? `address ${req.socket.remoteAddress ?? ""}`;
     const wait = buckets.take(caller);
     if (!wait) return false;
     const body = errorBody(
@@ -24,6 +24,18 @@ export function apiRateLimit(perSecond: number) {
     res.writeHead(429, { "content-type": "application/json", "retry-after": String(wait) }).end(JSON.stringify(body));
     return true;
   };
+}
+
+/**
+ * The bearer token as authentication reads it (any case of "Bearer", any spaces), so spelling the
+ * header another way is not another caller. A header that is no bearer token at all counts as its
+ * address: it authenticates nobody, and varying it must not buy fresh buckets.
+ */
+function tokenOf(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  return token ? `token ${token}` : `address ${req.socket.remoteAddress ?? ""}`;
 }
 
 function sessionOf(req: IncomingMessage): string | undefined {

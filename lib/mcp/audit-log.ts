@@ -31,7 +31,19 @@ export class AuditLog {
     this.timer = undefined;
     const batch = this.queue;
     this.queue = [];
-    this.flushing = this.flushing.then(() => insertToolCalls(this.db, batch).catch(this.onError));
+    this.flushing = this.flushing.then(() => this.write(batch));
     return this.flushing;
+  }
+
+  /** The batch in one transaction; should it fail, each record alone, so one bad row loses only itself. */
+  private async write(batch: ToolCallRecord[]) {
+    try {
+      await insertToolCalls(this.db, batch);
+    } catch (err) {
+      if (batch.length === 1) return this.onError(err);
+      let lost = 0;
+      for (const record of batch) await insertToolCalls(this.db, [record]).catch(() => lost++);
+      if (lost) this.onError(new Error(`${lost} of ${batch.length} tool-call events were not written`, { cause: err }));
+    }
   }
 }

@@ -10,6 +10,7 @@ import { authenticateHeaders } from "@/lib/auth/authenticate";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
 import type { Principal } from "@/lib/core/http/route";
+import { MAX_JSON_DEPTH, nestsDeeper } from "@/lib/core/json-depth";
 import { bearerKey } from "@/lib/core/services/accounts/authenticate";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
 import { isUuid } from "@/lib/db/ids";
@@ -27,7 +28,6 @@ const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
  */
 const MAX_ACCOUNT_BODY_BYTES = 32 * 1024 * 1024;
 /** Deeper JSON than this is refused: the message is serialized again for the server, recursively. */
-const MAX_JSON_DEPTH = 512;
 type Live = { session: ClientSession; peer: Peer; upstream: UpstreamSession | undefined };
 
 export type GatewayOptions = {
@@ -364,22 +364,6 @@ function readBody(req: IncomingMessage, take: (bytes: number) => boolean): Promi
 class TooLarge extends Error {}
 class OverBudget extends Error {}
 class TooDeep extends Error {}
-
-/** Whether JSON text nests arrays and objects deeper than `max` (strings skipped). */
-export function nestsDeeper(text: string, max: number): boolean {
-  if (text.length <= max * 2) return false; // each level takes two characters: the hot path's calls skip the scan
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      // a string: skip to its closing quote, past escapes
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
-}
 
 const MAX_BATCH = 100;
 

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { BerthError, fieldErrors } from "@/lib/core/errors";
+import { MAX_JSON_DEPTH, nestsDeeper } from "@/lib/core/json-depth";
 import { nulPaths } from "@/lib/core/nul-paths";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -27,6 +28,11 @@ export async function readJson(req: Request): Promise<unknown> {
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const text = await readCapped(req);
   if (!text.trim()) return {};
+  if (nestsDeeper(text, MAX_JSON_DEPTH)) {
+    throw new BerthError("bad_request", `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`, [
+      { path: "", message: "Too deeply nested." },
+    ]);
+  }
   try {
     return JSON.parse(text);
   } catch {

@@ -48,6 +48,12 @@ export type RouteDoc = {
   errors: ErrorStatus[];
   /** Owners and admins only (and API keys): a `member` gets 403. */
   admin?: true;
+  /**
+   * Talks to the connection's running server, through the MCP session the Berth app holds with it
+   * (the inspector): served by the app only, like the MCP endpoint. Elsewhere (the Edge Function)
+   * it would start a server of its own, replacing the app's, and its tool calls would go unaudited.
+   */
+  live?: true;
 };
 
 type Input = {
@@ -125,11 +131,16 @@ type Compiled = { key: string; method: string; segments: string[]; statics: numb
 
 /**
  * Matches requests to a route table. `toPath` maps a table path (`/api/mcp-connections/:id`) to
- * where this host serves it; a path that matches no route answers 404, a known path with another
+ * where this host serves it, `live: false` leaves out the routes only the app can serve; a path that matches no route answers 404, a known path with another
  * method 405 with `Allow`. Static segments win over parameters (`/install` is not an `:id`).
  */
-export function createRouter(routes: Record<string, Route>, toPath: (path: string) => string = (p) => p) {
-  const table: Compiled[] = Object.entries(routes).map(([key, route]) => {
+export function createRouter(
+  routes: Record<string, Route>,
+  opts: { toPath?: (path: string) => string; live?: boolean } = {},
+) {
+  const { toPath = (p: string) => p, live = true } = opts;
+  const table: Compiled[] = Object.entries(routes).map(([key, r]) => {
+    const route = r.live && !live ? { ...r, serve: undefined } : r;
     const [method = "", path = ""] = key.split(" ");
     const segments = toPath(path).split("/").filter(Boolean);
     return { key, method, segments, statics: segments.filter((s) => !s.startsWith(":")).length, route };
@@ -155,6 +166,9 @@ export function createRouter(routes: Record<string, Route>, toPath: (path: strin
       } catch {
         throw new BerthError("not_found", "No such API route.");
       }
+      // No id, slug or route name holds a control character (PostgreSQL refuses NUL outright).
+      if (segments.some((s) => /[\u0000-\u001f\u007f]/.test(s)))
+        throw new BerthError("not_found", "No such API route.");
       const method = req.method === "HEAD" ? "GET" : req.method;
       const allowed = new Set<string>();
       let best: number | undefined; // a path matched with this many static segments: fewer is another path
@@ -167,7 +181,7 @@ export function createRouter(routes: Record<string, Route>, toPath: (path: strin
           allowed.add(c.method);
           continue;
         }
-        if (!c.route.serve) throw new BerthError("not_found", "The MCP endpoint is served by Berth's app, not here.");
+        if (!c.route.serve) throw new BerthError("not_found", "This route is served by Berth's app, not here.");
         return await c.route.serve(req, params, deps);
       }
       if (allowed.size) {

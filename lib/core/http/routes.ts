@@ -56,6 +56,7 @@ const inspect = (kind: InspectKind, summary: string, description: string, operat
     {
       operationId,
       tags: ["Inspector"],
+      live: true,
       summary,
       description,
       params: ConnectionId,
@@ -269,6 +270,7 @@ export const ROUTES = {
     {
       operationId: "callConnectionTool",
       tags: ["Inspector"],
+      live: true,
       summary: "Call a tool",
       description: "Calls one tool with the given arguments; audited as a `tool_call` event (never its arguments).",
       params: ConnectionId,

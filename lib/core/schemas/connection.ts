@@ -3,8 +3,25 @@ import type { ConnectionRow } from "@/lib/db/queries/connections";
 import type { EventRow } from "@/lib/db/queries/events";
 import { Id, iso, Seconds } from "./common";
 
+/**
+ * Credentials are scrubbed from every error and stderr Berth shows, which costs time in proportion
+ * to their length, on the event loop all tenants share: real keys and tokens are far shorter.
+ */
+const MAX_CREDENTIAL_CHARS = 4096;
+const MAX_CREDENTIALS_CHARS = 16384;
+
 export const Credentials = z
-  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .record(
+    z.string(),
+    z.union([
+      z.string().max(MAX_CREDENTIAL_CHARS, `At most ${MAX_CREDENTIAL_CHARS} characters.`),
+      z.number(),
+      z.boolean(),
+    ]),
+  )
+  .refine((c) => Object.values(c).reduce<number>((n, v) => n + String(v).length, 0) <= MAX_CREDENTIALS_CHARS, {
+    message: `At most ${MAX_CREDENTIALS_CHARS} characters in all.`,
+  })
   .meta({ description: "Values for the server's credential_schema. Write-only: never returned." });
 
 export const InstallInput = z

@@ -11,6 +11,13 @@ export type ToolCallRecord = {
   responseBytes: number;
 };
 
+/**
+ * A client names its tool calls; PostgreSQL's jsonb takes no NUL and no lone surrogate (a name
+ * cut in the middle of an emoji holds one): both become U+FFFD rather than fail the batch.
+ */
+const storable = (text: string) =>
+  text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+
 /** Writes a batch of tool-call events and bumps the connections' counters, in one transaction. */
 export async function insertToolCalls(db: Db, records: ToolCallRecord[]) {
   if (!records.length) return;
@@ -23,7 +30,7 @@ export async function insertToolCalls(db: Db, records: ToolCallRecord[]) {
         records.map((r) => r.connectionId),
         records.map((r) =>
           JSON.stringify({
-            tool: r.tool,
+            tool: storable(r.tool),
             duration_ms: Math.round(r.durationMs * 100) / 100,
             outcome: r.outcome,
             ...(r.errorCode === undefined ? {} : { error_code: r.errorCode }),

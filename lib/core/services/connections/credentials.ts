@@ -170,16 +170,11 @@ function needlesOf(value: string): Needle[] {
  * finds every needle starting at each position, so overlapping copies are masked together.
  */
 export function scrubSecrets(text: string, secrets: Record<string, string>): string {
-  const needles = new Map<string, Needle>();
-  for (const value of Object.values(secrets)) {
-    if (typeof value !== "string" || value.length < MIN_SECRET_CHARS) continue;
-    for (const n of needlesOf(value)) if (n.length > 0 && !needles.has(n.source)) needles.set(n.source, n);
-  }
-  if (!needles.size || !text) return text;
-  // Longest first: at each position the alternation takes the first needle that matches.
-  const sources = [...needles.values()].sort((a, b) => b.length - a.length).map((n) => n.source);
-  // A lookahead matches no characters, so every position is tried, not only those after a match.
-  const pattern = new RegExp(`(?=(${sources.join("|")}))`, "g");
+  if (!text) return text;
+  const pattern = scrubPattern(
+    Object.values(secrets).filter((v) => typeof v === "string" && v.length >= MIN_SECRET_CHARS),
+  );
+  if (!pattern) return text;
   let out = "";
   let kept = 0; // text before this is in `out` already
   let maskedTo = -1; // end of the masked span being built
@@ -195,6 +190,29 @@ export function scrubSecrets(text: string, secrets: Record<string, string>): str
   }
   if (maskedTo >= 0) out += MASK;
   return out + text.slice(kept);
+}
+
+const patterns = new Map<string, RegExp | undefined>();
+const MAX_PATTERNS = 64;
+
+/**
+ * The one pattern of every needle of these values, made once per set of values (a pattern of a
+ * few KiB of credentials takes tens of milliseconds to build; restarts and retries reuse it).
+ */
+function scrubPattern(values: string[]): RegExp | undefined {
+  const key = values.join("\u0000");
+  if (patterns.has(key)) return patterns.get(key);
+  const needles = new Map<string, Needle>();
+  for (const value of values) {
+    for (const n of needlesOf(value)) if (n.length > 0 && !needles.has(n.source)) needles.set(n.source, n);
+  }
+  // Longest first: at each position the alternation takes the first needle that matches.
+  const sources = [...needles.values()].sort((a, b) => b.length - a.length).map((n) => n.source);
+  // A lookahead matches no characters, so every position is tried, not only those after a match.
+  const pattern = sources.length ? new RegExp(`(?=(${sources.join("|")}))`, "g") : undefined;
+  if (patterns.size >= MAX_PATTERNS) patterns.delete(patterns.keys().next().value as string);
+  patterns.set(key, pattern);
+  return pattern;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nestsDeeper } from "./gateway";
+import { nestsDeeper } from "./json-depth";
 
 describe("nestsDeeper", () => {
   it("counts arrays and objects, not brackets inside strings or escaped quotes", () => {
