@@ -241,7 +241,7 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       expect((await call("POST /api/maintenance", { key: null })).status).toBe(401);
       expect((await call("POST /api/maintenance")).status).toBe(401); // an account's key is not the service's
       const short = await call("POST /api/mcp-connections/install", {
-        body: { account_id: owner.account_id, server_id: "memory", timeout: 8, keep_alive: false },
+        body: { account_id: owner.account_id, server_id: "memory", timeout: 12, keep_alive: false },
       });
       expect(short.body.data.status, short.body.data.last_error).toBe("running");
       const params = { id: short.body.data.id };

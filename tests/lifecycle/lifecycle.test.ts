@@ -95,8 +95,9 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
   });
 
   it("expires a connection without keep_alive at expires_at and stops its sandbox", async () => {
-    // E2B counts the timeout from sandbox creation too, so it must outlast the deploy (~2 s there).
-    const conn = await install({ keep_alive: false, timeout: 5 });
+    // E2B counts the timeout from sandbox creation too, so it must outlast the deploy (~2 s there,
+    // several on a busy machine).
+    const conn = await install({ keep_alive: false, timeout: 10 });
     const expired = await waitFor("expiry", conn.id, (c) => c.status === "expired");
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(conn.expires_at));
     expect(expired.sandbox_id).toBeNull();
@@ -105,8 +106,8 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
   });
 
   it("keeps a keep_alive connection running past its timeout", async () => {
-    const conn = await install({ keep_alive: true, timeout: 5 });
-    await new Promise((r) => setTimeout(r, 6000));
+    const conn = await install({ keep_alive: true, timeout: 10 });
+    await new Promise((r) => setTimeout(r, Date.parse(conn.expires_at) - Date.now() + 1000));
     const c = await get(conn.id);
     expect(c.status).toBe("running");
     expect(c.sandbox_id).toBe(conn.sandbox_id);
