@@ -221,13 +221,7 @@ export class FakeSupabaseAuth {
       email: user.email,
       phone: "",
       app_metadata: { provider: "email", providers: ["email"] },
-      user_metadata: {
-        ...user.userMetadata,
-        email: user.email,
-        email_verified: true,
-        phone_verified: false,
-        sub: user.id,
-      },
+      user_metadata: userMetadata(user),
       role: "authenticated",
       aal: "aal1",
       amr: [{ method: "password", timestamp: now }],
@@ -318,13 +312,7 @@ export class FakeSupabaseAuth {
       confirmed_at: user.createdAt,
       ...(user.lastSignInAt ? { last_sign_in_at: user.lastSignInAt } : {}),
       app_metadata: { provider: "email", providers: ["email"] },
-      user_metadata: {
-        ...user.userMetadata,
-        email: user.email,
-        email_verified: true,
-        phone_verified: false,
-        sub: user.id,
-      },
+      user_metadata: userMetadata(user),
       identities: [
         {
           identity_id: identityId,
@@ -493,4 +481,9 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
     throw new GoTrueError(400, "bad_json", `Could not parse request body as JSON: ${(err as Error).message}`);
   }
   throw new GoTrueError(400, "bad_json", "Could not parse request body as JSON: not an object");
+}
+
+/** The user_metadata GoTrue shows in tokens and user objects alike. */
+function userMetadata(user: FakeUser) {
+  return { ...user.userMetadata, email: user.email, email_verified: true, phone_verified: false, sub: user.id };
 }
