@@ -1,5 +1,6 @@
 import type { CredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import type { Db } from "@/lib/db/db";
+import type { Role } from "@/lib/db/queries/accounts";
 import type { SandboxRuntime } from "./runtime";
 
 export type Logger = {
@@ -26,5 +27,5 @@ export type Deps = {
 
 export type Actor = { kind: "api_key" } | { kind: "user"; userId: string } | { kind: "system" };
 
-/** A request's view: one account, always. */
-export type Ctx = Deps & { accountId: string; actor: Actor; role?: "owner" | "admin" | "member" };
+/** A request's view: one account, always (and the caller's role in it, when a person calls). */
+export type Ctx = Deps & { accountId: string; actor: Actor; role?: Role };

@@ -131,7 +131,8 @@ type Compiled = { key: string; method: string; segments: string[]; statics: numb
 
 /**
  * Matches requests to a route table. `toPath` maps a table path (`/api/mcp-connections/:id`) to
- * where this host serves it, `live: false` leaves out the routes only the app can serve; a path that matches no route answers 404, a known path with another
+ * where this host serves it; `live: false` leaves out the routes only the app can serve (they
+ * answer 404 saying so). A path that matches no route answers 404, a known path with another
  * method 405 with `Allow`. Static segments win over parameters (`/install` is not an `:id`).
  */
 export function createRouter(
