@@ -151,7 +151,7 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     const headers = {
       authorization: `Bearer ${account.api_key}`,
       "mcp-session-id": sid,
-      "mcp-protocol-version": "2025-06-18",
+      "mcp-protocol-version": LATEST_PROTOCOL_VERSION,
     };
     const aborted = new AbortController();
     const post = await fetch(conn.mcp_url, {
@@ -272,7 +272,11 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
           method: "tools/call",
           params: { name: "trigger-long-running-operation", arguments: { duration: 1, steps: 1 } },
         },
-        { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18", accept: "application/json, text/event-stream" },
+        {
+          "mcp-session-id": sid,
+          "mcp-protocol-version": LATEST_PROTOCOL_VERSION,
+          accept: "application/json, text/event-stream",
+        },
       );
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => slow(i)));
     const statuses = results.map((r) => r.status).sort();
@@ -427,7 +431,7 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     const sid = (client.transport as StreamableHTTPClientTransport).sessionId as string;
     const stranger = (await berth.cli(["accounts", "create", "--name", "Stranger"])) as Account;
     const theirs = api(berth.url, stranger.api_key);
-    const headers = { accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" };
+    const headers = { accept: "application/json, text/event-stream", "mcp-protocol-version": LATEST_PROTOCOL_VERSION };
     const list = { jsonrpc: "2.0", id: 9, method: "tools/list" };
     const answers = [
       await mcpInitialize(theirs, conn.id),
