@@ -44,12 +44,15 @@ describe("one tenant and the host's capacity", () => {
       setInterval(() => {}, 1000);`;
     try {
       for (let i = 0; i < 3; i++) await server("account-greedy", marker, FORK);
+      // (Forking takes a while on a busy machine: wait for most of them, then give the rest time.)
+      await waitFor("the greedy account's children", () =>
+        processesOf("account-greedy").length > 60 ? true : undefined,
+      );
       await new Promise((r) => setTimeout(r, 1500));
       const greedy = processesOf("account-greedy");
       // bwrap's monitor and init and node are processes of the account too: all within 80,
       // where three sandboxes within their own caps would hold ~130.
       expect(greedy.length).toBeLessThanOrEqual(80);
-      expect(greedy.length).toBeGreaterThan(60);
       // Another account is not held back by it.
       await server("account-modest", `${marker}-modest`, FORK);
       await waitFor("the modest account's children", () =>
