@@ -132,8 +132,8 @@ test("the proxy refreshes an expiring session and writes the new tokens back", a
   await signIn(page, USER);
   await expect(page).toHaveURL(/\/dashboard$/);
   const refreshes = () => stack.fake.calls.filter((c) => c.path === "/auth/v1/token?grant_type=refresh_token");
-  // No dashboard open meanwhile: its browser client would race the proxy for the one-use refresh
-  // token (Supabase Auth tolerates a reuse within 10 s; the fake, strict, does not).
+  // No dashboard open meanwhile: its browser client would refresh too, on its own schedule, and
+  // this test counts the proxy's refreshes (exactly one: the browser gets the new cookies at once).
   await page.goto("about:blank");
   const before = refreshes().length;
   const signedIn = await readSession(page);

@@ -30,7 +30,9 @@ export async function updateSupabaseSession(
       },
     },
   });
-  return { response, user: await verifiedUser(supabase.auth) };
+  // First: the refresh in getClaims replaces `response` (setAll) with one carrying the new cookies.
+  const user = await verifiedUser(supabase.auth);
+  return { response, user };
 }
 
 /** A redirect that carries the cookies (and headers) the refresh wrote, so the browser stays in step. */

@@ -27,7 +27,7 @@ describe.each(["ES256", "HS256"] as const)("fake Supabase Auth with supabase-js 
   const password = "a long enough password";
 
   beforeAll(async () => {
-    fake = await FakeSupabaseAuth.start({ signingAlg });
+    fake = await FakeSupabaseAuth.start({ signingAlg, refreshTokenReuseSeconds: 0 });
     userId = fake.createUser({ email, password, userMetadata: { name: "Grace" } });
   });
   afterAll(async () => {

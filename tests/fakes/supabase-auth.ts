@@ -20,7 +20,7 @@ import {
  *   "ES256", use "sig", key_ops ["verify"], ext`); the HS256 secret is never published;
  * - POST /token?grant_type=password (`{email,password}`) and ?grant_type=refresh_token
  *   (`{refresh_token}`): the session JSON `{access_token, token_type "bearer", expires_in,
- *   expires_at, refresh_token, user}`; refresh tokens rotate, a used one is refused;
+ *   expires_at, refresh_token, user}`; refresh tokens rotate, a used one is refused (after 10 s);
  * - GET  /user (Bearer): the user object; POST /logout?scope=global|local|others (Bearer): 204.
  *
  * Access tokens carry GoTrue's claims (iss, aud "authenticated" as a string, exp, iat, sub, email,
@@ -41,6 +41,12 @@ export type FakeSupabaseAuthOptions = {
   jwtSecret?: string;
   /** Access token lifetime, seconds (GoTrue's JWT_EXP, default 3600). */
   accessTokenSeconds?: number;
+  /**
+   * How long a used refresh token may be used again (GoTrue's
+   * SECURITY_REFRESH_TOKEN_REUSE_INTERVAL, default 10 s): a browser tab and the server refreshing
+   * the same session at once both succeed, as on Supabase.
+   */
+  refreshTokenReuseSeconds?: number;
 };
 
 export type FakeUserInput = {
@@ -79,7 +85,7 @@ type FakeUser = {
   lastSignInAt?: string;
 };
 type FakeSession = { id: string; userId: string };
-type RefreshToken = { sessionId: string; revoked: boolean };
+type RefreshToken = { sessionId: string; revoked: boolean; revokedAt?: number };
 
 class GoTrueError extends Error {
   constructor(
@@ -101,6 +107,7 @@ export class FakeSupabaseAuth {
   private readonly users = new Map<string, FakeUser>();
   private readonly sessions = new Map<string, FakeSession>();
   private readonly refreshTokens = new Map<string, RefreshToken>();
+  private readonly refreshTokenReuseMs: number;
   /** Published keys, newest last; the newest signs. */
   private keys: SigningKey[] = [];
   private stranger!: SigningKey;
@@ -111,6 +118,7 @@ export class FakeSupabaseAuth {
     this.signingAlg = opts.signingAlg ?? "ES256";
     this.jwtSecret = opts.jwtSecret ?? randomBytes(32).toString("base64url");
     this.accessTokenSeconds = opts.accessTokenSeconds ?? 3600;
+    this.refreshTokenReuseMs = (opts.refreshTokenReuseSeconds ?? 10) * 1000;
   }
 
   static async start(opts: FakeSupabaseAuthOptions = {}): Promise<FakeSupabaseAuth> {
@@ -403,8 +411,11 @@ export class FakeSupabaseAuth {
       const user = session && this.users.get(session.userId);
       if (!rt || !session || !user)
         throw new GoTrueError(400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
-      if (rt.revoked) throw new GoTrueError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
+      const reusable = rt.revokedAt !== undefined && Date.now() - rt.revokedAt <= this.refreshTokenReuseMs;
+      if (rt.revoked && !reusable)
+        throw new GoTrueError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
       rt.revoked = true;
+      rt.revokedAt ??= Date.now();
       return this.issueSession(user, session.id);
     }
     throw new OAuthError("unsupported_grant_type", "");
