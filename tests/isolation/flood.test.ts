@@ -69,8 +69,9 @@ describe("a server flooding its output", () => {
 
     // Reading costs time per chunk, not per byte already buffered: no turn of the loop waits
     // long. A splitter that rescanned its buffer for each chunk took hundreds of ms per turn
-    // near the cap (p99 685 ms, 48 MiB in 8 s); this one a few ms. Generous for a loaded 2-core box.
-    expect(delay.percentile(99) / 1e6).toBeLessThan(100);
+    // near the cap (p99 685 ms, 48 MiB in 8 s); this one a few ms (43–112 ms p99 measured while
+    // the other test worker starts Deno and Berth on the same 2 cores): the bound sits between.
+    expect(delay.percentile(99) / 1e6).toBeLessThan(250);
     expect(message).toMatchObject({ method: "notifications/after-the-flood" });
     // The endless line is dropped once, at the 16 MiB cap; the rest of it is skipped unparsed.
     expect(errors).toEqual(["server wrote a line over 16 MiB"]);
