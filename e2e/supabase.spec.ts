@@ -136,16 +136,16 @@ test("the proxy refreshes an expiring session and writes the new tokens back", a
   // this test counts the proxy's refreshes (exactly one: the browser gets the new cookies at once).
   await page.goto("about:blank");
   const before = refreshes().length;
+  const statusesSince = () =>
+    refreshes()
+      .slice(before)
+      .map((c) => c.status);
   const signedIn = await readSession(page);
   await writeSession(page, { ...signedIn, expires_at: signedIn.expires_at - 7200 });
 
   await page.goto("/dashboard");
   await expect(page.getByRole("heading", { level: 1, name: ACCOUNT })).toBeVisible();
-  expect(
-    refreshes()
-      .slice(before)
-      .map((c) => c.status),
-  ).toEqual([200]);
+  expect(statusesSince()).toEqual([200]);
   const refreshed = await readSession(page);
   expect(refreshed.refresh_token).not.toBe(signedIn.refresh_token);
   expect(refreshed.expires_at).toBeGreaterThan(Date.now() / 1000 + 3000);
@@ -153,11 +153,7 @@ test("the proxy refreshes an expiring session and writes the new tokens back", a
   // The spent refresh token is gone from the browser: the next pages need no refresh at all.
   await page.reload();
   await expect(page.getByRole("heading", { level: 1, name: ACCOUNT })).toBeVisible();
-  expect(
-    refreshes()
-      .slice(before)
-      .map((c) => c.status),
-  ).toEqual([200]);
+  expect(statusesSince()).toEqual([200]);
 });
 
 test("installing the memory server from the catalogue: the REST calls carry the Supabase session", async ({

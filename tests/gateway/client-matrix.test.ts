@@ -30,28 +30,21 @@ type Generation = {
   transport(url: URL, headers: Record<string, string>): unknown;
 };
 
-// Each generation's own Client and transport (npm aliases of @modelcontextprotocol/sdk).
+type ClientClass = new (info: { name: string; version: string }) => unknown;
+type TransportClass = new (url: URL, opts: { requestInit: { headers: Record<string, string> } }) => unknown;
+
+/** One generation: its own Client and transport (npm aliases of @modelcontextprotocol/sdk). */
+const generation = (sdk: string, ClientOf: ClientClass, TransportOf: TransportClass): Generation => ({
+  sdk,
+  client: () => new ClientOf({ name: "matrix", version: "1" }) as AnyClient,
+  transport: (url, headers) => new TransportOf(url, { requestInit: { headers } }),
+});
+
 const GENERATIONS: Generation[] = [
-  {
-    sdk: "1.10.2",
-    client: () => new Client110({ name: "matrix", version: "1" }) as unknown as AnyClient,
-    transport: (url, headers) => new Transport110(url, { requestInit: { headers } }),
-  },
-  {
-    sdk: "1.17.5",
-    client: () => new Client117({ name: "matrix", version: "1" }) as unknown as AnyClient,
-    transport: (url, headers) => new Transport117(url, { requestInit: { headers } }),
-  },
-  {
-    sdk: "1.24.3",
-    client: () => new Client124({ name: "matrix", version: "1" }) as unknown as AnyClient,
-    transport: (url, headers) => new Transport124(url, { requestInit: { headers } }),
-  },
-  {
-    sdk: "current",
-    client: () => new Client({ name: "matrix", version: "1" }) as unknown as AnyClient,
-    transport: (url, headers) => new StreamableHTTPClientTransport(url, { requestInit: { headers } }),
-  },
+  generation("1.10.2", Client110, Transport110),
+  generation("1.17.5", Client117, Transport117),
+  generation("1.24.3", Client124, Transport124),
+  generation("current", Client, StreamableHTTPClientTransport),
 ];
 
 /** MCP clients of several SDK generations, each negotiating its own protocol version through Berth. */
