@@ -16,6 +16,7 @@ export type ToolCallRecord = {
  * cut in the middle of an emoji holds one): both become U+FFFD rather than fail the batch.
  */
 const storable = (text: string) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
 
 /** Writes a batch of tool-call events and bumps the connections' counters, in one transaction. */
