@@ -27,9 +27,8 @@ async function main() {
   const berth = await openBerth(config);
   const { deps, runtime } = berth;
   publishAppDeps(deps);
-  runtime.onCrash = (report) => {
+  runtime.onCrash = (report) =>
     recordCrash(deps, config.restartPolicy, report).catch((err) => deps.log.error({ err }, "could not record a crash"));
-  };
 
   const app = next({ dev, dir: import.meta.dirname, hostname: "localhost", port: config.port });
   const handle = app.getRequestHandler();
@@ -42,12 +41,13 @@ async function main() {
     maxSessionsPerConnection: config.mcpMaxSessionsPerConnection,
     maxSessionsPerAccount: config.mcpMaxSessionsPerAccount,
     bodyBytesPerSecond: config.mcpBodyBytesPerSecond,
+    allowedOrigins: config.allowedOrigins,
   });
   const audit = new AuditLog(deps.db, (err) => deps.log.error({ err }, "could not write tool-call events"));
   runtime.onToolCall = (record) => audit.record(record);
   runtime.onDeleted = (connectionId) => gateway.endSessionsOf(connectionId);
   const limitApi = apiRateLimit(config.apiRequestsPerSecond);
-  const rest = createRouter(ROUTES);
+  const rest = createRouter(ROUTES, { origins: config.allowedOrigins });
   const serveRest = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const answer = await rest(toWebRequest(req, config.publicUrl), deps);
     await sendWebResponse(res, answer, req.method === "HEAD");

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { allowedOrigins, asOrigin } from "@/lib/core/http/origins";
 
 const mib = z.coerce
   .number()
@@ -14,6 +15,17 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default("0.0.0.0"),
   BERTH_DATA_DIR: z.string().min(1).default("./.berth"),
   BERTH_PUBLIC_URL: z.url().optional(),
+  BERTH_ALLOWED_ORIGINS: z
+    .string()
+    .transform((list) =>
+      list
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((o) => asOrigin(o)), "must be a comma list of origins like https://app.example.com")
+    .transform((list) => list.map((o) => asOrigin(o) as string))
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
@@ -79,11 +91,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const dataDir = path.resolve(e.BERTH_DATA_DIR);
+  const publicUrl = (e.BERTH_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, "");
   return {
     port: e.PORT,
     host: e.HOST,
     dataDir,
-    publicUrl: (e.BERTH_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
+    publicUrl,
+    /** Web origins whose browsers may call the API and the MCP endpoints (origins.ts). */
+    allowedOrigins: allowedOrigins(publicUrl, e.BERTH_ALLOWED_ORIGINS),
     databaseUrl: e.DATABASE_URL,
     encryptionKeys: e.BERTH_ENCRYPTION_KEYS,
     sandboxProvider: e.SANDBOX_PROVIDER,

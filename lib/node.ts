@@ -23,7 +23,7 @@ import { LocalProvider, plainProcess } from "@/lib/sandbox/local";
 import { packagesOf, preparePackages } from "@/lib/sandbox/prepared-packages";
 import type { SandboxProvider } from "@/lib/sandbox/provider";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import { PROJECT_MODULES } from "@/lib/sandbox/start-command";
+import { HTTP_BRIDGE, PROJECT_MODULES } from "@/lib/sandbox/start-command";
 
 export type Berth = {
   deps: AppDeps;
@@ -134,7 +134,8 @@ function createProvider(config: Config, log: Logger): SandboxProvider {
   const preparedRoot = preparePackages({
     modules: PROJECT_MODULES,
     dataDir: config.dataDir,
-    packages: packagesOf(CATALOGUE),
+    packages: [...packagesOf(CATALOGUE), ...HTTP_BRIDGE.packages],
+    files: { [HTTP_BRIDGE.prepared]: HTTP_BRIDGE.source },
   });
   return new LocalProvider(
     root,

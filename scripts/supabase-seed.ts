@@ -19,6 +19,9 @@ const COLUMNS = [
   "version",
   "env",
   "network",
+  "transport",
+  "port",
+  "path",
 ] as const satisfies readonly (keyof ServerFields)[];
 // A field added to ServerFields but not to COLUMNS stops the type check here.
 const _everyField: Exclude<keyof ServerFields, (typeof COLUMNS)[number]> extends never ? true : never = true;
@@ -27,6 +30,7 @@ const _everyField: Exclude<keyof ServerFields, (typeof COLUMNS)[number]> extends
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 function value(v: ServerFields[keyof ServerFields]): string {
+  if (v === null) return "null";
   if (typeof v === "string") return literal(v);
   if (typeof v === "boolean") return String(v);
   if (typeof v === "number") {

@@ -4,6 +4,8 @@ import type { ServerFields } from "@/lib/db/queries/servers";
  * The catalogue seeded on first start: real servers from the npm registry at pinned versions.
  * Berth installs these same versions with itself, so they start without the network.
  */
+const STDIO = { transport: "stdio", port: null, path: null } as const;
+
 export const CATALOGUE: ServerFields[] = [
   {
     slug: "memory",
@@ -16,6 +18,7 @@ export const CATALOGUE: ServerFields[] = [
     // Without it the server writes next to its own code, which every sandbox shares.
     env: { MEMORY_FILE_PATH: "{home}/memory.jsonl" },
     network: false,
+    ...STDIO,
   },
   {
     slug: "everything",
@@ -27,6 +30,22 @@ export const CATALOGUE: ServerFields[] = [
     version: "2026.8.31",
     env: {},
     network: false,
+    ...STDIO,
+  },
+  {
+    slug: "everything-http",
+    title: "Everything (Streamable HTTP)",
+    description:
+      "The MCP reference server speaking Streamable HTTP itself, inside its sandbox: the same tools, resources and prompts.",
+    start_command: "npx -y @modelcontextprotocol/server-everything@2026.8.31 streamableHttp",
+    credential_schema: { type: "object", properties: {} },
+    default_timeout: 3600,
+    version: "2026.8.31",
+    env: {},
+    network: false,
+    transport: "streamable-http",
+    port: 3001,
+    path: "/mcp",
   },
   {
     slug: "filesystem",
@@ -38,6 +57,7 @@ export const CATALOGUE: ServerFields[] = [
     version: "2026.8.31",
     env: {},
     network: false,
+    ...STDIO,
   },
   {
     slug: "sequential-thinking",
@@ -49,6 +69,7 @@ export const CATALOGUE: ServerFields[] = [
     version: "2026.8.31",
     env: {},
     network: false,
+    ...STDIO,
   },
   {
     slug: "github",
@@ -72,6 +93,7 @@ export const CATALOGUE: ServerFields[] = [
     version: "2025.4.8",
     env: {},
     network: true,
+    ...STDIO,
   },
   {
     slug: "brave-search",
@@ -95,6 +117,7 @@ export const CATALOGUE: ServerFields[] = [
     version: "0.6.2",
     env: {},
     network: true,
+    ...STDIO,
   },
   {
     slug: "slack",
@@ -129,5 +152,6 @@ export const CATALOGUE: ServerFields[] = [
     version: "2025.4.25",
     env: {},
     network: true,
+    ...STDIO,
   },
 ];

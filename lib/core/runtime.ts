@@ -10,10 +10,21 @@ export type DeploySpec = {
   /** Credentials and the definition's non-secret env; reaches the server only as its environment. */
   env: Record<string, string>;
   network: boolean;
+  /** A server that serves Streamable HTTP itself, on this port and path inside its sandbox. */
+  http?: HttpEndpoint;
   timeoutSeconds: number;
   /** A sandbox that may have outlived a restart of Berth (E2B): reattach to it when possible. */
   reattachSandboxId?: string;
 };
+
+export type HttpEndpoint = { port: number; path: string };
+
+/** Where a definition's server serves MCP, if it speaks Streamable HTTP itself. */
+export function httpEndpointOf(server: { transport: string; port: number | null; path: string | null }) {
+  return server.transport === "streamable-http" && server.port
+    ? { port: server.port, path: server.path ?? "/mcp" }
+    : undefined;
+}
 
 export type ToolSummary = { name: string; description: string };
 
@@ -78,6 +89,8 @@ export interface SandboxRuntime {
    */
   dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]>;
   isLive(connectionId: string): boolean;
+  /** Settles once a crash of the connection's server that is being recorded now is recorded. */
+  crashRecorded(connectionId: string): Promise<void>;
   /**
    * Sends one MCP request to a running connection's server over Berth's own session (the
    * inspector). Rejects with `{ code }` for a JSON-RPC error, or when the server is not live.

@@ -68,7 +68,7 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),
     isService: serviceKeyCheck(config.serviceRoleKey),
   };
-  const route = createRouter(ROUTES, { toPath: functionPath, live: false });
+  const route = createRouter(ROUTES, { origins: config.allowedOrigins, toPath: functionPath, live: false });
   return (req: Request) => {
     const pathname = new URL(req.url).pathname.replace(/^\/functions\/v1(?=\/)/, "");
     return route(req, deps, pathname);

@@ -9,6 +9,7 @@ import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
+import { corsHeaders, judgeOrigin, originRefused, preflightHeaders } from "@/lib/core/http/origins";
 import type { Principal } from "@/lib/core/http/route";
 import { MAX_JSON_DEPTH, nestsDeeper } from "@/lib/core/json-depth";
 import { bearerKey } from "@/lib/core/services/accounts/authenticate";
@@ -50,7 +51,11 @@ export type GatewayOptions = {
    * on the event loop all tenants share, so large ones are paced per account.
    */
   bodyBytesPerSecond: number;
+  /** Web origins whose browsers may call (origins.ts); others get 403 before anything else. */
+  allowedOrigins: ReadonlySet<string>;
 };
+
+const METHODS = "GET, POST, DELETE";
 
 /**
  * `/api/mcp/:id`: Streamable HTTP for agents, served straight by node:http (not Next). Each
@@ -90,6 +95,15 @@ export class McpGateway {
     let held = 0; // body bytes counted against the account
     let holder = "";
     try {
+      const { origin } = req.headers;
+      const verdict = judgeOrigin(this.options.allowedOrigins, origin);
+      if (verdict === "refused") {
+        const refused = originRefused(origin as string);
+        return fail(res, refused.code, refused.message);
+      }
+      if (verdict === "allowed")
+        for (const [k, v] of Object.entries(corsHeaders(origin as string))) res.setHeader(k, v);
+      if (req.method === "OPTIONS") return res.writeHead(204, preflightHeaders(origin, METHODS)).end();
       const found = this.principalOf(req);
       const principal = found instanceof Promise ? await found : found; // no await on the hot path
       if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
@@ -105,12 +119,18 @@ export class McpGateway {
         if (typeof sessionId === "string") return fail(res, "not_found", "No such MCP session; initialize a new one.");
       }
       if (session) session.lastSeen = performance.now();
-      // A session speaks the version negotiated in its initialize (a client that sends none is
-      // taken at its word, as the spec allows for 2025-03-26 clients).
+      // The spec's rule: a version Berth does not speak is refused. A session speaks the version
+      // negotiated in its initialize, so a later one, whose messages it never agreed to, is too;
+      // an older one (clients that hard-code 2025-03-26 in raw requests) and none at all are taken
+      // as the spec takes them, as the SDK's own servers do.
       const version = req.headers["mcp-protocol-version"];
-      const negotiated = live?.peer.protocolVersion;
-      if (typeof version === "string" && negotiated && version !== negotiated) {
-        return fail(res, "bad_request", `This session speaks MCP ${negotiated}; MCP-Protocol-Version says ${version}.`);
+      if (typeof version === "string") {
+        if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version))
+          return fail(res, "bad_request", `Unsupported MCP-Protocol-Version ${version.slice(0, 40)}.`);
+        const negotiated = live?.peer.protocolVersion;
+        if (negotiated && version > negotiated) {
+          return fail(res, "bad_request", `This session negotiated MCP ${negotiated}; it cannot speak ${version}.`);
+        }
       }
       if (req.method === "GET") {
         if (!live) return fail(res, "bad_request", "Send the Mcp-Session-Id of an initialized session.");
@@ -125,7 +145,7 @@ export class McpGateway {
         return res.writeHead(200).end();
       }
       if (req.method !== "POST") {
-        res.setHeader("allow", "GET, POST, DELETE");
+        res.setHeader("allow", METHODS);
         return fail(res, "method_not_allowed", "Use POST, GET or DELETE.");
       }
 
@@ -168,9 +188,6 @@ export class McpGateway {
         return fail(res, "bad_request", `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
       const messages = parseMessages(body);
       if (!messages) return fail(res, "bad_request", "The body is not a JSON-RPC message or a batch of them.");
-      if (typeof version === "string" && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-        return fail(res, "bad_request", `Unsupported MCP-Protocol-Version ${version}.`);
-      }
 
       let target = live;
       if (!target) {
@@ -240,7 +257,23 @@ export class McpGateway {
 
   private openSession(accountId: string, connectionId: string): Live {
     const session = new ClientSession(accountId, connectionId);
-    const live: Live = { session, upstream: undefined, peer: { deliver: (m, related) => session.deliver(m, related) } };
+    const retried = new WeakSet<JSONRPCRequest>();
+    const live: Live = {
+      session,
+      upstream: undefined,
+      peer: {
+        deliver: (m, related) => session.deliver(m, related),
+        // A request whose sandbox was gone before it arrived goes to the next server, once.
+        retry: (message) => {
+          if (retried.has(message)) {
+            const error = { code: -32000, message: "The MCP server's sandbox is gone; try again shortly." };
+            return session.deliver({ jsonrpc: "2.0", id: message.id, error }, message.id);
+          }
+          retried.add(message);
+          this.forward(live, message);
+        },
+      },
+    };
     this.sessions.set(session.id, live);
     const mine = this.byAccount.get(accountId) ?? new Set();
     mine.add(session);

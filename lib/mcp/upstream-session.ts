@@ -27,6 +27,11 @@ export type Peer = {
   logLevel?: LoggingLevel;
   /** The protocol version negotiated with this client in its `initialize` (its own, when Berth speaks it). */
   protocolVersion?: string;
+  /**
+   * Takes back a request that provably never reached the server (its sandbox was gone), to send
+   * it to the connection's next server; without it such a request is answered with an error.
+   */
+  retry?(message: JSONRPCRequest): void;
 };
 
 /**
@@ -71,12 +76,21 @@ type ToolCallTiming = { tool: string; started: number; requestBytes: number };
 export type ToolCallObservation = Omit<ToolCallRecord, "accountId" | "connectionId">;
 
 type Pending = (
-  | { kind: "peer"; peer: Peer; id: RequestId; progressToken?: string; subscribing?: string }
+  | {
+      kind: "peer";
+      peer: Peer;
+      id: RequestId;
+      progressToken?: string;
+      subscribing?: string;
+      /** The client's request as it sent it, while the transport has not yet taken it. */
+      sending?: JSONRPCRequest;
+    }
   | { kind: "own"; resolve: (result: unknown) => void; reject: (err: Error) => void }
 ) & { toolCall?: ToolCallTiming };
 
 const CLIENT_INFO = { name: "berth", version: "0.1.0" };
 const JSONRPC_SERVER_GONE = -32000;
+const SANDBOX_GONE = "The MCP server's sandbox is gone.";
 
 /**
  * Berth's single MCP session with one connection's server, shared by every client session
@@ -97,6 +111,7 @@ export class UpstreamSession {
   /** The level the server was last set to log at, if a client set one. */
   private logLevel: string | undefined;
   private closed = false;
+  private closedBecause = "The MCP server is not running.";
   initializeResult: InitializeResult | undefined;
   onclose?: () => void;
   /** Called once per answered tools/call, with sizes and timing only. */
@@ -190,15 +205,17 @@ export class UpstreamSession {
         this.progress.set(progressToken, { peer, token: meta.progressToken, requestId: message.id });
         (params as Record<string, unknown>)._meta = { ...meta, progressToken };
       }
-      this.pending.set(id, {
+      const entry: Pending = {
         kind: "peer",
         peer,
         id: message.id,
         progressToken,
         subscribing: message.method === "resources/subscribe" ? (message.params?.uri as string) : undefined,
         toolCall: timeToolCall(message.method, params),
-      });
-      return this.send({ ...request, id, params });
+        sending: message,
+      };
+      this.pending.set(id, entry);
+      return this.sendRequest(id, entry, { ...request, id, params });
     }
     if ("method" in message) {
       if (message.method === "notifications/initialized") return;
@@ -374,21 +391,56 @@ export class UpstreamSession {
   }
 
   private send(message: JSONRPCMessage) {
-    this.transport.send(message).catch(() => this.shutdown("The MCP server stopped reading its input."));
+    this.transport.send(message).catch((err) => this.shutdown(sendFailure(err)));
   }
 
-  /** Fails everything in flight at once, so no client waits on a server that is gone. */
+  /**
+   * Sends a client's request upstream. One the transport says never reached the server (its
+   * sandbox was gone) goes back to its client unchanged, for the connection's next server; so the
+   * session, should it close meanwhile, leaves it to this outcome rather than failing it.
+   */
+  private sendRequest(id: RequestId, entry: Pending & { kind: "peer" }, message: JSONRPCMessage) {
+    this.transport.send(message).then(
+      () => {
+        entry.sending = undefined;
+        if (this.closed && this.pending.delete(id)) this.fail(entry, this.closedBecause);
+      },
+      (err) => {
+        const original = entry.sending;
+        entry.sending = undefined;
+        const never = isUndelivered(err);
+        if (never && original && entry.peer.retry && this.pending.delete(id)) {
+          if (entry.progressToken) this.progress.delete(entry.progressToken);
+          this.shutdown(SANDBOX_GONE);
+          return entry.peer.retry(original);
+        }
+        this.shutdown(sendFailure(err));
+        if (this.pending.delete(id)) this.fail(entry, this.closedBecause);
+      },
+    );
+  }
+
+  /**
+   * Fails everything in flight at once, so no client waits on a server that is gone; but for
+   * requests still being sent that could yet be retried (sendRequest settles those).
+   */
   private shutdown(reason: string) {
     if (this.closed) return;
     this.closed = true;
-    for (const [, p] of this.pending) {
-      if (p.toolCall) this.observeToolCall(p.toolCall, goneError(0, reason), 0);
-      if (p.kind === "own") p.reject(new Error(reason));
-      else p.peer.deliver(goneError(p.id, reason), p.id);
+    this.closedBecause = reason;
+    for (const [id, p] of this.pending) {
+      if (p.kind === "peer" && p.sending && p.peer.retry) continue;
+      this.pending.delete(id);
+      this.fail(p, reason);
     }
-    this.pending.clear();
     this.progress.clear();
     this.onclose?.();
+  }
+
+  private fail(p: Pending, reason: string) {
+    if (p.toolCall) this.observeToolCall(p.toolCall, goneError(0, reason), 0);
+    if (p.kind === "own") p.reject(new Error(reason));
+    else p.peer.deliver(goneError(p.id, reason), p.id);
   }
 }
 
@@ -418,6 +470,11 @@ function measuredBytes(transport: Transport): number | undefined {
   const bytes = (transport as { lastMessageBytes?: number }).lastMessageBytes;
   return typeof bytes === "number" ? bytes : undefined;
 }
+
+/** The transport's word that a message provably never reached the server (UndeliveredError). */
+const isUndelivered = (err: unknown) => (err as { undelivered?: boolean } | undefined)?.undelivered === true;
+
+const sendFailure = (err: unknown) => (isUndelivered(err) ? SANDBOX_GONE : "The MCP server stopped reading its input.");
 
 function goneError(id: RequestId, message = "The MCP server is not running."): JSONRPCMessage {
   return { jsonrpc: "2.0", id, error: { code: JSONRPC_SERVER_GONE, message } };

@@ -29,6 +29,7 @@ import {
 } from "./host-probe";
 import type { Confined, Confinement, LocalBox } from "./local";
 import { seccompProgram } from "./seccomp";
+import { HTTP_BRIDGE } from "./start-command";
 
 /**
  * Real isolation for local sandboxes with bubblewrap (docs/SECURITY.md says what it amounts to
@@ -194,6 +195,7 @@ export class BubblewrapConfinement implements Confinement {
   readonly isolated = true;
   readonly limits: SandboxLimits;
   readonly preparedRoot: string;
+  readonly httpBridge: string;
   /** node's install prefix when it is outside /usr (bound at /opt/berth/node), else undefined. */
   private readonly nodePrefix: string | undefined;
   private readonly nodeInside: string;
@@ -225,6 +227,7 @@ export class BubblewrapConfinement implements Confinement {
       total: { ...d.total, ...defined(l.total) },
     };
     this.preparedRoot = opts.preparedRoot;
+    this.httpBridge = path.join(opts.preparedRoot, HTTP_BRIDGE.prepared);
     this.tools = {
       bwrap: report.bwrap.path,
       setpriv: (report.setpriv.ok && report.setpriv.path) || "",

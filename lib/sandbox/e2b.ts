@@ -25,6 +25,7 @@ import type {
   SandboxProvider,
   SandboxSpec,
 } from "./provider";
+import { UndeliveredError } from "./provider";
 
 /**
  * E2B cloud sandboxes (Firecracker microVMs), driven only through the `e2b` SDK.
@@ -32,7 +33,8 @@ import type {
  * One sandbox per connection. The server's stdio is bridged to a stateful Streamable HTTP
  * endpoint inside the sandbox by supergateway (one MCP session = one server process; Berth opens
  * exactly one session per connection), reached through E2B's port URL with the sandbox's
- * traffic token. Credentials are the sandbox's envVars, never part of a command line. Sandboxes
+ * traffic token; a server that serves Streamable HTTP itself is reached the same way on its own
+ * port, without the bridge. Credentials are the sandbox's envVars, never part of a command line. Sandboxes
  * outlive a restart of Berth and are reattached (`attach`), so `shutdown` leaves them running.
  */
 
@@ -51,6 +53,8 @@ export type E2BProviderOptions = {
   bridgeStartTimeoutMs?: number;
   /** The SDK keeps a command's whole stderr; past this much the stream is reopened. Default 1 MiB. */
   stderrRotateChars?: number;
+  /** How often the live sandboxes are looked for on E2B (one list call for all); default 10 s. */
+  goneCheckIntervalMs?: number;
 };
 
 /** The sandbox user's home: the server's cwd and where `{home}` points. */
@@ -72,7 +76,11 @@ const BRIDGE_DRAIN_MS = 1500;
 const EXEC_LIFETIME_MARGIN_S = 60;
 const EXEC_STDIN_PATH = `${E2B_HOME}/.berth-exec-stdin`;
 
+/** What a connection whose sandbox vanished (killed through E2B, or timed out) is told. */
+const SANDBOX_GONE = "The E2B sandbox is gone (killed outside Berth, or past its timeout).";
+
 type Live = {
+  installation: string;
   sandbox: E2BSandbox;
   tail: StderrTail;
   exited: Promise<SandboxExit>;
@@ -89,6 +97,7 @@ export class E2BProvider implements SandboxProvider {
   private readonly portUrlTemplate: string;
   private readonly bridgeStartTimeoutMs: number;
   private readonly live = new Map<string, Live>();
+  private goneChecks: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly opts: E2BProviderOptions) {
     if (!opts.apiKey) {
@@ -133,7 +142,7 @@ export class E2BProvider implements SandboxProvider {
       }),
     );
     try {
-      return await this.serve(sandbox, argv, startedAt, undefined);
+      return await this.serve(sandbox, served(spec), spec.owner.installation, startedAt, undefined);
     } catch (err) {
       await E2BSandbox.kill(sandbox.sandboxId, this.connection()).catch(() => {});
       throw err;
@@ -156,8 +165,10 @@ export class E2BProvider implements SandboxProvider {
       throw e2bError("reconnect to the sandbox", err);
     });
     if (!sandbox) return undefined;
-    const bridge = (await this.call("list the sandbox's processes", () => sandbox.commands.list())).find(isBridge);
-    return this.serve(sandbox, spec.argv, info.startedAt, bridge?.pid);
+    const what = served(spec);
+    const processes = await this.call("list the sandbox's processes", () => sandbox.commands.list());
+    const pid = processes.find((p) => what.is(p))?.pid;
+    return this.serve(sandbox, what, spec.owner.installation, info.startedAt, pid);
   }
 
   async kill(sandboxId: string) {
@@ -248,10 +259,50 @@ export class E2BProvider implements SandboxProvider {
   async shutdown() {
     for (const live of this.live.values()) live.release();
     this.live.clear();
+    clearInterval(this.goneChecks);
+    this.goneChecks = undefined;
   }
 
-  /** Starts the bridge (or adopts the running one, `pid`) and waits until it answers. */
-  private async serve(sandbox: E2BSandbox, argv: string[], startedAt: Date, pid: number | undefined): Promise<Sandbox> {
+  /**
+   * Looks every few seconds for live sandboxes E2B no longer has: one killed through E2B's API or
+   * past its timeout may leave its streams open and silent for a while, so that alone would not
+   * tell. One list call for all of them; a missing one is confirmed before it counts as gone.
+   */
+  private checkGone() {
+    if (this.goneChecks) return;
+    this.goneChecks = setInterval(async () => {
+      if (!this.live.size) {
+        clearInterval(this.goneChecks);
+        this.goneChecks = undefined;
+        return;
+      }
+      for (const installation of new Set([...this.live.values()].map((l) => l.installation))) {
+        const present = await this.list(installation).then(
+          (all) => new Set(all.map((s) => s.id)),
+          () => undefined, // E2B unreachable: nothing is known, nothing is ended
+        );
+        if (!present) continue;
+        for (const [id, l] of this.live) {
+          if (l.installation !== installation || present.has(id)) continue;
+          const gone = await E2BSandbox.getInfo(id, this.connection()).then(
+            () => false,
+            (err) => err instanceof NotFoundError,
+          );
+          if (gone) l.settle({ code: null, signal: "SIGKILL", reason: SANDBOX_GONE });
+        }
+      }
+    }, this.opts.goneCheckIntervalMs ?? 10_000);
+    this.goneChecks.unref();
+  }
+
+  /** Starts the server's command (or adopts the running one, `pid`) and waits until it answers. */
+  private async serve(
+    sandbox: E2BSandbox,
+    what: Served,
+    installation: string,
+    startedAt: Date,
+    pid: number | undefined,
+  ): Promise<Sandbox> {
     const id = sandbox.sandboxId;
     const tail = new StderrTail();
     const watcher = new BridgeWatcher(sandbox, tail, this.opts.stderrRotateChars ?? 1 << 20);
@@ -259,8 +310,8 @@ export class E2BProvider implements SandboxProvider {
     if (pid !== undefined) {
       handle = await sandbox.commands.connect(pid, { timeoutMs: 0, onStderr: watcher.onStderr }).catch(() => undefined);
     }
-    handle ??= await this.call("start the MCP bridge", () =>
-      sandbox.commands.run(bridgeCommand(argv), {
+    handle ??= await this.call("start the MCP server", () =>
+      sandbox.commands.run(what.command, {
         background: true,
         timeoutMs: 0,
         cwd: E2B_HOME,
@@ -277,17 +328,18 @@ export class E2BProvider implements SandboxProvider {
         resolve(exit);
       };
     });
-    this.live.set(id, { sandbox, tail, exited, settle, release: () => watcher.release() });
+    this.live.set(id, { installation, sandbox, tail, exited, settle, release: () => watcher.release() });
+    this.checkGone();
     void watcher.watch(handle).then((exit) => {
       if (exit) settle(exit);
     });
 
-    const url = this.portUrl(sandbox, BRIDGE_PORT);
+    const url = this.portUrl(sandbox, what.port);
     const headers: Record<string, string> = sandbox.trafficAccessToken
       ? { [TRAFFIC_HEADER]: sandbox.trafficAccessToken }
       : {};
     try {
-      await waitForBridge(`${url}${HEALTH_PATH}`, headers, () => settled, tail, this.bridgeStartTimeoutMs);
+      await waitForServer(`${url}${what.probe}`, what.up, headers, () => settled, tail, this.bridgeStartTimeoutMs);
     } catch (err) {
       watcher.release();
       if (this.live.get(id)?.sandbox === sandbox) this.live.delete(id);
@@ -296,7 +348,10 @@ export class E2BProvider implements SandboxProvider {
     return {
       id,
       startedAt,
-      transport: new StreamableHTTPClientTransport(new URL(`${url}${MCP_PATH}`), { requestInit: { headers } }),
+      transport: new StreamableHTTPClientTransport(new URL(`${url}${what.path}`), {
+        requestInit: { headers },
+        fetch: goneAware(id, () => settle({ code: null, signal: "SIGKILL", reason: SANDBOX_GONE })),
+      }),
       exited,
       stderrTail: () => tail.text(),
       // The bridge's answer (an initialize failing, say) can come before the server's stderr,
@@ -450,9 +505,65 @@ export function bridgeCommand(argv: string[]): string {
   ].join(" ");
 }
 
-function isBridge(p: ProcessInfo) {
-  const line = [p.cmd, ...p.args].join(" ");
-  return line.includes(BRIDGE_PACKAGE) && line.includes(`--port ${BRIDGE_PORT}`);
+/**
+ * fetch for the transport to a sandbox: E2B's proxy answering that the sandbox does not exist
+ * means the request reached no server. The sandbox is then over at once (`gone`), and the send
+ * fails as undelivered, so the runtime may send it to the connection's next server.
+ */
+function goneAware(sandboxId: string, gone: () => void): typeof fetch {
+  return async (url, init) => {
+    const res = await fetch(url, init);
+    if (res.status !== 502 && res.status !== 404) return res;
+    const body = (await res
+      .clone()
+      .json()
+      .catch(() => undefined)) as { sandboxId?: string; message?: string } | undefined;
+    if (body?.sandboxId !== sandboxId || !/sandbox was not found/i.test(body.message ?? "")) return res;
+    gone();
+    throw new UndeliveredError(SANDBOX_GONE);
+  };
+}
+
+/**
+ * What runs in a connection's sandbox and where Berth reaches it: supergateway around a stdio
+ * server, or a server that serves Streamable HTTP itself on its port (the sandbox's port URL needs
+ * its traffic token, like the bridge's). `is` finds it among the sandbox's processes (`attach`).
+ */
+type Served = {
+  command: string;
+  port: number;
+  path: string;
+  /** Polled until `up` says it answers. */
+  probe: string;
+  up(res: Response): boolean;
+  is(p: ProcessInfo): boolean;
+};
+
+/** Marks the shell line of a server serving HTTP, so a restarted Berth finds it again. */
+const HTTP_SERVER_MARK = "# berth: mcp server";
+
+function served(spec: SandboxSpec): Served {
+  const line = (p: ProcessInfo) => [p.cmd, ...p.args].join(" ");
+  if (!spec.http) {
+    return {
+      command: bridgeCommand(spec.argv),
+      port: BRIDGE_PORT,
+      path: MCP_PATH,
+      probe: HEALTH_PATH,
+      up: (res) => res.ok,
+      is: (p) => line(p).includes(BRIDGE_PACKAGE) && line(p).includes(`--port ${BRIDGE_PORT}`),
+    };
+  }
+  return {
+    // Its stdout is only a log here (MCP goes over HTTP): both streams reach Berth as stderr.
+    command: `exec ${spec.argv.map(shellQuote).join(" ")} </dev/null 1>&2 ${HTTP_SERVER_MARK}`,
+    port: spec.http.port,
+    path: spec.http.path,
+    probe: spec.http.path,
+    // Any answer of the server's own (405, 400…): only E2B's proxy says 502 while the port is closed.
+    up: (res) => res.status !== 502,
+    is: (p) => line(p).includes(HTTP_SERVER_MARK),
+  };
 }
 
 /**
@@ -501,8 +612,9 @@ function exitOf(code: number, error: string | undefined): SandboxExit {
   return { code: null, signal: known[name] ?? name };
 }
 
-async function waitForBridge(
+async function waitForServer(
   url: string,
+  up: (res: Response) => boolean,
   headers: Record<string, string>,
   ended: () => SandboxExit | undefined,
   tail: StderrTail,
@@ -513,18 +625,18 @@ async function waitForBridge(
     const exit = ended();
     if (exit) {
       const how = exit.signal ?? `code ${exit.code}`;
-      throw new Error(`The MCP bridge exited before it answered (${how}).${tailNote(tail)}`);
+      throw new Error(`The MCP server exited before it answered (${how}).${tailNote(tail)}`);
     }
     const ok = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) }).then(
       async (r) => {
         await r.body?.cancel().catch(() => {});
-        return r.ok;
+        return up(r);
       },
       () => false,
     );
     if (ok) return;
     if (Date.now() > deadline) {
-      throw new Error(`The MCP bridge did not answer within ${Math.round(timeoutMs / 1000)} s.${tailNote(tail)}`);
+      throw new Error(`The MCP server did not answer within ${Math.round(timeoutMs / 1000)} s.${tailNote(tail)}`);
     }
     await sleep(delay);
   }

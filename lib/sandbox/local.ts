@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import type { HttpEndpoint } from "@/lib/core/runtime";
 import { OutputTail } from "./output-tail";
 import { throttle } from "./output-throttle";
 import { ProcessTransport } from "./process-transport";
@@ -15,7 +16,7 @@ import type {
   SandboxProvider,
   SandboxSpec,
 } from "./provider";
-import { PROJECT_MODULES, resolvePreparedCommand } from "./start-command";
+import { bridgedCommand, HTTP_BRIDGE, PROJECT_MODULES, resolvePreparedCommand } from "./start-command";
 
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
 /** How often live sandboxes are checked for being stuck (Confined.stuck). */
@@ -30,6 +31,8 @@ export interface Confinement {
   readonly isolated: boolean;
   /** Where `npx -y pkg@version` start commands find their prepared package (start-command.ts). */
   readonly preparedRoot: string;
+  /** The HTTP bridge (http-bridge.mjs) as Berth names it: servers that serve HTTP start under it. */
+  readonly httpBridge: string;
   describe(): Record<string, unknown>;
   /** Makes the sandbox's directories ready and says how to start a server inside it. */
   prepare(box: LocalBox): Promise<Confined>;
@@ -116,7 +119,8 @@ export class LocalProvider implements SandboxProvider {
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (!spec.argv.length) throw new Error("empty start command");
     const { box, confined } = await this.newBox(spec.owner, spec.network);
-    const child = this.spawnIn(confined, spec.argv, sandboxEnv(spec.env, confined.home, spec.network, confined.env));
+    const env = sandboxEnv(spec.env, confined.home, spec.network, confined.env);
+    const child = this.spawnIn(confined, spec.argv, env, spec.http);
     const tail = new OutputTail();
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (d: string) => tail.push(d));
@@ -238,9 +242,13 @@ export class LocalProvider implements SandboxProvider {
     }
   }
 
-  /** Starts `argv` in the sandbox: the prepared start command, its environment, its inputs. */
-  private spawnIn(confined: Confined, argv: string[], env: Record<string, string>) {
-    const launch = confined.launch(resolvePreparedCommand(argv, this.confinement.preparedRoot), env);
+  /**
+   * Starts `argv` in the sandbox: the prepared start command, its environment, its inputs; under
+   * the HTTP bridge for a server that serves Streamable HTTP itself (reached only from inside).
+   */
+  private spawnIn(confined: Confined, argv: string[], env: Record<string, string>, http?: HttpEndpoint) {
+    const server = resolvePreparedCommand(argv, this.confinement.preparedRoot);
+    const launch = confined.launch(http ? bridgedCommand(this.confinement.httpBridge, http, server) : server, env);
     const [command, ...args] = launch.argv;
     const child = spawn(command as string, args, {
       cwd: launch.cwd,
@@ -310,6 +318,7 @@ export const plainProcess: Confinement = {
   name: "process",
   isolated: false,
   preparedRoot: PROJECT_MODULES,
+  httpBridge: HTTP_BRIDGE.source,
   describe: () => ({ isolated: false, protections: HAS_SETPRIV ? ["dies with Berth (pdeathsig)"] : [] }),
   async prepare(box) {
     const home = path.join(box.dir, "home");

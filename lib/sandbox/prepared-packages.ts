@@ -12,12 +12,18 @@ import { npxPackage } from "./start-command";
  * versions under `<data dir>/packages/<hash>/node_modules` from hard links into Berth's
  * node_modules (a copy where they are on different filesystems), and reused while it matches.
  */
-export function preparePackages(opts: { modules: string; dataDir: string; packages: string[] }): string {
+export function preparePackages(opts: {
+  modules: string;
+  dataDir: string;
+  packages: string[];
+  /** Berth's own scripts sandboxes run (the HTTP bridge): path under node_modules → source file. */
+  files?: Record<string, string>;
+}): string {
   const closure = dependencyClosure(opts.modules, opts.packages);
-  const stamp = createHash("sha256")
-    .update(closure.map((p) => `${p.name}@${p.version}`).join("\n"))
-    .digest("hex")
-    .slice(0, 16);
+  const files = Object.entries(opts.files ?? {}).map(([to, from]) => ({ to, text: fs.readFileSync(from) }));
+  const hash = createHash("sha256").update(closure.map((p) => `${p.name}@${p.version}`).join("\n"));
+  for (const f of files) hash.update(`\n${f.to}\n`).update(f.text);
+  const stamp = hash.digest("hex").slice(0, 16);
   const parent = path.join(opts.dataDir, "packages");
   const target = path.join(parent, stamp, "node_modules");
   const complete = path.join(parent, stamp, ".complete");
@@ -36,6 +42,10 @@ export function preparePackages(opts: { modules: string; dataDir: string; packag
       } catch {
         execFileSync("cp", ["-a", "--", ...sources, into], { stdio: "pipe" }); // another filesystem
       }
+    }
+    for (const f of files) {
+      fs.mkdirSync(path.dirname(path.join(modules, f.to)), { recursive: true, mode: 0o755 });
+      fs.writeFileSync(path.join(modules, f.to), f.text, { mode: 0o644 });
     }
     fs.rmSync(path.join(parent, stamp), { recursive: true, force: true });
     fs.renameSync(building, path.join(parent, stamp));

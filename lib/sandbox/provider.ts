@@ -1,5 +1,5 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { RunResult } from "@/lib/core/runtime";
+import type { HttpEndpoint, RunResult } from "@/lib/core/runtime";
 
 /**
  * A place to run one MCP server: a local process (bubblewrap-isolated, or a plain process when
@@ -22,11 +22,29 @@ export type SandboxSpec = {
   env: Record<string, string>;
   /** Outbound internet access; without it the sandbox has no network at all. */
   network: boolean;
+  /**
+   * The server serves Streamable HTTP itself on this port and path inside the sandbox (its
+   * `PORT` is set to it unless its env says otherwise); else it speaks MCP on its stdio.
+   */
+  http?: HttpEndpoint;
   timeoutSeconds: number;
   owner: SandboxOwner;
 };
 
-export type SandboxExit = { code: number | null; signal: string | null };
+export type SandboxExit = {
+  code: number | null;
+  signal: string | null;
+  /** Why, when the provider knows better than an exit status (the E2B sandbox itself is gone). */
+  reason?: string;
+};
+
+/**
+ * A message the transport provably never delivered to the server (E2B's proxy answered that the
+ * sandbox is gone): the request may be sent again to the connection's next server.
+ */
+export class UndeliveredError extends Error {
+  readonly undelivered = true;
+}
 
 export interface Sandbox {
   readonly id: string;

@@ -49,7 +49,10 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   private readonly stops = new Map<string, number>();
   /** One-off sandboxes in flight per account. */
   private readonly oneOffs = new Map<string, number>();
-  onCrash?: (report: CrashReport) => void;
+  /** A server died on its own: the supervisor records it (a promise it returns is awaited by crashRecorded). */
+  onCrash?: (report: CrashReport) => unknown;
+  /** Crashes being recorded, so a request that brings the connection back comes after the record. */
+  private readonly crashes = new Map<string, Promise<void>>();
   /** Every answered tools/call of a connection (the audit log). */
   onToolCall?: (record: ToolCallRecord) => void;
   /** A connection was deleted (the gateway ends its clients' sessions). */
@@ -80,6 +83,11 @@ export class NodeSandboxRuntime implements SandboxRuntime {
 
   isLive(connectionId: string) {
     return this.session(connectionId) !== undefined;
+  }
+
+  /** Settles once a crash of this connection's server being recorded now is (at once if none is). */
+  async crashRecorded(connectionId: string) {
+    await this.crashes.get(connectionId);
   }
 
   mcpRequest(connectionId: string, method: string, params: Record<string, unknown>) {
@@ -169,18 +177,28 @@ export class NodeSandboxRuntime implements SandboxRuntime {
         if (alive && this.live.get(spec.connectionId) === live) void this.impl.kill(sandbox.id).catch(() => {});
       });
     };
-    sandbox.exited.then(() => {
+    sandbox.exited.then((exit) => {
       // Over HTTP (E2B) nothing else tells the session its server is gone: fail what is in flight now.
       void upstream.close();
       if (this.live.get(spec.connectionId) !== live) return; // stopped on purpose
       this.live.delete(spec.connectionId);
-      this.onCrash?.({
-        connectionId: spec.connectionId,
-        accountId: spec.accountId,
-        sandboxId: sandbox.id,
-        reason: "The MCP server exited.",
-        stderrTail: scrubTail(sandbox.stderrTail(), spec.env),
-      });
+      const recorded = Promise.resolve(
+        this.onCrash?.({
+          connectionId: spec.connectionId,
+          accountId: spec.accountId,
+          sandboxId: sandbox.id,
+          reason: exit.reason ?? "The MCP server exited.",
+          stderrTail: scrubTail(sandbox.stderrTail(), spec.env),
+        }),
+      )
+        .then(
+          () => {},
+          () => {},
+        )
+        .finally(() => {
+          if (this.crashes.get(spec.connectionId) === recorded) this.crashes.delete(spec.connectionId);
+        });
+      this.crashes.set(spec.connectionId, recorded);
     });
     return { sandboxId: sandbox.id, startedAt: sandbox.startedAt };
   }
@@ -242,8 +260,10 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     }
     const sandboxSpec = {
       argv,
-      env: spec.env,
+      // Servers that serve HTTP mostly take their port from PORT; the definition's env may differ.
+      env: spec.http ? { PORT: String(spec.http.port), ...spec.env } : spec.env,
       network: spec.network,
+      http: spec.http,
       timeoutSeconds: spec.timeoutSeconds,
       owner: { installation: this.installation, accountId: spec.accountId, connectionId },
     };

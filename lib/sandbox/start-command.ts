@@ -4,6 +4,21 @@ import path from "node:path";
 /** Berth's own node_modules, where the catalogue's packages are installed with it. */
 export const PROJECT_MODULES = path.resolve(import.meta.dirname, "../../node_modules");
 
+/**
+ * The bridge that runs a Streamable HTTP server in a local sandbox (http-bridge.mjs): its source,
+ * where it goes among the prepared packages, and the package it needs there.
+ */
+export const HTTP_BRIDGE = {
+  source: path.join(import.meta.dirname, "http-bridge.mjs"),
+  prepared: ".berth/http-bridge.mjs",
+  packages: ["@modelcontextprotocol/sdk"],
+};
+
+/** What Berth spawns for a server serving HTTP on `http`: the bridge, which starts `argv` itself. */
+export function bridgedCommand(bridge: string, http: { port: number; path: string }, argv: string[]) {
+  return [process.execPath, bridge, String(http.port), http.path, ...argv];
+}
+
 /** The package an `npx -y pkg@version args…` start command runs, and where its own arguments start. */
 export function npxPackage(argv: string[]): { name: string; version?: string; argsAt: number } | undefined {
   if (argv[0] !== "npx") return undefined;

@@ -230,7 +230,32 @@ describe.each(PROVIDERS)("MCP gateway on $name", (provider) => {
     expect((await ask()).status).toBe(200);
     const other = await ask(LATEST_PROTOCOL_VERSION);
     expect(other.status).toBe(400);
-    expect(other.body.error.message).toMatch(/speaks MCP 2025-03-26/);
+    expect(other.body.error.message).toMatch(/negotiated MCP 2025-03-26/);
+    const unsupported = await ask("1999-01-01");
+    expect(unsupported.status).toBe(400);
+    expect(unsupported.body.error.message).toMatch(/Unsupported MCP-Protocol-Version 1999-01-01/);
+    // A session on the latest version takes an older one the spec knows (as the conformance
+    // suite's raw requests send), and checks GET streams the same way.
+    const latest = (await initialize(LATEST_PROTOCOL_VERSION)).headers.get("mcp-session-id") as string;
+    const asLatest = (method: "POST" | "GET", version: string) =>
+      fetch(`${berth.url}/api/mcp/${conn.id}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${account.api_key}`,
+          accept: method === "GET" ? "text/event-stream" : "application/json, text/event-stream",
+          "content-type": "application/json",
+          "mcp-session-id": latest,
+          "mcp-protocol-version": version,
+        },
+        body: method === "POST" ? JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" }) : undefined,
+        signal: AbortSignal.timeout(10_000),
+      });
+    const older = await asLatest("POST", "2025-03-26");
+    expect(older.status).toBe(200);
+    await older.body?.cancel();
+    const badGet = await asLatest("GET", "1999-01-01");
+    expect(badGet.status).toBe(400);
+    await badGet.body?.cancel();
     // A current client through the SDK gets the latest.
     const client = await connect(conn.mcp_url);
     expect(client.getServerVersion()?.name).toBe("memory-server");

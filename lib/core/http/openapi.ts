@@ -12,7 +12,11 @@ import type { ErrorStatus, Route } from "./route";
 const ERROR_RESPONSES: Record<ErrorStatus, { id: string; description: string }> = {
   400: { id: "BadRequest", description: "Bad input; `details` lists `{path, message}`, one per bad field." },
   401: { id: "Unauthorized", description: "No or bad credentials." },
-  403: { id: "Forbidden", description: "Authenticated, but not allowed to do this (a member's role, an origin)." },
+  403: {
+    id: "Forbidden",
+    description:
+      "`forbidden`: authenticated, but a member's role may not do this; `origin_not_allowed`: sent from a web origin outside `BERTH_ALLOWED_ORIGINS`.",
+  },
   404: { id: "NotFound", description: "Not found, or not yours: another account's objects are invisible." },
   406: {
     id: "NotAcceptable",
@@ -62,7 +66,8 @@ function operation(route: Route): ZodOpenApiOperationObject {
   }
   // Every REST operation may answer 429: requests are paced per caller (BERTH_API_REQUESTS_PER_SECOND).
   const paced = route.access === "public" ? [] : [429 as const];
-  const forbidden = route.admin ? [403 as const] : [];
+  // Any route may answer 403 to a browser on an origin outside BERTH_ALLOWED_ORIGINS.
+  const forbidden = [403 as const];
   for (const status of [...new Set<ErrorStatus>([...route.errors, ...paced, ...forbidden])].sort()) {
     responses[`${status}`] = errorRef(status);
   }

@@ -4,6 +4,7 @@ import { BerthError, errorBody, toErrorResponse } from "@/lib/core/errors";
 import { isUuid } from "@/lib/db/ids";
 import type { Role } from "@/lib/db/queries/accounts";
 import { parseInput, readJson } from "./input";
+import { corsHeaders, judgeOrigin, originRefused, preflightHeaders } from "./origins";
 
 /**
  * What a REST route is: its documentation (OpenAPI is generated from it), its input and answer
@@ -92,6 +93,9 @@ export function account<const S extends RouteDoc & Input>(
     const principal = await deps.authenticate(req);
     if (!principal)
       throw new BerthError("unauthorized", "Send an API key as `Authorization: Bearer <key>`, or sign in.");
+    if (crossSiteCapable(req)) {
+      throw new BerthError("unsupported_media_type", "Send Content-Type: application/json with a signed-in session.");
+    }
     if (spec.admin && principal.role === "member") {
       throw new BerthError("forbidden", "Members cannot do this; ask an owner or admin of the account.");
     }
@@ -103,6 +107,17 @@ export function account<const S extends RouteDoc & Input>(
     return handle({ ctx: { ...deps, ...principal }, input: input as InputOf<S>, params, id, req });
   };
   return { ...spec, access: "account", serve };
+}
+
+/**
+ * A change sent with the session cookie alone, without `Origin` and not as JSON: what an old
+ * browser's cross-site form could send (a form cannot set JSON's type without a preflight, and
+ * browsers that send `Origin` have had it checked by the router already).
+ */
+function crossSiteCapable(req: Request) {
+  if (req.method === "GET" || req.method === "HEAD" || req.headers.has("authorization")) return false;
+  if (req.headers.has("origin")) return false;
+  return !/^application\/json\s*(;|$)/i.test(req.headers.get("content-type") ?? "");
 }
 
 /** A route anyone may call (health, the documentation), or only the service key. */
@@ -134,12 +149,13 @@ type Compiled = { key: string; method: string; segments: string[]; statics: numb
  * where this host serves it; `live: false` leaves out the routes only the app can serve (they
  * answer 404 saying so). A path that matches no route answers 404, a known path with another
  * method 405 with `Allow`. Static segments win over parameters (`/install` is not an `:id`).
+ * Browsers on an origin outside `origins` get 403; allowed ones get CORS and their preflights 204.
  */
 export function createRouter(
   routes: Record<string, Route>,
-  opts: { toPath?: (path: string) => string; live?: boolean } = {},
+  opts: { origins: ReadonlySet<string>; toPath?: (path: string) => string; live?: boolean },
 ) {
-  const { toPath = (p: string) => p, live = true } = opts;
+  const { toPath = (p: string) => p, live = true, origins } = opts;
   const table: Compiled[] = Object.entries(routes).map(([key, r]) => {
     const route = r.live && !live ? { ...r, serve: undefined } : r;
     const [method = "", path = ""] = key.split(" ");
@@ -159,7 +175,7 @@ export function createRouter(
     return params;
   };
 
-  return async (req: Request, deps: HttpDeps, pathname = new URL(req.url).pathname): Promise<Response> => {
+  const dispatch = async (req: Request, deps: HttpDeps, pathname: string, origin?: string): Promise<Response> => {
     try {
       let segments: string[];
       try {
@@ -168,8 +184,10 @@ export function createRouter(
         throw new BerthError("not_found", "No such API route.");
       }
       // No id, slug or route name holds a control character (PostgreSQL refuses NUL outright).
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
       if (segments.some((s) => /[\u0000-\u001f\u007f]/.test(s)))
         throw new BerthError("not_found", "No such API route.");
+      const preflight = req.method === "OPTIONS";
       const method = req.method === "HEAD" ? "GET" : req.method;
       const allowed = new Set<string>();
       let best: number | undefined; // a path matched with this many static segments: fewer is another path
@@ -178,7 +196,7 @@ export function createRouter(
         const params = match(segments, c);
         if (!params) continue;
         best = c.statics;
-        if (c.method !== method) {
+        if (c.method !== method || preflight) {
           allowed.add(c.method);
           continue;
         }
@@ -187,6 +205,7 @@ export function createRouter(
       }
       if (allowed.size) {
         const methods = [...allowed].join(", ");
+        if (preflight) return new Response(null, { status: 204, headers: preflightHeaders(origin, methods) });
         return Response.json(errorBody("method_not_allowed", `This route takes ${methods}.`), {
           status: 405,
           headers: { allow: methods },
@@ -198,5 +217,15 @@ export function createRouter(
         deps.log.error({ err: cause, requestId, url: req.url }, "request failed"),
       );
     }
+  };
+
+  return async (req: Request, deps: HttpDeps, pathname = new URL(req.url).pathname): Promise<Response> => {
+    const origin = req.headers.get("origin");
+    const verdict = judgeOrigin(origins, origin);
+    if (verdict === "refused") return toErrorResponse(originRefused(origin as string), () => {});
+    if (verdict === "none") return dispatch(req, deps, pathname);
+    const answer = await dispatch(req, deps, pathname, origin as string);
+    for (const [name, value] of Object.entries(corsHeaders(origin as string))) answer.headers.set(name, value);
+    return answer;
   };
 }

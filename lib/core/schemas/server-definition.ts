@@ -46,8 +46,35 @@ export const ServerDefinitionInput = z
       .superRefine((env, ctx) => checkEnvNames(Object.keys(env), ctx, []))
       .meta({ description: "Non-secret environment; `{home}` is replaced by the sandbox's home directory." }),
     network: z.boolean().default(false).meta({ description: "Whether the server needs outbound internet access." }),
+    transport: z.enum(["stdio", "streamable-http"]).default("stdio").meta({
+      description:
+        "How the server speaks MCP: on its stdio, or over Streamable HTTP it serves itself inside the sandbox on `port` (its `PORT` environment variable unless `env` sets one) at `path`.",
+    }),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .meta({ description: "streamable-http only: the port it listens on." }),
+    path: z
+      .string()
+      .regex(/^\/[\w\-./~%]*$/, "A path starting with /, like /mcp.")
+      .max(200)
+      .optional()
+      .meta({ description: "streamable-http only: the MCP endpoint's path; default `/mcp`." }),
   })
   .superRefine((definition, ctx) => {
+    if (definition.transport === "streamable-http" && definition.port === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["port"],
+        message: "A streamable-http server needs the port it listens on.",
+      });
+    if (definition.transport === "stdio")
+      for (const key of ["port", "path"] as const)
+        if (definition[key] !== undefined)
+          ctx.addIssue({ code: "custom", path: [key], message: "Only for a streamable-http server." });
     // PostgreSQL stores no NUL, and argv and environments end at one.
     for (const at of nulPaths(definition)) {
       ctx.addIssue({ code: "custom", path: at.split("."), message: "Must not contain a NUL character." });
@@ -68,6 +95,9 @@ export const ServerDefinition = z
     version: z.string(),
     env: z.record(z.string(), z.string()),
     network: z.boolean(),
+    transport: z.enum(["stdio", "streamable-http"]),
+    port: z.number().int().optional(),
+    path: z.string().optional(),
   })
   .meta({ id: "ServerDefinition" });
 export type ServerDefinition = z.infer<typeof ServerDefinition>;
@@ -84,5 +114,13 @@ export function toServerDefinitionJson(row: ServerRow): ServerDefinition {
     version: row.version,
     env: row.env,
     network: row.network,
+    transport: row.transport,
+    ...(row.transport === "streamable-http" ? { port: row.port ?? undefined, path: row.path ?? "/mcp" } : {}),
   };
+}
+
+/** A definition as stored: a streamable-http server's path defaults to /mcp; stdio has neither. */
+export function serverFieldsOf(input: ServerDefinitionInput) {
+  const http = input.transport === "streamable-http";
+  return { ...input, port: http ? (input.port ?? null) : null, path: http ? (input.path ?? "/mcp") : null };
 }

@@ -12,6 +12,10 @@ export type ServerRow = {
   version: string;
   env: Record<string, string>;
   network: boolean;
+  /** How Berth talks to it: its stdio, or Streamable HTTP it serves itself on `port` at `path`. */
+  transport: "stdio" | "streamable-http";
+  port: number | null;
+  path: string | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -33,12 +37,13 @@ export function getServer(db: Db, { idOrSlug }: { idOrSlug: string }) {
 export async function upsertServer(db: Db, s: ServerFields) {
   return (await one(
     db.query<ServerRow>(
-      `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        on conflict (slug) do update set title = excluded.title, description = excluded.description,
          start_command = excluded.start_command, credential_schema = excluded.credential_schema,
          default_timeout = excluded.default_timeout, version = excluded.version, env = excluded.env,
-         network = excluded.network, updated_at = now()
+         network = excluded.network, transport = excluded.transport, port = excluded.port, path = excluded.path,
+         updated_at = now()
        returning *`,
       serverParams(s),
     ),
@@ -48,8 +53,8 @@ export async function upsertServer(db: Db, s: ServerFields) {
 /** Seeds a definition only where its slug is new, so an operator's edits survive restarts. */
 export async function insertServerIfMissing(db: Db, s: ServerFields) {
   await db.query(
-    `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (slug) do nothing`,
+    `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (slug) do nothing`,
     serverParams(s),
   );
 }
@@ -64,4 +69,7 @@ const serverParams = (s: ServerFields) => [
   s.version,
   JSON.stringify(s.env),
   s.network,
+  s.transport,
+  s.port,
+  s.path,
 ];

@@ -1,5 +1,5 @@
 import type { Ctx } from "@/lib/core/context";
-import { DeployError, isDeployError } from "@/lib/core/runtime";
+import { DeployError, httpEndpointOf, isDeployError } from "@/lib/core/runtime";
 import { type ConnectionRow, getConnection, updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import { getServer } from "@/lib/db/queries/servers";
@@ -24,6 +24,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       startCommand: server.start_command,
       env: { ...server.env, ...credentials },
       network: server.network,
+      http: httpEndpointOf(server),
       timeoutSeconds: conn.timeout_seconds,
       reattachSandboxId: conn.sandbox_id ?? undefined,
     });

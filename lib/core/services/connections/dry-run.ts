@@ -1,6 +1,6 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import { isCapacityError, isDeployError } from "@/lib/core/runtime";
+import { httpEndpointOf, isCapacityError, isDeployError } from "@/lib/core/runtime";
 import type { InstallInput } from "@/lib/core/schemas/connection";
 import { assertOwnAccount, getServerOrThrow } from "../scope";
 import { validateCredentials } from "./credentials";
@@ -16,6 +16,7 @@ export async function dryRunConnection(ctx: Ctx, input: InstallInput) {
       startCommand: server.start_command,
       env: { ...server.env, ...env },
       network: server.network,
+      http: httpEndpointOf(server),
       timeoutSeconds: 60,
     });
     return { ok: true as const, tools };

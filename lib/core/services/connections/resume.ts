@@ -11,6 +11,8 @@ const POLL_MS = 50;
  */
 export async function resumeConnection(ctx: Ctx, id: string) {
   const deadline = ctx.now() + ctx.installWaitMs;
+  // A server that just died is recorded as crashed first, so the timeline says what happened.
+  await ctx.runtime.crashRecorded(id);
   for (;;) {
     const conn = await getConnectionOrThrow(ctx, id);
     if (conn.status === "running" && ctx.runtime.isLive(id)) return conn;
