@@ -1,9 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  type JSONRPCMessage,
-  type JSONRPCRequest,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { AppDeps } from "@/lib/app-deps";
 import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
@@ -19,7 +15,7 @@ import { getConnection } from "@/lib/db/queries/connections";
 import { TokenBuckets } from "@/lib/limits/token-buckets";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { ClientSession } from "./client-session";
-import type { Peer, UpstreamSession } from "./upstream-session";
+import { type Peer, type UpstreamSession, versionHeaderProblem } from "./upstream-session";
 
 const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 /**
@@ -119,19 +115,9 @@ export class McpGateway {
         if (typeof sessionId === "string") return fail(res, "not_found", "No such MCP session; initialize a new one.");
       }
       if (session) session.lastSeen = performance.now();
-      // The spec's rule: a version Berth does not speak is refused. A session speaks the version
-      // negotiated in its initialize, so a later one, whose messages it never agreed to, is too;
-      // an older one (clients that hard-code 2025-03-26 in raw requests) and none at all are taken
-      // as the spec takes them, as the SDK's own servers do.
       const version = req.headers["mcp-protocol-version"];
-      if (typeof version === "string") {
-        if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version))
-          return fail(res, "bad_request", `Unsupported MCP-Protocol-Version ${version.slice(0, 40)}.`);
-        const negotiated = live?.peer.protocolVersion;
-        if (negotiated && version > negotiated) {
-          return fail(res, "bad_request", `This session negotiated MCP ${negotiated}; it cannot speak ${version}.`);
-        }
-      }
+      const problem = versionHeaderProblem(version, live?.peer.protocolVersion);
+      if (problem) return fail(res, "bad_request", problem);
       if (req.method === "GET") {
         if (!live) return fail(res, "bad_request", "Send the Mcp-Session-Id of an initialized session.");
         if (!req.headers.accept?.includes("text/event-stream"))

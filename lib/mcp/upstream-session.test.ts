@@ -10,7 +10,13 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessTransport } from "@/lib/sandbox/process-transport";
 import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
-import { negotiateVersion, type Peer, type ToolCallObservation, UpstreamSession } from "./upstream-session";
+import {
+  negotiateVersion,
+  type Peer,
+  type ToolCallObservation,
+  UpstreamSession,
+  versionHeaderProblem,
+} from "./upstream-session";
 
 /** A real memory server over stdio, shared by two fake client sessions. */
 function startMemory() {
@@ -202,5 +208,25 @@ describe("negotiateVersion", () => {
     for (const v of SUPPORTED_PROTOCOL_VERSIONS) expect(negotiateVersion(v)).toBe(v);
     for (const v of ["2099-01-01", "", 2025, undefined, null, { v: 1 }])
       expect(negotiateVersion(v)).toBe(LATEST_PROTOCOL_VERSION);
+  });
+});
+
+describe("versionHeaderProblem", () => {
+  it("takes no header, and every version Berth speaks up to the session's", () => {
+    const versions = [...SUPPORTED_PROTOCOL_VERSIONS].sort();
+    for (const negotiated of versions) {
+      expect(versionHeaderProblem(undefined, negotiated)).toBeUndefined();
+      for (const header of versions) {
+        const problem = versionHeaderProblem(header, negotiated);
+        if (header <= negotiated) expect(problem, `${header} on ${negotiated}`).toBeUndefined();
+        else expect(problem, `${header} on ${negotiated}`).toMatch(`negotiated MCP ${negotiated}`);
+      }
+    }
+  });
+
+  it("refuses a version Berth does not speak, before or without a session", () => {
+    for (const header of ["1999-01-01", "2099-01-01", "latest", "", ["2025-06-18", "2025-06-18"]])
+      for (const negotiated of [undefined, LATEST_PROTOCOL_VERSION])
+        expect(versionHeaderProblem(header, negotiated)).toMatch(/Unsupported MCP-Protocol-Version/);
   });
 });

@@ -44,6 +44,21 @@ export function negotiateVersion(requested: unknown): string {
     : LATEST_PROTOCOL_VERSION;
 }
 
+/**
+ * Why a request's `MCP-Protocol-Version` cannot be served on a session that negotiated
+ * `negotiated`, if it cannot. The spec refuses a version the server does not speak. A later one
+ * than the session's is refused too: its messages are not what the session agreed to. An earlier
+ * one (raw clients hard-code 2025-03-26; the conformance suite does) and none at all are taken, as
+ * the spec and the SDK's own servers take them.
+ */
+export function versionHeaderProblem(header: string | string[] | undefined, negotiated: string | undefined) {
+  if (header === undefined) return undefined;
+  if (typeof header !== "string" || !SUPPORTED_PROTOCOL_VERSIONS.includes(header))
+    return `Unsupported MCP-Protocol-Version ${String(header).slice(0, 40)}.`;
+  if (negotiated && header > negotiated) return `This session negotiated MCP ${negotiated}; it cannot speak ${header}.`;
+  return undefined;
+}
+
 const LOG_LEVELS: string[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 const rank = (level: string) => {
   const i = LOG_LEVELS.indexOf(level);
