@@ -77,7 +77,7 @@ export interface SandboxRuntime {
   readonly provider: string;
   readonly isolated: boolean;
   /** Starts the server in a new sandbox and waits for its `initialize` answer. Throws DeployError. */
-  deploy(spec: DeploySpec): Promise<{ sandboxId: string; startedAt: Date }>;
+  deploy(spec: DeploySpec): Promise<{ sandboxId: string; startedAt: Date; reattached: boolean }>;
   /** The connection was deleted: whatever else holds on to it (its clients' MCP sessions) lets go. */
   deleted(connectionId: string): void;
   /** Stops the connection's sandbox (and any deploy of it under way); harmless if already gone. */
@@ -89,6 +89,8 @@ export interface SandboxRuntime {
    */
   dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]>;
   isLive(connectionId: string): boolean;
+  /** Whether sandboxes outlive the process that made them (E2B): another may then take one over. */
+  readonly sandboxesOutliveBerth: boolean;
   /** Settles once a crash of the connection's server that is being recorded now is recorded. */
   crashRecorded(connectionId: string): Promise<void>;
   /**

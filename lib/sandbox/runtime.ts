@@ -200,7 +200,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
         });
       this.crashes.set(spec.connectionId, recorded);
     });
-    return { sandboxId: sandbox.id, startedAt: sandbox.startedAt };
+    return { sandboxId: sandbox.id, startedAt: sandbox.startedAt, reattached: sandbox.id === spec.reattachSandboxId };
   }
 
   dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]> {

@@ -1,5 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import type { Route } from "@/lib/core/http/route";
@@ -452,5 +454,36 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       expect(res.status).toBe(404);
       expect((await asOwner()("GET", `/api/mcp-connections/${id}`)).body.data.sandbox_id).toBe(before);
     });
+  });
+
+  it("a connection the Edge Function installed is served by the app's MCP endpoint, in the same sandbox", async () => {
+    const fnApi = api(fn.url.replace(/\/functions\/v1\/.*/, ""), owner.api_key);
+    const installed = await fnApi("POST", "/functions/v1/mcp-connections/install", {
+      account_id: owner.account_id,
+      server_id: "memory",
+      keep_alive: false,
+    });
+    expect(installed.status, installed.text).toBe(201);
+    const { id, sandbox_id: sandbox, expires_at: expires, keep_alive } = installed.body.data;
+    expect(keep_alive).toBe(false); // not a keep-alive connection: nothing may restart it
+    const extended = await fnApi("POST", `/functions/v1/mcp-connections/${id}/extend`, { seconds: 7200 });
+    expect(extended.status).toBe(200);
+    const client = new Client({ name: "adopt", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${app.url}/api/mcp/${id}`), {
+        requestInit: { headers: { authorization: `Bearer ${owner.api_key}` } },
+      }),
+    );
+    const graph = (await client.callTool({ name: "read_graph", arguments: {} })) as { content: unknown[] };
+    expect(graph.content.length).toBeGreaterThan(0);
+    await client.close();
+    const after = (await api(app.url, owner.api_key)("GET", `/api/mcp-connections/${id}`)).body.data;
+    expect([after.status, after.sandbox_id]).toEqual(["running", sandbox]);
+    expect(new Date(after.expires_at).getTime()).toBe(new Date(extended.body.data.expires_at).getTime());
+    expect(new Date(after.expires_at).getTime()).toBeGreaterThan(new Date(expires).getTime());
+    const events = (await api(app.url, owner.api_key)("GET", `/api/mcp-connections/${id}/events`)).body.data;
+    const types = events.map((e: { type: string }) => e.type);
+    expect(types).not.toContain("restarted");
+    expect(events.find((e: { data: { reason?: string } }) => e.data.reason === "adopted")).toBeTruthy();
   });
 });

@@ -18,7 +18,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
       conn.id,
     );
-    const { sandboxId, startedAt } = await ctx.runtime.deploy({
+    const { sandboxId, startedAt, reattached } = await ctx.runtime.deploy({
       connectionId: conn.id,
       accountId: conn.account_id,
       startCommand: server.start_command,
@@ -38,7 +38,8 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
           last_error: null,
           host: ctx.host,
           started_at: startedAt,
-          expires_at: new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
+          // A sandbox taken over keeps its expiry (extended or not); a new one counts from its start.
+          expires_at: reattached ? conn.expires_at : new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
         },
       );
       if (updated)

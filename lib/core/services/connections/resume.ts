@@ -1,5 +1,8 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
+import { type ConnectionRow, updateConnection } from "@/lib/db/queries/connections";
+import { addConnectionEvent } from "@/lib/db/queries/events";
+import { deployWithin } from "./deploy";
 import { getConnectionOrThrow } from "./get";
 import { restartConnection } from "./restart";
 
@@ -20,6 +23,11 @@ export async function resumeConnection(ctx: Ctx, id: string) {
       await new Promise((r) => setTimeout(r, POLL_MS));
       continue;
     }
+    if (conn.status === "running" && conn.host !== ctx.host && conn.sandbox_id && ctx.runtime.sandboxesOutliveBerth) {
+      const adopted = await adoptConnection(ctx, conn);
+      if (adopted.status === "running") return adopted;
+      continue; // another request took it over meanwhile, or it failed: look again
+    }
     const crashedAndPending = conn.status === "failed" && conn.next_restart_at !== null;
     const lost = conn.status === "running"; // its server died and the crash is not recorded yet
     if (!conn.keep_alive || !(conn.status === "expired" || crashedAndPending || lost)) {
@@ -29,4 +37,26 @@ export async function resumeConnection(ctx: Ctx, id: string) {
     if (back.status !== "running") throw new BerthError("connection_not_running", `The connection is ${back.status}.`);
     return back;
   }
+}
+
+/**
+ * A connection running in a sandbox that outlives its deployer (E2B), deployed by another
+ * instance or by the Edge Function, whose session with it is not this process's: this instance
+ * takes it over, reattaching to the same sandbox (a new one only if that one is gone), keeping its
+ * expiry. Keep-alive or not, the connection is running: nothing is restarted.
+ */
+async function adoptConnection(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
+  const key = { accountId: ctx.accountId, id: conn.id };
+  const claimed = await ctx.db.transaction(async (tx) => {
+    const row = await updateConnection(
+      tx,
+      { ...key, fromStatus: ["running"] },
+      { status: "deploying", host: ctx.host },
+    );
+    const data = { reason: "adopted", from_host: conn.host, reattach: true };
+    if (row) await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "deploying", data });
+    return row;
+  });
+  if (!claimed) return (await getConnectionOrThrow(ctx, conn.id)) as ConnectionRow;
+  return deployWithin(ctx, claimed, ctx.installWaitMs);
 }
