@@ -5,6 +5,8 @@ import { publishAppDeps } from "@/lib/app-deps";
 import { hashPassword } from "@/lib/auth/password";
 import { listenForCli } from "@/lib/cli/socket";
 import { ConfigError, loadConfig } from "@/lib/config";
+import { errorBody } from "@/lib/core/errors";
+import { judgeOrigin, originRefused } from "@/lib/core/http/origins";
 import { createRouter } from "@/lib/core/http/route";
 import { ROUTES } from "@/lib/core/http/routes";
 import { countUsers } from "@/lib/db/queries/accounts";
@@ -41,13 +43,13 @@ async function main() {
     maxSessionsPerConnection: config.mcpMaxSessionsPerConnection,
     maxSessionsPerAccount: config.mcpMaxSessionsPerAccount,
     bodyBytesPerSecond: config.mcpBodyBytesPerSecond,
-    allowedOrigins: config.allowedOrigins,
+    origins: config.origins,
   });
   const audit = new AuditLog(deps.db, (err) => deps.log.error({ err }, "could not write tool-call events"));
   runtime.onToolCall = (record) => audit.record(record);
   runtime.onDeleted = (connectionId) => gateway.endSessionsOf(connectionId);
   const limitApi = apiRateLimit(config.apiRequestsPerSecond);
-  const rest = createRouter(ROUTES, { origins: config.allowedOrigins });
+  const rest = createRouter(ROUTES, { origins: config.origins });
   const serveRest = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const answer = await rest(toWebRequest(req, config.publicUrl), deps);
     await sendWebResponse(res, answer, req.method === "HEAD");
@@ -56,6 +58,13 @@ async function main() {
     if (McpGateway.matches(req.url)) void gateway.handle(req, res);
     else if (req.url === "/api" || req.url?.startsWith("/api/") || req.url?.startsWith("/api?")) {
       if (!limitApi(req, res)) serveRest(req, res).catch((err) => res.destroy(err));
+    } else if (!["none", "own"].includes(judgeOrigin(config.origins, req.headers.origin))) {
+      // Pages and server actions are Berth's own: a page elsewhere, or one that rebinds its DNS
+      // name to this host, cannot post a form or an action here (first-run setup, say).
+      const refused = originRefused(req.headers.origin as string);
+      res
+        .writeHead(403, { "content-type": "application/json" })
+        .end(JSON.stringify(errorBody(refused.code, refused.message)));
     } else void handle(req, res);
   });
   await new Promise<void>((resolve, reject) => {

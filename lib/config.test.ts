@@ -23,11 +23,12 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env)).toThrow(name);
   });
   it("allows the public URL's origin, and BERTH_ALLOWED_ORIGINS besides", () => {
-    expect([...loadConfig({ BERTH_PUBLIC_URL: "https://berth.example.com/" }).allowedOrigins]).toEqual([
+    expect([...loadConfig({ BERTH_PUBLIC_URL: "https://berth.example.com/" }).origins.allowed]).toEqual([
       "https://berth.example.com",
     ]);
     const c = loadConfig({ BERTH_ALLOWED_ORIGINS: " https://a.example.com, http://localhost:6274/ " });
-    expect([...c.allowedOrigins]).toEqual([
+    expect([...c.origins.own]).toEqual(["http://localhost:3000", "http://127.0.0.1:3000", "http://[::1]:3000"]);
+    expect([...c.origins.allowed]).toEqual([
       "http://localhost:3000",
       "http://127.0.0.1:3000",
       "http://[::1]:3000",

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
-import { allowedOrigins, asOrigin } from "@/lib/core/http/origins";
+import { asOrigin, originsOf } from "@/lib/core/http/origins";
 
 const mib = z.coerce
   .number()
@@ -98,7 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     publicUrl,
     /** Web origins whose browsers may call the API and the MCP endpoints (origins.ts). */
-    allowedOrigins: allowedOrigins(publicUrl, e.BERTH_ALLOWED_ORIGINS),
+    origins: originsOf(publicUrl, e.BERTH_ALLOWED_ORIGINS),
     databaseUrl: e.DATABASE_URL,
     encryptionKeys: e.BERTH_ENCRYPTION_KEYS,
     sandboxProvider: e.SANDBOX_PROVIDER,

@@ -117,7 +117,8 @@ export async function openBerth(config: Config): Promise<Berth> {
  * cannot do it; `process` = plain processes, NOT isolated, only when asked for by name.
  */
 function createProvider(config: Config, log: Logger): SandboxProvider {
-  if (config.sandboxProvider === "e2b") return new E2BProvider({ ...config.e2b });
+  if (config.sandboxProvider === "e2b")
+    return new E2BProvider({ ...config.e2b, outputBytesPerSecond: config.sandboxOutputBytesPerSecond });
   const root = path.join(config.dataDir, "sandboxes");
   const options = {
     outputBytesPerSecond: config.sandboxOutputBytesPerSecond,

@@ -42,7 +42,8 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
   if (!config.encryptionKeys) throw new Error("Set BERTH_ENCRYPTION_KEYS for the Edge Function.");
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: "/tmp" });
   const log = consoleLogger();
-  const runtime = new NodeSandboxRuntime(new E2BProvider({ ...config.e2b }), await getInstallationId(db), {
+  const provider = new E2BProvider({ ...config.e2b, outputBytesPerSecond: config.sandboxOutputBytesPerSecond });
+  const runtime = new NodeSandboxRuntime(provider, await getInstallationId(db), {
     maxRunsPerAccount: config.accountCaps.runs,
   });
   // Supabase sets SUPABASE_URL in every function; the app's NEXT_PUBLIC_ name works as well.
@@ -68,7 +69,7 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),
     isService: serviceKeyCheck(config.serviceRoleKey),
   };
-  const route = createRouter(ROUTES, { origins: config.allowedOrigins, toPath: functionPath, live: false });
+  const route = createRouter(ROUTES, { origins: config.origins, toPath: functionPath, live: false });
   return (req: Request) => {
     const pathname = new URL(req.url).pathname.replace(/^\/functions\/v1(?=\/)/, "");
     return route(req, deps, pathname);

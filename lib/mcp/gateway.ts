@@ -5,7 +5,7 @@ import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
-import { corsHeaders, judgeOrigin, originRefused, preflightHeaders } from "@/lib/core/http/origins";
+import { corsHeaders, judgeOrigin, type Origins, originRefused, preflightHeaders } from "@/lib/core/http/origins";
 import type { Principal } from "@/lib/core/http/route";
 import { MAX_JSON_DEPTH, nestsDeeper } from "@/lib/core/json-depth";
 import { bearerKey } from "@/lib/core/services/accounts/authenticate";
@@ -48,7 +48,7 @@ export type GatewayOptions = {
    */
   bodyBytesPerSecond: number;
   /** Web origins whose browsers may call (origins.ts); others get 403 before anything else. */
-  allowedOrigins: ReadonlySet<string>;
+  origins: Origins;
 };
 
 const METHODS = "GET, POST, DELETE";
@@ -92,15 +92,15 @@ export class McpGateway {
     let holder = "";
     try {
       const { origin } = req.headers;
-      const verdict = judgeOrigin(this.options.allowedOrigins, origin);
+      const verdict = judgeOrigin(this.options.origins, origin);
       if (verdict === "refused") {
         const refused = originRefused(origin as string);
         return fail(res, refused.code, refused.message);
       }
-      if (verdict === "allowed")
+      if (verdict === "own" || verdict === "allowed")
         for (const [k, v] of Object.entries(corsHeaders(origin as string))) res.setHeader(k, v);
       if (req.method === "OPTIONS") return res.writeHead(204, preflightHeaders(origin, METHODS)).end();
-      const found = this.principalOf(req);
+      const found = this.principalOf(req, verdict !== "allowed");
       const principal = found instanceof Promise ? await found : found; // no await on the hot path
       if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
       if (!isUuid(id)) return fail(res, "not_found", "No such connection.");
@@ -215,12 +215,16 @@ export class McpGateway {
     }
   }
 
-  /** Who is calling. A cached API key is answered on the spot: that is every call of an agent but its first. */
-  private principalOf(req: IncomingMessage): Principal | Promise<Principal | undefined> {
+  /**
+   * Who is calling. A cached API key is answered on the spot: that is every call of an agent but
+   * its first. The dashboard's cookie counts only from Berth's own pages (or without an Origin).
+   */
+  private principalOf(req: IncomingMessage, cookies: boolean): Principal | Promise<Principal | undefined> {
     const key = bearerKey(req.headers.authorization);
     const accountId = key && this.keyCache.get(key);
     if (accountId) return { accountId, role: "admin", actor: { kind: "api_key" } };
-    const { authorization, cookie } = req.headers;
+    const { authorization } = req.headers;
+    const cookie = cookies ? req.headers.cookie : undefined;
     const account = req.headers["berth-account"];
     return authenticateHeaders(
       this.deps.db,

@@ -14,6 +14,7 @@ import {
   TemplateError,
   TimeoutError,
 } from "e2b";
+import { answerLimits, type LimitAnswer } from "./answer-limits";
 import { lastLines, OutputTail } from "./output-tail";
 import type {
   ExecResult,
@@ -55,6 +56,8 @@ export type E2BProviderOptions = {
   stderrRotateChars?: number;
   /** How often the live sandboxes are looked for on E2B (one list call for all); default 10 s. */
   goneCheckIntervalMs?: number;
+  /** How fast Berth reads one sandbox's answers, bytes a second (BERTH_SANDBOX_OUTPUT_BYTES_PER_SECOND). */
+  outputBytesPerSecond?: number;
 };
 
 /** The sandbox user's home: the server's cwd and where `{home}` points. */
@@ -70,6 +73,7 @@ const TRAFFIC_HEADER = "e2b-traffic-access-token";
 /** Outbound hosts a server without network access still needs: npx fetches it from there. */
 const PACKAGE_HOSTS = ["registry.npmjs.org"];
 const STDERR_TAIL_CHARS = 4096;
+const DEFAULT_OUTPUT_BYTES_PER_SECOND = 8 * 1024 * 1024;
 /** How long a kill waits for a bridge whose server already died to flush its stderr. */
 const BRIDGE_DRAIN_MS = 1500;
 /** The exec sandbox outlives its command by this much at most, should Berth die meanwhile. */
@@ -350,7 +354,11 @@ export class E2BProvider implements SandboxProvider {
       startedAt,
       transport: new StreamableHTTPClientTransport(new URL(`${url}${what.path}`), {
         requestInit: { headers },
-        fetch: goneAware(id, () => settle({ code: null, signal: "SIGKILL", reason: SANDBOX_GONE })),
+        fetch: sandboxFetch(
+          id,
+          () => settle({ code: null, signal: "SIGKILL", reason: SANDBOX_GONE }),
+          answerLimits(this.opts.outputBytesPerSecond ?? DEFAULT_OUTPUT_BYTES_PER_SECOND),
+        ),
       }),
       exited,
       stderrTail: () => tail.text(),
@@ -506,21 +514,36 @@ export function bridgeCommand(argv: string[]): string {
 }
 
 /**
- * fetch for the transport to a sandbox: E2B's proxy answering that the sandbox does not exist
- * means the request reached no server. The sandbox is then over at once (`gone`), and the send
- * fails as undelivered, so the runtime may send it to the connection's next server.
+ * fetch for the transport to a sandbox. Its answers are read within the sandbox's limits
+ * (answer-limits.ts), and redirects are answers, never followed. E2B's proxy answering that the
+ * sandbox does not exist means the request reached no server: the sandbox is then over at once
+ * (`gone`), and the send fails as undelivered, so the runtime may send it to the connection's
+ * next server.
  */
-function goneAware(sandboxId: string, gone: () => void): typeof fetch {
+function sandboxFetch(sandboxId: string, gone: () => void, limit: LimitAnswer): typeof fetch {
   return async (url, init) => {
-    const res = await fetch(url, init);
-    if (res.status !== 502 && res.status !== 404) return res;
-    const body = (await res
-      .clone()
-      .json()
-      .catch(() => undefined)) as { sandboxId?: string; message?: string } | undefined;
-    if (body?.sandboxId !== sandboxId || !/sandbox was not found/i.test(body.message ?? "")) return res;
-    gone();
-    throw new UndeliveredError(SANDBOX_GONE);
+    const res = await fetch(url, { ...init, redirect: "manual" });
+    const type = res.headers.get("content-type") ?? "";
+    const kind = !res.ok ? "other" : type.startsWith("text/event-stream") ? "events" : "message";
+    const limited = new Response(res.body && limit(res.body, kind), {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
+    if (res.status !== 502 && res.status !== 404) return limited;
+    const text = await limited.text().catch(() => "");
+    const said = (() => {
+      try {
+        return JSON.parse(text) as { sandboxId?: string; message?: string };
+      } catch {
+        return undefined;
+      }
+    })();
+    if (said?.sandboxId === sandboxId && /sandbox was not found/i.test(said.message ?? "")) {
+      gone();
+      throw new UndeliveredError(SANDBOX_GONE);
+    }
+    return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
   };
 }
 
@@ -627,7 +650,8 @@ async function waitForServer(
       const how = exit.signal ?? `code ${exit.code}`;
       throw new Error(`The MCP server exited before it answered (${how}).${tailNote(tail)}`);
     }
-    const ok = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) }).then(
+    // A redirect is an answer: never followed, a server must not send Berth's host elsewhere.
+    const ok = await fetch(url, { headers, redirect: "manual", signal: AbortSignal.timeout(10_000) }).then(
       async (r) => {
         await r.body?.cancel().catch(() => {});
         return up(r);

@@ -182,6 +182,9 @@ export class NodeSandboxRuntime implements SandboxRuntime {
       void upstream.close();
       if (this.live.get(spec.connectionId) !== live) return; // stopped on purpose
       this.live.delete(spec.connectionId);
+      // A sandbox that outlives its server (E2B's, whose command ended) would run on, with
+      // whatever the server left behind, until its own timeout: it is ended with its server.
+      if (this.impl.outlivesBerth) void this.impl.kill(sandbox.id).catch(() => {});
       const recorded = Promise.resolve(
         this.onCrash?.({
           connectionId: spec.connectionId,

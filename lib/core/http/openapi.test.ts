@@ -105,7 +105,7 @@ describe("OpenAPI document", () => {
 
 describe("served by the router", () => {
   const deps = { publicUrl: SERVER, log: { info() {}, warn() {}, error() {} } } as unknown as HttpDeps;
-  const route = createRouter(ROUTES, { origins: new Set() });
+  const route = createRouter(ROUTES, { origins: { own: new Set(), allowed: new Set() } });
 
   it("serves the document without credentials", async () => {
     const res = await route(new Request(`${SERVER}/api/openapi.json`), deps);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allowedOrigins, asOrigin, judgeOrigin, preflightHeaders } from "./origins";
+import { asOrigin, judgeOrigin, originsOf, preflightHeaders } from "./origins";
 
 describe("origins", () => {
   it("takes bare http(s) origins only", () => {
@@ -18,19 +18,19 @@ describe("origins", () => {
   });
 
   it("names a loopback Berth by all three of its names, a public one by its own only", () => {
-    expect([...allowedOrigins("http://localhost:3000")]).toEqual([
+    expect([...originsOf("http://localhost:3000").own]).toEqual([
       "http://localhost:3000",
       "http://127.0.0.1:3000",
       "http://[::1]:3000",
     ]);
-    expect([...allowedOrigins("https://berth.example.com")]).toEqual(["https://berth.example.com"]);
+    expect([...originsOf("https://berth.example.com").own]).toEqual(["https://berth.example.com"]);
   });
 
   it("judges by exact origin: scheme, host and port", () => {
-    const allowed = allowedOrigins("https://berth.example.com", ["http://localhost:6274"]);
+    const allowed = originsOf("https://berth.example.com", ["http://localhost:6274"]);
     expect(judgeOrigin(allowed, undefined)).toBe("none");
     expect(judgeOrigin(allowed, null)).toBe("none");
-    expect(judgeOrigin(allowed, "https://berth.example.com")).toBe("allowed");
+    expect(judgeOrigin(allowed, "https://berth.example.com")).toBe("own");
     expect(judgeOrigin(allowed, "http://localhost:6274")).toBe("allowed");
     for (const other of [
       "http://berth.example.com",

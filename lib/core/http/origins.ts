@@ -6,22 +6,29 @@ import { BerthError } from "@/lib/core/errors";
  * name to 127.0.0.1), and the same check keeps other sites from driving the REST API with an
  * admin's cookie. Requests without `Origin` come from agents, SDKs and curl: nothing changes for them.
  */
-export type OriginVerdict = "none" | "allowed" | "refused";
+export type OriginVerdict = "none" | "own" | "allowed" | "refused";
+
+/**
+ * Berth's own origins (its public URL's: the dashboard's pages) and those allowed besides
+ * (`BERTH_ALLOWED_ORIGINS`: web clients an operator trusts with API keys, never with the
+ * dashboard's cookie, which only Berth's own pages may use).
+ */
+export type Origins = { own: ReadonlySet<string>; allowed: ReadonlySet<string> };
 
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
 
 /**
  * The origin of the public URL, where Berth's own dashboard is served, and those of
- * `BERTH_ALLOWED_ORIGINS` (web clients an operator trusts). A Berth on this machine is opened as
- * localhost, 127.0.0.1 or [::1] alike (all name it, and no other site can be served from them), so
- * a loopback public URL allows all three on its port.
+ * `BERTH_ALLOWED_ORIGINS`. A Berth on this machine is opened as localhost, 127.0.0.1 or [::1]
+ * alike (all name it, and no other site can be served from them), so a loopback public URL's
+ * origin is all three on its port.
  */
-export function allowedOrigins(publicUrl: string, configured: string[] = []): Set<string> {
+export function originsOf(publicUrl: string, configured: string[] = []): Origins {
   const url = new URL(publicUrl);
   const own = LOOPBACK.includes(url.hostname)
     ? LOOPBACK.map((host) => `${url.protocol}//${host}${url.port ? `:${url.port}` : ""}`)
     : [url.origin];
-  return new Set([...own, ...configured]);
+  return { own: new Set(own), allowed: new Set([...own, ...configured]) };
 }
 
 /** An entry of BERTH_ALLOWED_ORIGINS as browsers send it (`https://app.example.com`), or undefined. */
@@ -35,9 +42,10 @@ export function asOrigin(entry: string): string | undefined {
   }
 }
 
-export function judgeOrigin(allowed: ReadonlySet<string>, origin: string | null | undefined): OriginVerdict {
+export function judgeOrigin(origins: Origins, origin: string | null | undefined): OriginVerdict {
   if (origin === undefined || origin === null) return "none";
-  return allowed.has(origin) ? "allowed" : "refused";
+  if (origins.own.has(origin)) return "own";
+  return origins.allowed.has(origin) ? "allowed" : "refused";
 }
 
 export const originRefused = (origin: string) =>

@@ -4,7 +4,7 @@ import { BerthError, errorBody, toErrorResponse } from "@/lib/core/errors";
 import { isUuid } from "@/lib/db/ids";
 import type { Role } from "@/lib/db/queries/accounts";
 import { parseInput, readJson } from "./input";
-import { corsHeaders, judgeOrigin, originRefused, preflightHeaders } from "./origins";
+import { corsHeaders, judgeOrigin, type Origins, originRefused, preflightHeaders } from "./origins";
 
 /**
  * What a REST route is: its documentation (OpenAPI is generated from it), its input and answer
@@ -149,11 +149,12 @@ type Compiled = { key: string; method: string; segments: string[]; statics: numb
  * where this host serves it; `live: false` leaves out the routes only the app can serve (they
  * answer 404 saying so). A path that matches no route answers 404, a known path with another
  * method 405 with `Allow`. Static segments win over parameters (`/install` is not an `:id`).
- * Browsers on an origin outside `origins` get 403; allowed ones get CORS and their preflights 204.
+ * Browsers on an origin outside `origins` get 403; allowed ones get CORS and their preflights 204,
+ * and only Berth's own pages sign in with the dashboard's cookie.
  */
 export function createRouter(
   routes: Record<string, Route>,
-  opts: { origins: ReadonlySet<string>; toPath?: (path: string) => string; live?: boolean },
+  opts: { origins: Origins; toPath?: (path: string) => string; live?: boolean },
 ) {
   const { toPath = (p: string) => p, live = true, origins } = opts;
   const table: Compiled[] = Object.entries(routes).map(([key, r]) => {
@@ -224,8 +225,16 @@ export function createRouter(
     const verdict = judgeOrigin(origins, origin);
     if (verdict === "refused") return toErrorResponse(originRefused(origin as string), () => {});
     if (verdict === "none") return dispatch(req, deps, pathname);
-    const answer = await dispatch(req, deps, pathname, origin as string);
+    const answer = await dispatch(verdict === "own" ? req : withoutCookies(req), deps, pathname, origin as string);
     for (const [name, value] of Object.entries(corsHeaders(origin as string))) answer.headers.set(name, value);
     return answer;
   };
+}
+
+/** The request without its cookies: a page of another origin does not act as the dashboard's user. */
+function withoutCookies(req: Request): Request {
+  if (!req.headers.has("cookie")) return req;
+  const headers = new Headers(req.headers);
+  headers.delete("cookie");
+  return new Request(req, { headers, duplex: "half" } as RequestInit);
 }
