@@ -102,6 +102,12 @@ export class E2BProvider implements SandboxProvider {
   private readonly bridgeStartTimeoutMs: number;
   private readonly live = new Map<string, Live>();
   private goneChecks: ReturnType<typeof setInterval> | undefined;
+  /**
+   * Each account's pace for reading its sandboxes' answers, all of them together: unlike local
+   * servers, whose CPU their cgroups cap, an account's twenty E2B servers could otherwise each
+   * send at the full rate into the one event loop every tenant shares.
+   */
+  private readonly paces = new Map<string, LimitAnswer>();
 
   constructor(private readonly opts: E2BProviderOptions) {
     if (!opts.apiKey) {
@@ -146,7 +152,7 @@ export class E2BProvider implements SandboxProvider {
       }),
     );
     try {
-      return await this.serve(sandbox, served(spec), spec.owner.installation, startedAt, undefined);
+      return await this.serve(sandbox, served(spec), spec.owner, startedAt, undefined);
     } catch (err) {
       await E2BSandbox.kill(sandbox.sandboxId, this.connection()).catch(() => {});
       throw err;
@@ -172,7 +178,7 @@ export class E2BProvider implements SandboxProvider {
     const what = served(spec);
     const processes = await this.call("list the sandbox's processes", () => sandbox.commands.list());
     const pid = processes.find((p) => what.is(p))?.pid;
-    return this.serve(sandbox, what, spec.owner.installation, info.startedAt, pid);
+    return this.serve(sandbox, what, spec.owner, info.startedAt, pid);
   }
 
   async kill(sandboxId: string) {
@@ -259,6 +265,15 @@ export class E2BProvider implements SandboxProvider {
     }
   }
 
+  private answerLimitsOf(accountId: string): LimitAnswer {
+    let pace = this.paces.get(accountId);
+    if (!pace) {
+      pace = answerLimits(this.opts.outputBytesPerSecond ?? DEFAULT_OUTPUT_BYTES_PER_SECOND);
+      this.paces.set(accountId, pace);
+    }
+    return pace;
+  }
+
   /** E2B sandboxes outlive Berth: stop listening to them, leave them running for `attach`. */
   async shutdown() {
     for (const live of this.live.values()) live.release();
@@ -303,10 +318,11 @@ export class E2BProvider implements SandboxProvider {
   private async serve(
     sandbox: E2BSandbox,
     what: Served,
-    installation: string,
+    owner: SandboxOwner,
     startedAt: Date,
     pid: number | undefined,
   ): Promise<Sandbox> {
+    const { installation } = owner;
     const id = sandbox.sandboxId;
     const tail = new StderrTail();
     const watcher = new BridgeWatcher(sandbox, tail, this.opts.stderrRotateChars ?? 1 << 20);
@@ -357,7 +373,7 @@ export class E2BProvider implements SandboxProvider {
         fetch: sandboxFetch(
           id,
           () => settle({ code: null, signal: "SIGKILL", reason: SANDBOX_GONE }),
-          answerLimits(this.opts.outputBytesPerSecond ?? DEFAULT_OUTPUT_BYTES_PER_SECOND),
+          this.answerLimitsOf(owner.accountId),
         ),
       }),
       exited,
