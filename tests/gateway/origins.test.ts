@@ -1,8 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { launchChromium } from "../support/browser";
 
 /**
  * Origin and CORS, from a real browser: MCP's transport spec requires servers to check `Origin`
@@ -97,16 +98,7 @@ describe("Origin and CORS", () => {
     expect(res.body.data.status).toBe("running");
     connectionId = res.body.data.id;
     mcpUrl = `${berth.url}/api/mcp/${connectionId}`;
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

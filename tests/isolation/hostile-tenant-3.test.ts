@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { probe } from "../support/latency";
 
 // A stdio MCP server (node) whose one tool, `eval`, runs the caller's JS inside the sandbox, with
 // `send(obj)` writing raw JSON-RPC lines to stdout; BOOT (a credential) runs at start.
@@ -141,20 +142,6 @@ function attacker(body: string, input: object) {
       await exited;
     },
   };
-}
-
-async function probe(fn: () => Promise<unknown>, ms: number) {
-  const lat: number[] = [];
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const t = Date.now();
-    await fn();
-    lat.push(Date.now() - t);
-    await sleep(100);
-  }
-  lat.sort((x, y) => x - y);
-  // p90 rather than the one slowest call: a stall shows in many calls, a busy machine's hiccup in one.
-  return { median: lat[lat.length >> 1], p90: lat[Math.floor(lat.length * 0.9)], max: lat[lat.length - 1] };
 }
 
 beforeAll(async () => {

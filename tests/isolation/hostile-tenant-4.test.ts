@@ -16,10 +16,12 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeE2B } from "../fakes/e2b-server";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { launchChromium } from "../support/browser";
+import { probe } from "../support/latency";
 
 /**
  * Open finding F1, kept as its two tests, skipped until fixed: every cap on a server's answers
@@ -31,13 +33,6 @@ console.log(
   "[hostile tenant 4] skipped 2 tests: open finding F1, dense 16 MiB JSON answers stall the event loop (caps count bytes, not objects)",
 );
 
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-];
 const OWNER = { email: "owner@ht4.test", password: "correct horse battery" };
 const MARK = `ht4-${crypto.randomBytes(4).toString("hex")}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -250,20 +245,6 @@ function rssGrowth(pid: number) {
   };
 }
 
-/** Latency of a victim's request repeated for `ms` (one every 100 ms): median, p90, max. */
-async function probe(fn: () => Promise<unknown>, ms: number) {
-  const lat: number[] = [];
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const t = Date.now();
-    await fn();
-    lat.push(Date.now() - t);
-    await sleep(100);
-  }
-  lat.sort((x, y) => x - y);
-  return { median: lat[lat.length >> 1] ?? 0, p90: lat[Math.floor(lat.length * 0.9)] ?? 0, max: lat.at(-1) ?? 0 };
-}
-
 /** A victim's tool call on its own HTTP server, through Berth's relay (it must answer "pong"). */
 function victimCall(berth: BerthServer, b: Acct, id: string) {
   return async () => {
@@ -406,7 +387,7 @@ describe("hostile website: the victim admin is signed in to the dashboard", () =
     expect(res.body.data.status).toBe("running");
     connectionId = res.body.data.id;
 
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${berth.url}/sign-in`);
@@ -1551,8 +1532,7 @@ describe.runIf(e2bSupport.ok)("hostile HTTP server, E2B (fake): the relay runs i
   // account's sandboxes together (it may have 20), nor their CPU, which is E2B's. Sixteen flooding
   // servers: the victim's REST call (Berth and its database only, no sandbox, no fake E2B) went from
   // a 5 ms to a ~230 ms median with Berth at 1.2 CPUs; its tool call from 10 to ~450-1800 ms.
-  // Locally, the same sixteen: 5 ms and 9 ms, Berth at 0.4 CPUs. (Bound: a 50 ms median, ten times
-  // the call alone; the sixteen gave 96-231 ms over five runs.)
+  // Locally, the same sixteen: 5 ms and 9 ms, Berth at 0.4 CPUs.
   it.each([1, 16])(
     "FINDING: a notification flood from %i E2B server(s) of one tenant does not stall another tenant",
     async (conns) => {
@@ -1577,10 +1557,13 @@ describe.runIf(e2bSupport.ok)("hostile HTTP server, E2B (fake): the relay runs i
           `e2b: notification flood from ${conns}: Berth grew ${grown} MiB; victim REST median ${restLatency.median} ms ` +
             `(alone ${alone.median}), p90 ${restLatency.p90} ms; victim tool call median ${toolLatency.median} ms`,
         );
+        // The fake E2B relays the flood on this same machine, so a busy machine (CI's other
+        // worker) slows the victim more than the flood alone does: 76 ms was seen so; the attack
+        // gave 414 ms (one server) and 96-231 ms (sixteen, paced per sandbox).
         expect(
           restLatency.median,
           `the victim's median REST call (ms), ${alone.median} ms without the flood`,
-        ).toBeLessThan(50);
+        ).toBeLessThan(Math.max(100, alone.median * 8));
         // Parsing small messages through the SDK's streams leaves garbage V8 collects lazily
         // (~70-290 MiB seen, one server or sixteen): what matters here is the other tenant's latency.
         expect(grown, "Berth's growth (MiB)").toBeLessThan(400);
