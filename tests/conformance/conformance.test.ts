@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAKE_E2B_FIXTURES } from "../fakes/e2b-server";
 import { e2bAgainstFake } from "../lifecycle/providers";
 import { api, type BerthServer, freePort, startBerth } from "../support/berth-server";
 import { until } from "../support/until";
@@ -206,27 +207,34 @@ type BerthVariant = {
   name: string;
   provider: Provider;
   /** The server definition (`berth servers add --file`) that runs the reference server. */
-  definition(): Record<string, unknown>;
+  definition(provider: Provider): Record<string, unknown>;
 };
 
-const stdioDefinition = () => ({
+/**
+ * The reference server as each provider's sandbox sees it: at its path for a plain process; in the
+ * fake E2B, where the host's /tmp (a checkout there, say) is not visible, in the fixtures the fake
+ * mounts like a custom template's files, its packages found in /home/node_modules.
+ */
+const serverPath = (provider: Provider) =>
+  provider === e2bAgainstFake ? `${FAKE_E2B_FIXTURES}/conformance/everything-server.mjs` : EVERYTHING_SERVER;
+
+const stdioDefinition = (provider: Provider) => ({
   slug: "conformance-everything",
   title: "MCP conformance reference server (stdio)",
-  start_command: `node ${EVERYTHING_SERVER} stdio`,
+  start_command: `node ${serverPath(provider)} stdio`,
 });
 
 /** The same server serving Streamable HTTP itself in its sandbox (Berth sets PORT to `port`). */
-const httpDefinition = () => ({
+const httpDefinition = (provider: Provider) => ({
   slug: "conformance-everything-http",
   title: "MCP conformance reference server (Streamable HTTP)",
-  start_command: `node ${EVERYTHING_SERVER} http`,
+  start_command: `node ${serverPath(provider)} http`,
   transport: "streamable-http",
   port: 3301,
 });
 
 const VARIANTS: BerthVariant[] = [
   { name: "stdio/process", provider: processProvider, definition: stdioDefinition },
-  // The fake E2B mounts the host root read-only, so the absolute path (and its node_modules) is there.
   { name: "stdio/e2b-fake", provider: e2bAgainstFake, definition: stdioDefinition },
   { name: "http/process", provider: processProvider, definition: httpDefinition },
   { name: "http/e2b-fake", provider: e2bAgainstFake, definition: httpDefinition },
@@ -332,7 +340,7 @@ describe("MCP conformance suite (@modelcontextprotocol/conformance 0.1.16)", () 
         api_key: string;
       };
       const file = path.join(berth.dataDir, "conformance-definition.json");
-      const definition = variant.definition();
+      const definition = variant.definition(variant.provider);
       fs.writeFileSync(file, JSON.stringify(definition));
       await berth.cli(["servers", "add", "--file", file]);
       const res = await api(berth.url, account.api_key)("POST", "/api/mcp-connections/install", {

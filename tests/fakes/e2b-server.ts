@@ -26,7 +26,9 @@ import path from "node:path";
  * namespace: a private /tmp, the host root read-only, and a temp dir mounted as /home/user (HOME and
  * the default cwd). Berth's node_modules is mounted read-only at /home/node_modules, where npx finds
  * it as the enclosing project: `npx -y supergateway@4.0.0` and the catalogue servers start offline,
- * as if preinstalled in the template. A port is reached through a small forwarder inside the
+ * as if preinstalled in the template; the project's tests/fixtures are at /home/fixtures likewise
+ * (a custom template with the conformance suite's reference server baked in), so a server there
+ * finds its packages in /home/node_modules. A port is reached through a small forwarder inside the
  * namespace listening on a Unix socket. The sandbox timeout is enforced (every process in the
  * namespace is killed at end of life), and every call is recorded in `calls`.
  *
@@ -38,6 +40,9 @@ const ENVD_VERSION = "0.5.8";
 const SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const FORWARD_SOCKET = "/tmp/.fake-e2b-ports.sock";
 const PROJECT_NODE_MODULES = path.resolve(import.meta.dirname, "../../node_modules");
+const PROJECT_FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
+/** Where sandboxes of the fake see tests/fixtures. */
+export const FAKE_E2B_FIXTURES = "/home/fixtures";
 
 export type FakeCall = {
   at: number;
@@ -350,6 +355,7 @@ export class FakeE2B {
         PROJECT_NODE_MODULES,
         FORWARDER,
         FORWARD_SOCKET,
+        PROJECT_FIXTURES,
       ],
       {
         stdio: ["ignore", "pipe", "pipe"],
@@ -755,17 +761,20 @@ export class FakeE2B {
 }
 
 /**
- * Runs as `sh -c NAMESPACE_SETUP sh <home> <node_modules> <forwarder> <socket>` under
+ * Runs as `sh -c NAMESPACE_SETUP sh <home> <node_modules> <forwarder> <socket> <fixtures>` under
  * `unshare --net --mount`: loopback up, host root read-only, /home/user = the sandbox dir,
- * Berth's node_modules at /home/node_modules, a private /tmp; then the port forwarder.
+ * Berth's node_modules at /home/node_modules and its tests/fixtures at /home/fixtures (read-only),
+ * a private /tmp; then the port forwarder.
  */
 const NAMESPACE_SETUP = `set -e
 ip link set lo up
 mount -t tmpfs -o mode=755 tmpfs /home
-mkdir -p /home/user /home/node_modules
+mkdir -p /home/user /home/node_modules /home/fixtures
 mount --bind "$1" /home/user
 mount --bind "$2" /home/node_modules
 mount -o remount,bind,ro /home/node_modules
+mount --bind "$5" /home/fixtures
+mount -o remount,bind,ro /home/fixtures
 mount -o remount,bind,ro /
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 exec "${process.execPath}" -e "$3" "$4"`;
