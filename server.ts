@@ -23,6 +23,26 @@ import { openBerth } from "@/lib/node";
  * Next), Next.js for pages and actions, the sandbox runtime and the maintenance loop; SIGTERM
  * stops all.
  */
+/** Next.js's own limit of a server action's body (`serverActions.bodySizeLimit`, 1 MB by default). */
+const ACTION_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * A 413 for an action body over Next's limit, which Next itself answers with a 500. The body is
+ * read and dropped first (up to 16 MiB; a larger one ends the connection): a client still sending
+ * would otherwise meet a closed connection instead of the answer.
+ */
+function refuseOversizedAction(req: http.IncomingMessage, res: http.ServerResponse) {
+  let seen = 0;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > 16 * ACTION_BODY_LIMIT) req.destroy();
+  });
+  req.on("end", () => {
+    const body = errorBody("payload_too_large", "A dashboard action takes at most 1 MiB.");
+    res.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify(body));
+  });
+}
+
 async function main() {
   const dev = process.argv.includes("--dev");
   const config = loadConfig();
@@ -52,6 +72,9 @@ async function main() {
   const rest = createRouter(ROUTES, { origins: config.origins });
   const serveRest = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const answer = await rest(toWebRequest(req, config.publicUrl), deps);
+    // Answered before its body was read (refused: too large, no auth): the rest of the body is
+    // still on the connection, so it cannot carry another request. Close it after this answer.
+    if (!req.complete) res.setHeader("connection", "close");
     await sendWebResponse(res, answer, req.method === "HEAD");
   };
   const server = http.createServer((req, res) => {
@@ -65,13 +88,25 @@ async function main() {
       res
         .writeHead(403, { "content-type": "application/json" })
         .end(JSON.stringify(errorBody(refused.code, refused.message)));
+    } else if (req.headers["next-action"] && Number(req.headers["content-length"] ?? 0) > ACTION_BODY_LIMIT) {
+      refuseOversizedAction(req, res);
     } else void handle(req, res);
   });
+  // Idle keep-alive connections stay open longer than clients' and load balancers' own idle
+  // timeouts (60 s is common): else a request sent on a connection Berth is just closing meets a
+  // reset (Node's default is 5 s; Playwright's request pool met it).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);
   });
-  const cliServer = config.databaseUrl ? undefined : await listenForCli({ db: deps.db, hashPassword }, config.dataDir);
+  const cliServer = config.databaseUrl
+    ? undefined
+    : await listenForCli(
+        { db: deps.db, cipher: deps.cipher, hashPassword, onApiKeyRevoked: deps.onApiKeyRevoked },
+        config.dataDir,
+      );
   const stopMaintenance = startMaintenanceLoop(
     { deps, runtime, policy: config.restartPolicy },
     config.maintenanceIntervalMs,

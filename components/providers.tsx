@@ -4,7 +4,6 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { type ReactNode, useState } from "react";
 import type { SupabaseSettings } from "@/lib/app-deps";
 import { setApiAuthHeaders } from "@/lib/client/api";
-import { supabaseApiHeaders } from "@/lib/client/supabase-browser";
 
 /**
  * One QueryClient per browser tab (per request on the server), never shared between users. With
@@ -20,8 +19,12 @@ export function Providers({
 }) {
   const [client] = useState(() => {
     // In the browser only: on the server this module is shared by every request.
+    // Supabase's client (~70 KB gzip) is loaded only where Supabase Auth signs in, on first use.
     if (supabase && typeof window !== "undefined")
-      setApiAuthHeaders(supabaseApiHeaders(supabase.settings, supabase.accountId));
+      setApiAuthHeaders(async () => {
+        const { supabaseApiHeaders } = await import("@/lib/client/supabase-browser");
+        return supabaseApiHeaders(supabase.settings, supabase.accountId)();
+      });
     return new QueryClient({
       // Server components hand over fresh data; do not refetch it the moment the page hydrates.
       defaultOptions: { queries: { staleTime: 5_000 } },

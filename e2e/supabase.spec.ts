@@ -156,7 +156,7 @@ test("the proxy refreshes an expiring session and writes the new tokens back", a
   expect(statusesSince()).toEqual([200]);
 });
 
-test("installing the memory server from the catalogue: the REST calls carry the Supabase session", async ({
+test("installing the memory server from the catalogue: reads carry the Supabase token, the install is a server action on the Supabase session", async ({
   page,
   stack,
 }) => {
@@ -167,17 +167,19 @@ test("installing the memory server from the catalogue: the REST calls carry the 
   expect(polled.headers().authorization).toMatch(/^Bearer eyJ/);
   expect(polled.headers()["berth-account"]).toBe(stack.accountId);
 
-  await page.getByTestId("server-memory").getByRole("link", { name: "Install" }).click();
+  await page.goto("/dashboard/catalogue");
+  await page.getByRole("link", { name: "Install Memory" }).click();
   await expect(page).toHaveURL(/\/dashboard\/install\/memory$/);
-  const install = page.waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/api/mcp-connections/install"));
+  // A server action: posted to the page itself, authenticated by the Supabase session's cookies.
+  const install = page.waitForRequest((r) => r.method() === "POST" && r.headers()["next-action"] !== undefined);
   await page.getByRole("button", { name: "Install", exact: true }).click();
-  expect((await install).headers().authorization).toMatch(/^Bearer eyJ/);
+  expect(new URL((await install).url()).pathname).toBe("/dashboard/install/memory");
   await expect(page).toHaveURL(/\/dashboard\/connections\/[0-9a-f-]{36}$/, { timeout: 30_000 });
   await expect(page.getByRole("heading", { level: 1, name: "Memory" })).toBeVisible();
   await expect(page.getByTestId("connection-status")).toHaveText("running");
 
   // The tool inspector (REST again) lists the server's tools.
-  await expect(page.getByLabel("Tool")).toContainText("create_entities", { timeout: 15_000 });
+  await expect(page.getByLabel("Tool", { exact: true })).toContainText("create_entities", { timeout: 15_000 });
 });
 
 test("the user's Supabase access token is accepted by the REST API", async ({ request, stack }) => {
@@ -208,13 +210,16 @@ test("sign-out ends the Supabase session and closes the dashboard again", async 
   await page.goto("/dashboard");
   await expect(page).toHaveURL(/\/sign-in$/);
   await page.goto("/dashboard/install/memory");
-  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fdashboard%2Finstall%2Fmemory$/); // and back there after signing in
 });
 
 test("Berth's own session cookie opens nothing while Supabase Auth signs in", async ({ page, request, stack }) => {
-  // A valid built-in session for the same user and account, as one left from before the switch.
+  // A validly sealed built-in session for the same user and account, as one left from before the
+  // switch (its session row cannot be made while Berth holds the embedded database; in this mode
+  // the cookie is not even unsealed).
   const password = fs.readFileSync(path.join(stack.berth.dataDir, "session-secret"), "utf8").trim();
-  const sealed = await sealSession({ userId: stack.userId, accountId: stack.accountId }, password);
+  const session = { sessionId: crypto.randomUUID(), userId: stack.userId, accountId: stack.accountId };
+  const sealed = await sealSession(session, password);
   const headers = { cookie: `berth_session=${sealed}` };
   expect((await request.get("/api/mcp-connections", { headers })).status()).toBe(401);
 

@@ -1,3 +1,4 @@
+import type { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import type { AuthOptions } from "@/lib/auth/authenticate";
 import type { HttpDeps } from "@/lib/core/http/route";
 
@@ -10,6 +11,8 @@ export type AppDeps = HttpDeps & {
   sessionPassword: string;
   /** How callers are recognised (the MCP gateway authenticates with the same). */
   auth: AuthOptions;
+  /** The MCP gateway's API key cache; `onApiKeyRevoked` drops a revoked key from it. */
+  apiKeyCache: ApiKeyCache;
   secureCookies: boolean;
   hashPassword(password: string): Promise<string>;
   verifyPassword(hash: string | null, password: string): Promise<boolean>;

@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   // Any provider: how many sandboxes one account may hold at once.
   BERTH_ACCOUNT_MAX_SANDBOXES: z.coerce.number().int().min(1).max(100_000).default(20),
   BERTH_ACCOUNT_MAX_RUNS: z.coerce.number().int().min(1).max(10_000).default(4),
+  // How many sandboxes one account may start a minute (installs, dry runs, runs, restarts).
+  BERTH_ACCOUNT_SANDBOX_STARTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -138,7 +140,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       account: { memoryMiB: e.BERTH_ACCOUNT_MEMORY_MIB, pids: e.BERTH_ACCOUNT_PIDS },
       total: { memoryMiB: e.BERTH_SANDBOXES_MEMORY_MIB, pids: e.BERTH_SANDBOXES_PIDS },
     },
-    accountCaps: { sandboxes: e.BERTH_ACCOUNT_MAX_SANDBOXES, runs: e.BERTH_ACCOUNT_MAX_RUNS },
+    accountCaps: {
+      sandboxes: e.BERTH_ACCOUNT_MAX_SANDBOXES,
+      runs: e.BERTH_ACCOUNT_MAX_RUNS,
+      startsPerMinute: e.BERTH_ACCOUNT_SANDBOX_STARTS_PER_MINUTE,
+    },
     restartPolicy: { limit: e.BERTH_RESTART_LIMIT, backoffMs: e.BERTH_RESTART_BACKOFF_MS, stableMs: 60_000 },
     logLevel: e.LOG_LEVEL,
   };

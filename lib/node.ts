@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { AppDeps } from "@/lib/app-deps";
+import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { type AuthOptions, authenticateHeaders, authHeadersOf } from "@/lib/auth/authenticate";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { serviceKeyCheck } from "@/lib/auth/service-key";
@@ -12,18 +13,19 @@ import type { Logger } from "@/lib/core/context";
 import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { loadKeyring, loadOrCreateSecret } from "@/lib/crypto/keyring";
 import { type DbHandle, openDb } from "@/lib/db/client";
+import { listenForKeyRevocations } from "@/lib/db/key-revocations";
 import { migrate } from "@/lib/db/migrate";
 import { getInstallationId } from "@/lib/db/queries/settings";
 import { runMaintenance } from "@/lib/jobs/maintenance";
+import { TokenBuckets } from "@/lib/limits/token-buckets";
 import { createLogger } from "@/lib/log";
 import { BubblewrapConfinement } from "@/lib/sandbox/bubblewrap";
 import { E2BProvider } from "@/lib/sandbox/e2b";
 import { localWarnings, probeHost } from "@/lib/sandbox/host-probe";
 import { LocalProvider, plainProcess } from "@/lib/sandbox/local";
-import { packagesOf, preparePackages } from "@/lib/sandbox/prepared-packages";
+import { prepareServerPackages } from "@/lib/sandbox/prepared-packages";
 import type { SandboxProvider } from "@/lib/sandbox/provider";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import { HTTP_BRIDGE, PROJECT_MODULES } from "@/lib/sandbox/start-command";
 
 export type Berth = {
   deps: AppDeps;
@@ -72,6 +74,8 @@ export async function openBerth(config: Config): Promise<Berth> {
     sessionPassword: config.supabase ? undefined : sessionPassword,
     supabase: config.supabase && createSupabaseJwtVerifier(config.supabase),
   };
+  const apiKeyCache = new ApiKeyCache();
+  const revocations = config.databaseUrl ? hearKeyRevocations(config.databaseUrl, apiKeyCache, log) : undefined;
   const deps: AppDeps = {
     db,
     runtime,
@@ -81,6 +85,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     now: Date.now,
     installWaitMs: 20_000,
     maxSandboxesPerAccount: config.accountCaps.sandboxes,
+    sandboxStarts: new TokenBuckets(config.accountCaps.startsPerMinute / 60, config.accountCaps.startsPerMinute),
     host,
     sessionPassword,
     secureCookies: config.publicUrl.startsWith("https://"),
@@ -89,6 +94,9 @@ export async function openBerth(config: Config): Promise<Berth> {
     providerInfo: { name: runtime.provider, isolated: runtime.isolated },
     supabase: config.supabase && { url: config.supabase.url, publishableKey: config.supabase.publishableKey },
     auth,
+    apiKeyCache,
+    onApiKeyRevoked: (keyId) => apiKeyCache.forgetKeyId(keyId),
+    supabaseAuth: Boolean(config.supabase),
     authenticate: (req) => authenticateHeaders(db, auth, authHeadersOf(req)),
     // What a tenant needs to know: whether its servers are isolated. How (kernel, paths, the
     // host's limits and gaps) is the operator's, in the start-up banner and warnings.
@@ -106,10 +114,27 @@ export async function openBerth(config: Config): Promise<Berth> {
     runtime,
     warnings,
     async close() {
+      await revocations?.close();
       await runtime.shutdown();
       await db.close();
     },
   };
+}
+
+/**
+ * On PostgreSQL other processes revoke keys too (other instances, the CLI): the cache trusts
+ * itself only while it hears them, so a revoked key stops working at once on every instance.
+ */
+function hearKeyRevocations(url: string, cache: ApiKeyCache, log: Logger) {
+  cache.suspend();
+  return listenForKeyRevocations(url, {
+    onRevoked: (keyId) => cache.forgetKeyId(keyId),
+    onListening: () => cache.resume(),
+    onLost: (err) => {
+      cache.suspend();
+      log.warn({ err }, "stopped hearing API key revocations; checking every key in the database until back");
+    },
+  });
 }
 
 /**
@@ -132,12 +157,7 @@ function createProvider(config: Config, log: Logger): SandboxProvider {
         "or set SANDBOX_PROVIDER=process to run servers WITHOUT isolation",
     );
   }
-  const preparedRoot = preparePackages({
-    modules: PROJECT_MODULES,
-    dataDir: config.dataDir,
-    packages: [...packagesOf(CATALOGUE), ...HTTP_BRIDGE.packages],
-    files: { [HTTP_BRIDGE.prepared]: HTTP_BRIDGE.source },
-  });
+  const preparedRoot = prepareServerPackages(config.dataDir, CATALOGUE);
   return new LocalProvider(
     root,
     new BubblewrapConfinement(host, { preparedRoot, limits: config.sandboxLimits }),

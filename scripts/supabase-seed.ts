@@ -22,6 +22,8 @@ const COLUMNS = [
   "transport",
   "port",
   "path",
+  "credential_check",
+  "tools",
 ] as const satisfies readonly (keyof ServerFields)[];
 // A field added to ServerFields but not to COLUMNS stops the type check here.
 const _everyField: Exclude<keyof ServerFields, (typeof COLUMNS)[number]> extends never ? true : never = true;

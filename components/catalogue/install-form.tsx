@@ -1,47 +1,57 @@
 "use client";
 
 import { useMutation } from "@tanstack/react-query";
+import { CircleCheck, TriangleAlert } from "lucide-react";
 import { useRouter } from "next/navigation";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useRef, useState } from "react";
+import { toast } from "sonner";
+import { installAction, testCredentialsAction } from "@/app/(dashboard)/dashboard/connections/actions";
+import { useFocusFirstInvalid } from "@/components/forms/focus-first-invalid";
+import { FormField } from "@/components/forms/form-field";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
-import { ApiError, api } from "@/lib/client/api";
+import { unwrap } from "@/lib/client/action";
+import { ApiError } from "@/lib/client/api";
 import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
 import { credentialFields } from "./credential-fields";
+import { CredentialInputs } from "./credential-inputs";
+
+type CheckDetails = { check?: { tool?: string; ok?: boolean; message?: string } };
 
 /** Installs a server for the account: a name, its credentials, then test (dry run) or install. */
-export function InstallForm({ accountId, definition }: { accountId: string; definition: ServerDefinition }) {
+export function InstallForm({ definition }: { definition: ServerDefinition }) {
   const router = useRouter();
+  const form = useRef<HTMLFormElement>(null);
   const fields = credentialFields(definition);
   const [values, setValues] = useState<Record<string, string>>({});
   const [name, setName] = useState(definition.title);
+  const [keepAlive, setKeepAlive] = useState(true);
 
-  const body = (dryRun: boolean) => ({
-    account_id: accountId,
+  const input = () => ({
     server_id: definition.slug,
     name,
-    // Empty fields are left out, so a missing required one gets the API's own message.
+    keep_alive: keepAlive,
+    // Empty fields are left out, so a missing required one gets the service's own message.
     credentials: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "")),
-    dry_run: dryRun,
   });
-  const send = (dryRun: boolean) => () => api("POST /api/mcp-connections/install", { body: body(dryRun) });
-  const test = useMutation({ mutationFn: send(true) });
+  const test = useMutation({ mutationFn: () => unwrap(testCredentialsAction(input())) });
   const install = useMutation({
-    mutationFn: send(false),
-    onSuccess: (answer) => {
-      if ("id" in answer) router.push(`/dashboard/connections/${answer.id}`);
+    mutationFn: () => unwrap(installAction(input())),
+    onSuccess: (conn) => {
+      toast.success(conn.status === "failed" ? `“${conn.name}” did not start.` : `Installed “${conn.name}”.`);
+      router.push(`/dashboard/connections/${conn.id}`);
     },
   });
-  const tools = test.data && "tools" in test.data ? test.data.tools : undefined;
   const error = install.error ?? test.error;
+  useFocusFirstInvalid(form, error);
   const fieldError = (path: string) =>
     error instanceof ApiError ? error.fieldErrors.find((d) => d.path === path)?.message : undefined;
+  const check = error instanceof ApiError ? (error.details as CheckDetails | undefined)?.check : undefined;
   const busy = test.isPending || install.isPending;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
     test.reset();
     install.mutate();
   };
@@ -55,44 +65,51 @@ export function InstallForm({ accountId, definition }: { accountId: string; defi
         <CardDescription>{definition.description}</CardDescription>
       </CardHeader>
       <CardContent>
-        <form onSubmit={submit} className="grid gap-5" noValidate>
-          <div className="grid gap-2">
-            <Label htmlFor="install-name">Name</Label>
-            <Input id="install-name" value={name} onChange={(e) => setName(e.target.value)} />
-            {fieldError("name") && <p className="text-destructive text-sm">{fieldError("name")}</p>}
-          </div>
-          {fields.map((f) => (
-            <div key={f.key} className="grid gap-2">
-              <Label htmlFor={`credential-${f.key}`}>
-                {f.title}
-                {f.required ? "" : " (optional)"}
-              </Label>
-              <Input
-                id={`credential-${f.key}`}
-                type={f.secret ? "password" : "text"}
-                autoComplete="off"
-                value={values[f.key] ?? ""}
-                onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
-              />
-              {f.description && <p className="text-muted-foreground text-sm">{f.description}</p>}
-              {fieldError(`credentials.${f.key}`) && (
-                <p className="text-destructive text-sm" data-testid={`error-${f.key}`}>
-                  {fieldError(`credentials.${f.key}`)}
-                </p>
-              )}
-            </div>
-          ))}
+        <form ref={form} onSubmit={submit} className="grid gap-5" noValidate>
+          <FormField
+            id="install-name"
+            label="Name"
+            required
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            errors={fieldError("name") ? [fieldError("name") as string] : undefined}
+          />
+          <CredentialInputs
+            fields={fields}
+            values={values}
+            onChange={setValues}
+            idPrefix="credential"
+            errorOf={fieldError}
+          />
           {fields.length > 0 && (
             <p className="text-muted-foreground text-sm">
               Credentials are encrypted at rest and never shown again, not even to you.
             </p>
           )}
+          <label className="flex w-fit items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              className="accent-primary size-4"
+              checked={keepAlive}
+              onChange={(e) => setKeepAlive(e.target.checked)}
+            />
+            Keep alive (extend automatically while it runs)
+          </label>
           {error && (
-            <div className="text-destructive grid gap-1 text-sm" role="alert">
-              <p>{error.message}</p>
+            <div className="text-destructive grid gap-2 text-sm" role="alert" data-testid="install-error">
+              <p className="flex items-start gap-2 break-words">
+                <TriangleAlert className="mt-0.5 size-4 shrink-0" aria-hidden />
+                <span>
+                  {check?.ok === false && check.tool
+                    ? `Credential check (${check.tool}) failed: ${check.message ?? error.message}`
+                    : error.message}
+                </span>
+              </p>
               {error instanceof ApiError && error.stderr && (
                 <pre
-                  className="bg-muted text-foreground overflow-auto rounded p-2 text-xs"
+                  // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+                  tabIndex={0}
+                  className="bg-muted text-foreground max-h-60 overflow-auto rounded p-2 text-xs whitespace-pre-wrap"
                   data-testid="dry-run-stderr"
                 >
                   {error.stderr}
@@ -100,29 +117,49 @@ export function InstallForm({ accountId, definition }: { accountId: string; defi
               )}
             </div>
           )}
-          {tools && (
-            <p className="text-sm" data-testid="dry-run-result">
-              It starts. {tools.length} tools: {tools.map((t) => t.name).join(", ")}.
-            </p>
-          )}
-          <div className="flex gap-3">
-            <Button type="submit" disabled={busy}>
+          {test.data && <DryRunOutcome result={test.data} />}
+          <div className="flex flex-wrap gap-3">
+            <Button type="submit" aria-disabled={busy}>
               {install.isPending ? "Installing…" : "Install"}
             </Button>
             <Button
               type="button"
               variant="outline"
-              disabled={busy}
+              aria-disabled={busy}
               onClick={() => {
+                if (busy) return;
                 install.reset();
                 test.mutate();
               }}
             >
-              {test.isPending ? "Testing…" : "Test first"}
+              {test.isPending ? "Testing…" : "Test connection"}
             </Button>
           </div>
         </form>
       </CardContent>
     </Card>
+  );
+}
+
+type DryRun = { tools: { name: string }[]; checked?: boolean; check?: { tool: string } };
+
+/** What a successful test showed: the tools, and whether the credentials were really tried. */
+function DryRunOutcome({ result }: { result: DryRun }) {
+  return (
+    <div className="grid gap-1 text-sm" data-testid="dry-run-result" role="status">
+      <p className="flex items-start gap-2">
+        <CircleCheck className="mt-0.5 size-4 shrink-0 text-emerald-600 dark:text-emerald-400" aria-hidden />
+        <span>
+          {result.checked && result.check ? `Credentials checked: ${result.check.tool} succeeded. ` : "It starts. "}
+          {result.tools.length} tools: {result.tools.map((t) => t.name).join(", ")}.
+        </span>
+      </p>
+      {!result.checked && (
+        <p className="text-muted-foreground">
+          The credentials were not checked: this server declares no check, so a wrong token shows only at the first tool
+          call.
+        </p>
+      )}
+    </div>
   );
 }

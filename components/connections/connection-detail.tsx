@@ -1,142 +1,171 @@
 "use client";
 
 import { useRouter } from "next/navigation";
+import { useState } from "react";
+import { toast } from "sonner";
+import { Inspector } from "@/components/inspector/inspector";
 import { Button } from "@/components/ui/button";
-import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { CopyField } from "@/components/ui/copy-button";
 import {
-  useClientConfigQuery,
   useConnectionQuery,
   useDeleteMutation,
   useEventsQuery,
-  useExtendMutation,
+  useKeepAliveMutation,
   useRestartMutation,
 } from "@/lib/client/connections/connections-query";
 import type { Connection } from "@/lib/core/schemas/connection";
+import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
+import type { Role } from "@/lib/db/queries/accounts";
+import { ConnectAgent } from "./connect-agent";
 import { ConnectionStatusBadge } from "./connection-status-badge";
-import { formatUtc } from "./format";
-import { ToolInspector } from "./tool-inspector";
+import { Countdown } from "./countdown";
+import { DeployProgress, EventTimeline } from "./event-timeline";
+import { ExtendControls } from "./extend-controls";
+import { ReplaceCredentials } from "./replace-credentials";
 
-/** One connection: its status with an extend button, its tool inspector and its event timeline. */
-export function ConnectionDetail({ accountId, initialData }: { accountId: string; initialData: Connection }) {
+/** One connection: live status with its controls, the inspector, agent configs and the timeline. */
+export function ConnectionDetail({
+  accountId,
+  role,
+  initialData,
+  definition,
+}: {
+  accountId: string;
+  role: Role;
+  initialData: Connection;
+  /** The connection's server definition (its credential fields). */
+  definition: ServerDefinition;
+}) {
   const { data: conn } = useConnectionQuery({ accountId, initialData });
+  const { data: events = [] } = useEventsQuery(accountId, conn.id);
   const router = useRouter();
-  const extend = useExtendMutation(accountId, conn.id);
   const restart = useRestartMutation(accountId, conn.id);
+  const keepAlive = useKeepAliveMutation(accountId, conn.id);
+  // The switch shows a click at once: the cache's optimistic change comes a tick later (after
+  // in-flight reads are cancelled), and meanwhile React would put the controlled box back.
+  const [keepAliveClicked, setKeepAliveClicked] = useState<boolean>();
+  const keepAliveShown = keepAliveClicked ?? conn.keep_alive;
   const remove = useDeleteMutation(accountId, conn.id);
+  const admin = role !== "member";
   const running = conn.status === "running";
-  const busy = extend.isPending || restart.isPending || remove.isPending;
-  const error = extend.error ?? restart.error ?? remove.error;
   const confirmDelete = () => {
+    if (remove.isPending) return;
     if (window.confirm(`Delete “${conn.name}”? Its sandbox stops and its MCP URL stops working.`))
-      remove.mutate(undefined, { onSuccess: () => router.push("/dashboard") });
+      remove.mutate(undefined, {
+        onSuccess: () => {
+          toast.success(`Deleted “${conn.name}”.`);
+          router.push("/dashboard");
+        },
+        onError: (err) => toast.error(`Not deleted: ${err.message}`),
+      });
+  };
+  const restartNow = () => {
+    if (restart.isPending) return;
+    restart.mutate(undefined, {
+      onSuccess: () => toast.success("Restarting in a new sandbox."),
+      onError: (err) => toast.error(`Not restarted: ${err.message}`),
+    });
   };
 
   return (
-    <div className="grid gap-6">
+    <div className="grid min-w-0 gap-6">
       <Card>
-        <CardHeader>
-          <CardTitle className="flex items-center gap-3 text-xl">
-            <h1>{conn.name}</h1>
-            <span data-testid="connection-status">
+        <CardHeader className="gap-3">
+          <CardTitle className="flex flex-wrap items-center gap-3 text-xl">
+            <h1 className="break-all">{conn.name}</h1>
+            <span data-testid="connection-status" aria-live="polite">
               <ConnectionStatusBadge status={conn.status} />
             </span>
           </CardTitle>
-          <CardDescription>
-            {conn.server_slug} · expires{" "}
-            <time dateTime={conn.expires_at} data-testid="connection-expires">
-              {formatUtc(conn.expires_at, true)}
-            </time>
-            {conn.keep_alive ? " · kept alive" : ""}
+          <CardDescription className="flex flex-wrap items-center gap-x-2 gap-y-1">
+            <span>{conn.server_slug}</span>
+            <span aria-hidden>·</span>
+            {running || conn.status === "deploying" ? (
+              <Countdown expiresAt={conn.expires_at} className="tabular-nums" />
+            ) : (
+              <span>{conn.status}</span>
+            )}
           </CardDescription>
-          <CardAction className="flex gap-2">
-            <Button onClick={() => extend.mutate()} disabled={!running || busy}>
-              {extend.isPending ? "Extending…" : "Extend"}
-            </Button>
-            <Button variant="outline" onClick={() => restart.mutate()} disabled={busy}>
-              {restart.isPending ? "Restarting…" : "Restart"}
-            </Button>
-            <Button variant="outline" className="text-destructive" onClick={confirmDelete} disabled={busy}>
-              Delete
-            </Button>
-          </CardAction>
         </CardHeader>
-        <CardContent className="grid gap-2 text-sm">
-          {error && <p className="text-destructive">{error.message}</p>}
-          {conn.last_error && <p className="text-destructive">{conn.last_error}</p>}
-          <div>
-            MCP URL: <code className="bg-muted rounded px-1.5 py-0.5 font-mono text-xs">{conn.mcp_url}</code>
+        <CardContent className="grid gap-5 text-sm">
+          <DeployProgress conn={conn} events={events} />
+          <div className="flex flex-wrap items-end justify-between gap-4">
+            <ExtendControls conn={conn} accountId={accountId} />
+            <div className="flex flex-wrap gap-2">
+              <Button size="sm" variant="outline" onClick={restartNow} aria-disabled={restart.isPending}>
+                {restart.isPending ? "Restarting…" : "Restart"}
+              </Button>
+              {admin && (
+                <Button
+                  size="sm"
+                  variant="outline"
+                  className="text-destructive"
+                  onClick={confirmDelete}
+                  aria-disabled={remove.isPending}
+                >
+                  {remove.isPending ? "Deleting…" : "Delete"}
+                </Button>
+              )}
+            </div>
           </div>
-          <div className="text-muted-foreground">
-            {conn.tool_calls.count} tool {conn.tool_calls.count === 1 ? "call" : "calls"}, {conn.tool_calls.errors}{" "}
-            failed
-            {conn.tool_calls.p50_ms === null ? "" : `, median ${conn.tool_calls.p50_ms} ms`}
+          <label className="flex w-fit items-center gap-2">
+            <input
+              type="checkbox"
+              role="switch"
+              className="accent-primary size-4"
+              checked={keepAliveShown}
+              aria-checked={keepAliveShown}
+              aria-describedby="keep-alive-help"
+              onChange={(e) => {
+                setKeepAliveClicked(e.target.checked);
+                keepAlive.mutate(e.target.checked, {
+                  onSuccess: (c) => toast.success(c.keep_alive ? "Keep-alive on." : "Keep-alive off."),
+                  onError: (err) => toast.error(err.message),
+                  onSettled: () => setKeepAliveClicked(undefined),
+                });
+              }}
+            />
+            Keep alive
+          </label>
+          <p id="keep-alive-help" className="text-muted-foreground -mt-3 text-xs">
+            Extended automatically before it expires, and brought back when an agent calls after expiry or a crash.
+          </p>
+          <div className="grid gap-1">
+            <span className="text-muted-foreground text-xs font-medium">MCP URL</span>
+            <CopyField value={conn.mcp_url} label="Copy MCP URL" testId="mcp-url" />
           </div>
+          <dl className="grid grid-cols-3 gap-3" data-testid="tool-call-stats">
+            <Stat label="Tool calls" value={String(conn.tool_calls.count)} />
+            <Stat label="Errors" value={String(conn.tool_calls.errors)} />
+            <Stat label="Median" value={conn.tool_calls.p50_ms === null ? "—" : `${conn.tool_calls.p50_ms} ms`} />
+          </dl>
         </CardContent>
       </Card>
 
-      <ToolInspector accountId={accountId} connectionId={conn.id} running={running} />
-      <ConnectAgent accountId={accountId} connectionId={conn.id} />
-      <EventTimeline accountId={accountId} connectionId={conn.id} />
+      <Inspector accountId={accountId} connectionId={conn.id} running={running} />
+      <ConnectAgent accountId={accountId} connectionId={conn.id} canCreateKeys={admin} />
+      {admin && <ReplaceCredentials accountId={accountId} connectionId={conn.id} definition={definition} />}
+      <Card>
+        <CardHeader>
+          <CardTitle>Events</CardTitle>
+          <CardDescription>
+            Newest first. Tool calls show their tool, outcome and duration, never arguments.
+          </CardDescription>
+        </CardHeader>
+        <CardContent>
+          <EventTimeline events={events} />
+        </CardContent>
+      </Card>
     </div>
   );
 }
 
-function ConnectAgent({ accountId, connectionId }: { accountId: string; connectionId: string }) {
-  const { data: config, error } = useClientConfigQuery(accountId, connectionId);
+function Stat({ label, value }: { label: string; value: string }) {
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>Connect an agent</CardTitle>
-        <CardDescription>
-          For Cursor, Claude Code and other clients that take an <code>mcpServers</code> entry. Replace the key
-          placeholder with one of this account's API keys (<code>npx berth api-keys create</code>).
-        </CardDescription>
-      </CardHeader>
-      <CardContent>
-        {error && <p className="text-destructive text-sm">{error.message}</p>}
-        {config && (
-          <pre data-testid="client-config" className="bg-muted overflow-auto rounded-md p-3 text-xs">
-            {JSON.stringify({ mcpServers: config.mcpServers }, null, 2)}
-          </pre>
-        )}
-      </CardContent>
-    </Card>
+    <div className="bg-muted/50 rounded-md border p-3">
+      <dt className="text-muted-foreground text-xs">{label}</dt>
+      <dd className="text-lg font-semibold tabular-nums">{value}</dd>
+    </div>
   );
-}
-
-function EventTimeline({ accountId, connectionId }: { accountId: string; connectionId: string }) {
-  const { data: events = [], error } = useEventsQuery(accountId, connectionId);
-  return (
-    <Card>
-      <CardHeader>
-        <CardTitle>Events</CardTitle>
-        <CardDescription>
-          Newest first. Tool calls show their tool, outcome and duration, never arguments.
-        </CardDescription>
-      </CardHeader>
-      <CardContent>
-        {error && <p className="text-destructive text-sm">{error.message}</p>}
-        <ol className="grid gap-1 text-sm" data-testid="event-timeline">
-          {events.map((e) => (
-            <li key={e.id} className="flex gap-3">
-              <time dateTime={e.created_at} className="text-muted-foreground tabular-nums">
-                {formatUtc(e.created_at, true)}
-              </time>
-              <span className="font-medium">{e.type}</span>
-              <span className="text-muted-foreground truncate">{summarize(e.data)}</span>
-            </li>
-          ))}
-        </ol>
-      </CardContent>
-    </Card>
-  );
-}
-
-/** A short line from an event's data (`tool_call`: tool, outcome, duration). */
-function summarize(data: Record<string, unknown>) {
-  if (typeof data.tool === "string") return `${data.tool} · ${data.outcome} · ${data.duration_ms} ms`;
-  return Object.entries(data)
-    .filter(([, v]) => typeof v === "string" || typeof v === "number")
-    .map(([k, v]) => `${k}: ${v}`)
-    .join(", ");
 }

@@ -1,11 +1,13 @@
+import { LoaderCircle } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
 import { cn } from "@/lib/cn";
 import type { Connection } from "@/lib/core/schemas/connection";
 
+// Colours pass WCAG AA contrast in both schemes.
 const STYLE: Record<Connection["status"], string> = {
-  running: "border-transparent bg-emerald-100 text-emerald-800",
-  deploying: "border-transparent bg-sky-100 text-sky-800",
-  failed: "border-transparent bg-red-100 text-red-800",
+  running: "border-transparent bg-emerald-100 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-200",
+  deploying: "border-transparent bg-sky-100 text-sky-900 dark:bg-sky-950 dark:text-sky-200",
+  failed: "border-transparent bg-red-100 text-red-900 dark:bg-red-950 dark:text-red-200",
   expired: "text-muted-foreground",
   deleted: "text-muted-foreground",
 };
@@ -13,6 +15,7 @@ const STYLE: Record<Connection["status"], string> = {
 export function ConnectionStatusBadge({ status }: { status: Connection["status"] }) {
   return (
     <Badge variant="outline" className={cn("capitalize", STYLE[status])}>
+      {status === "deploying" && <LoaderCircle className="animate-spin" aria-hidden />}
       {status}
     </Badge>
   );

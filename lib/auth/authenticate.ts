@@ -2,7 +2,8 @@ import { BerthError } from "@/lib/core/errors";
 import type { Principal } from "@/lib/core/http/route";
 import { accountOfBearer, type KeyCache } from "@/lib/core/services/accounts/authenticate";
 import type { Db } from "@/lib/db/db";
-import { getMembership, listMembershipsOfUser } from "@/lib/db/queries/accounts";
+import { listMembershipsOfUser } from "@/lib/db/queries/accounts";
+import { getSessionMember } from "@/lib/db/queries/sessions";
 import { readCookie, SESSION_COOKIE, unsealSession } from "./session";
 import { isSupabaseAuthUnavailable, looksLikeJwt, type SupabaseJwtVerifier } from "./supabase-jwt";
 
@@ -43,7 +44,7 @@ export async function authenticateHeaders(
   const sealed = opts.sessionPassword ? readCookie(headers.cookie, SESSION_COOKIE) : undefined;
   const session = sealed ? await unsealSession(sealed, opts.sessionPassword as string) : undefined;
   if (!session) return undefined;
-  const member = await getMembership(db, session);
+  const member = await getSessionMember(db, session);
   return member
     ? { accountId: session.accountId, role: member.role, actor: { kind: "user", userId: session.userId } }
     : undefined;

@@ -6,6 +6,32 @@ import type { ServerFields } from "@/lib/db/queries/servers";
  */
 const STDIO = { transport: "stdio", port: null, path: null } as const;
 
+/**
+ * The reference server's tools, as it lists them to Berth over stdio and Streamable HTTP alike (it
+ * offers the roots, elicitation and sampling ones to a client that declares those capabilities).
+ */
+const EVERYTHING_TOOLS = [
+  "echo",
+  "get-annotated-message",
+  "get-env",
+  "get-resource-links",
+  "get-resource-reference",
+  "get-structured-content",
+  "get-sum",
+  "get-tiny-image",
+  "gzip-file-as-resource",
+  "toggle-simulated-logging",
+  "toggle-subscriber-updates",
+  "trigger-long-running-operation",
+  "get-roots-list",
+  "trigger-elicitation-request",
+  "trigger-sampling-request",
+  "simulate-research-query",
+];
+
+/** Servers without credentials have nothing for a dry run to check. */
+const UNCHECKED = { credential_check: null };
+
 export const CATALOGUE: ServerFields[] = [
   {
     slug: "memory",
@@ -15,10 +41,22 @@ export const CATALOGUE: ServerFields[] = [
     credential_schema: { type: "object", properties: {} },
     default_timeout: 3600,
     version: "2026.8.31",
+    tools: [
+      "create_entities",
+      "create_relations",
+      "add_observations",
+      "delete_entities",
+      "delete_observations",
+      "delete_relations",
+      "read_graph",
+      "search_nodes",
+      "open_nodes",
+    ],
     // Without it the server writes next to its own code, which every sandbox shares.
     env: { MEMORY_FILE_PATH: "{home}/memory.jsonl" },
     network: false,
     ...STDIO,
+    ...UNCHECKED,
   },
   {
     slug: "everything",
@@ -28,9 +66,11 @@ export const CATALOGUE: ServerFields[] = [
     credential_schema: { type: "object", properties: {} },
     default_timeout: 3600,
     version: "2026.8.31",
+    tools: EVERYTHING_TOOLS,
     env: {},
     network: false,
     ...STDIO,
+    ...UNCHECKED,
   },
   {
     slug: "everything-http",
@@ -41,11 +81,13 @@ export const CATALOGUE: ServerFields[] = [
     credential_schema: { type: "object", properties: {} },
     default_timeout: 3600,
     version: "2026.8.31",
+    tools: EVERYTHING_TOOLS,
     env: {},
     network: false,
     transport: "streamable-http",
     port: 3001,
     path: "/mcp",
+    ...UNCHECKED,
   },
   {
     slug: "filesystem",
@@ -55,9 +97,26 @@ export const CATALOGUE: ServerFields[] = [
     credential_schema: { type: "object", properties: {} },
     default_timeout: 3600,
     version: "2026.8.31",
+    tools: [
+      "read_file",
+      "read_text_file",
+      "read_media_file",
+      "read_multiple_files",
+      "write_file",
+      "edit_file",
+      "create_directory",
+      "list_directory",
+      "list_directory_with_sizes",
+      "directory_tree",
+      "move_file",
+      "search_files",
+      "get_file_info",
+      "list_allowed_directories",
+    ],
     env: {},
     network: false,
     ...STDIO,
+    ...UNCHECKED,
   },
   {
     slug: "sequential-thinking",
@@ -67,9 +126,11 @@ export const CATALOGUE: ServerFields[] = [
     credential_schema: { type: "object", properties: {} },
     default_timeout: 3600,
     version: "2026.8.31",
+    tools: ["sequentialthinking"],
     env: {},
     network: false,
     ...STDIO,
+    ...UNCHECKED,
   },
   {
     slug: "github",
@@ -91,9 +152,44 @@ export const CATALOGUE: ServerFields[] = [
     },
     default_timeout: 3600,
     version: "2025.4.8",
+    tools: [
+      "create_or_update_file",
+      "search_repositories",
+      "create_repository",
+      "get_file_contents",
+      "push_files",
+      "create_issue",
+      "create_pull_request",
+      "fork_repository",
+      "create_branch",
+      "list_commits",
+      "list_issues",
+      "update_issue",
+      "add_issue_comment",
+      "search_code",
+      "search_issues",
+      "search_users",
+      "get_issue",
+      "get_pull_request",
+      "list_pull_requests",
+      "create_pull_request_review",
+      "merge_pull_request",
+      "get_pull_request_files",
+      "get_pull_request_status",
+      "update_pull_request_branch",
+      "get_pull_request_comments",
+      "get_pull_request_reviews",
+    ],
     env: {},
     network: true,
     ...STDIO,
+    // server-github 2025.4.8 has no "who am I" tool; a one-result repository search is its cheapest
+    // call, and GitHub answers a bad token 401 even on public searches, which the server turns into
+    // a JSON-RPC error ("Authentication Failed: Bad credentials"). Its argument is `perPage`.
+    credential_check: {
+      tool: "search_repositories",
+      arguments: { query: "modelcontextprotocol", perPage: 1 },
+    },
   },
   {
     slug: "brave-search",
@@ -115,9 +211,12 @@ export const CATALOGUE: ServerFields[] = [
     },
     default_timeout: 3600,
     version: "0.6.2",
+    tools: ["brave_web_search", "brave_local_search"],
     env: {},
     network: true,
     ...STDIO,
+    // A refused key is an HTTP error the server answers with isError ("Brave API error: 401 …").
+    credential_check: { tool: "brave_web_search", arguments: { query: "mcp", count: 1 } },
   },
   {
     slug: "slack",
@@ -150,8 +249,23 @@ export const CATALOGUE: ServerFields[] = [
     },
     default_timeout: 3600,
     version: "2025.4.25",
+    tools: [
+      "slack_list_channels",
+      "slack_post_message",
+      "slack_reply_to_thread",
+      "slack_add_reaction",
+      "slack_get_channel_history",
+      "slack_get_thread_replies",
+      "slack_get_users",
+      "slack_get_user_profile",
+    ],
     env: {},
     network: true,
     ...STDIO,
+    // server-slack never sets isError: it answers Slack's own JSON, `{"ok":false,"error":"invalid_auth"}`
+    // for a bad token, or `{"error":"…"}` when the call itself failed; both hold `"error":`. Users
+    // rather than channels: with SLACK_CHANNEL_IDS set, slack_list_channels skips the channels it
+    // could not read and answers `{"ok":true,"channels":[]}` whatever the token.
+    credential_check: { tool: "slack_get_users", arguments: { limit: 1 }, error_text: '"error":' },
   },
 ];

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { hashPassword } from "@/lib/auth/password";
 import { ConfigError, loadConfig } from "@/lib/config";
 import { BerthError } from "@/lib/core/errors";
+import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { openStore } from "@/lib/node";
 import { type CliInvocation, runCommand, USAGE } from "./commands";
 import { sendToServer } from "./socket";
@@ -22,6 +23,8 @@ async function main(argv: string[]) {
       email: { type: "string" },
       role: { type: "string" },
       file: { type: "string" },
+      id: { type: "string" },
+      slug: { type: "string" },
     },
   });
   if (values.help || positionals.length < 2) {
@@ -47,7 +50,10 @@ async function runHere(config: ReturnType<typeof loadConfig>, invocation: CliInv
   const store = await openStore(config);
   for (const w of store.warnings) process.stderr.write(`warning: ${w}\n`);
   try {
-    return await runCommand({ db: store.db, hashPassword }, invocation);
+    return await runCommand(
+      { db: store.db, hashPassword, cipher: await createCredentialsCipher(store.keyring.keys) },
+      invocation,
+    );
   } finally {
     await store.db.close();
   }

@@ -1,6 +1,7 @@
 import type { CredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import type { Db } from "@/lib/db/db";
 import type { Role } from "@/lib/db/queries/accounts";
+import type { TokenBuckets } from "@/lib/limits/token-buckets";
 import type { SandboxRuntime } from "./runtime";
 
 export type Logger = {
@@ -23,6 +24,18 @@ export type Deps = {
   host: string;
   /** Connections one account may have holding a sandbox at once (BERTH_ACCOUNT_MAX_SANDBOXES). */
   maxSandboxesPerAccount: number;
+  /**
+   * Sandboxes each account may start (BERTH_ACCOUNT_SANDBOX_STARTS_PER_MINUTE, a minute's worth at
+   * once), per process: starting one costs the host far more than any other request. None: no limit.
+   */
+  sandboxStarts?: TokenBuckets;
+  /**
+   * Called when an API key is revoked, so that this process forgets it at once (the MCP
+   * gateway's key cache); on PostgreSQL the other instances hear it from the database.
+   */
+  onApiKeyRevoked?(keyId: string): void;
+  /** Sign-in is Supabase Auth's: Berth sets no passwords, so it invites no new user by email. */
+  supabaseAuth?: boolean;
 };
 
 export type Actor = { kind: "api_key" } | { kind: "user"; userId: string } | { kind: "system" };

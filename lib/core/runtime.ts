@@ -28,6 +28,33 @@ export function httpEndpointOf(server: { transport: string; port: number | null;
 
 export type ToolSummary = { name: string; description: string };
 
+/**
+ * The tool call a dry run makes after `tools/list` to learn whether the credentials work: an error
+ * result, a JSON-RPC error, no answer in time or a text containing `errorText` means they do not.
+ */
+export type ToolCheck = { tool: string; arguments: Record<string, unknown>; errorText?: string };
+
+export type DryRunSpec = Omit<DeploySpec, "connectionId"> & { check?: ToolCheck };
+
+/** The server started, but its answer to the check says the credentials do not work. */
+export class CheckFailedError extends Error {
+  constructor(
+    readonly tool: string,
+    /** The server's own words (or why it gave none), secrets scrubbed, cut short. */
+    message: string,
+    /** The end of the server's stderr, secrets already scrubbed. */
+    readonly stderrTail: string,
+  ) {
+    super(message);
+    this.name = "CheckFailedError";
+  }
+}
+
+/** By name, as isDeployError. */
+export function isCheckFailedError(err: unknown): err is CheckFailedError {
+  return err instanceof Error && err.name === "CheckFailedError";
+}
+
 export class DeployError extends Error {
   constructor(
     message: string,
@@ -84,10 +111,11 @@ export interface SandboxRuntime {
   stop(connectionId: string, sandboxId: string | null): Promise<void>;
   setExpiry(connectionId: string, sandboxId: string, expiresAt: Date): Promise<void>;
   /**
-   * Starts the server in a throwaway sandbox, lists its tools, tears it down. Throws DeployError,
-   * or CapacityError when the account has too many one-off sandboxes (as `run` does).
+   * Starts the server in a throwaway sandbox, lists its tools, makes the check's call if there is
+   * one, tears it down. Throws DeployError, CheckFailedError, or CapacityError when the account
+   * has too many one-off sandboxes (as `run` does).
    */
-  dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]>;
+  dryRun(spec: DryRunSpec): Promise<ToolSummary[]>;
   isLive(connectionId: string): boolean;
   /** Whether sandboxes outlive the process that made them (E2B): another may then take one over. */
   readonly sandboxesOutliveBerth: boolean;

@@ -11,7 +11,10 @@ export function generateApiKey(): { key: string; prefix: string } {
   return { key, prefix: key.slice(0, PREFIX.length + 6) };
 }
 
-export async function hashApiKey(key: string): Promise<string> {
+export const hashApiKey = (key: string): Promise<string> => sha256Hex(key);
+
+/** The SHA-256 of a string, as lower-case hex (API keys, invitation tokens). */
+export async function sha256Hex(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

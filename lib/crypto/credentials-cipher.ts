@@ -4,6 +4,8 @@
  * as additional data, so a ciphertext copied onto another row does not decrypt.
  */
 export type CredentialsCipher = {
+  /** The key new ciphertexts are made with (the first configured). */
+  readonly currentKeyId: string;
   encrypt(plain: Record<string, string>, connectionId: string): Promise<{ keyId: string; ciphertext: string }>;
   decrypt(enc: { keyId: string; ciphertext: string }, connectionId: string): Promise<Record<string, string>>;
 };
@@ -31,6 +33,7 @@ export async function createCredentialsCipher(keys: { id: string; raw: Uint8Arra
   const current = keys[0]?.id as string;
   const enc = new TextEncoder();
   return {
+    currentKeyId: current,
     async encrypt(plain, connectionId) {
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
       const key = byId.get(current) as CryptoKey;

@@ -9,6 +9,7 @@ import { createCredentialsCipher, parseKeySpec } from "@/lib/crypto/credentials-
 import { openDb } from "@/lib/db/client";
 import { getInstallationId } from "@/lib/db/queries/settings";
 import { runMaintenance } from "@/lib/jobs/maintenance";
+import { TokenBuckets } from "@/lib/limits/token-buckets";
 import { E2BProvider } from "@/lib/sandbox/e2b";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 
@@ -63,7 +64,10 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     // The isolate may not outlive the answer: an install waits for its deploy to end.
     installWaitMs: 60_000,
     maxSandboxesPerAccount: config.accountCaps.sandboxes,
+    sandboxStarts: new TokenBuckets(config.accountCaps.startsPerMinute / 60, config.accountCaps.startsPerMinute),
     host: `edge-function:${FUNCTION_NAME}`,
+    // As the app decides (lib/config.ts): both public Supabase settings mean users sign in there.
+    supabaseAuth: Boolean(env.NEXT_PUBLIC_SUPABASE_URL && env.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY),
     authenticate: (req) => authenticateHeaders(db, auth, { ...authHeadersOf(req), cookie: null }),
     health: async () => ({ database: db.kind, sandbox: { provider: runtime.provider, isolated: runtime.isolated } }),
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { AppDeps } from "@/lib/app-deps";
-import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { authenticateHeaders } from "@/lib/auth/authenticate";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
@@ -67,7 +66,6 @@ export class McpGateway {
   /** Bytes of request bodies each account has in memory now (MAX_ACCOUNT_BODY_BYTES). */
   private readonly bodyBytes = new Map<string, number>();
   private readonly resuming = new Map<string, Promise<unknown>>();
-  private readonly keyCache = new ApiKeyCache();
   private readonly bodyRate: TokenBuckets;
   private readonly sweeper: ReturnType<typeof setInterval>;
 
@@ -221,14 +219,14 @@ export class McpGateway {
    */
   private principalOf(req: IncomingMessage, cookies: boolean): Principal | Promise<Principal | undefined> {
     const key = bearerKey(req.headers.authorization);
-    const accountId = key && this.keyCache.get(key);
+    const accountId = key && this.deps.apiKeyCache.get(key);
     if (accountId) return { accountId, role: "admin", actor: { kind: "api_key" } };
     const { authorization } = req.headers;
     const cookie = cookies ? req.headers.cookie : undefined;
     const account = req.headers["berth-account"];
     return authenticateHeaders(
       this.deps.db,
-      { ...this.deps.auth, keyCache: this.keyCache },
+      { ...this.deps.auth, keyCache: this.deps.apiKeyCache },
       { authorization, cookie, account: typeof account === "string" ? account : undefined },
     );
   }
@@ -350,6 +348,9 @@ function fail(res: ServerResponse, code: ErrorCode, message: string) {
   const status = ERROR_STATUS[code];
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="berth"';
+  // Refused before its body was read: the rest of it is still on the connection, which therefore
+  // cannot carry another request.
+  if (!res.req.complete) headers.connection = "close";
   res.writeHead(status, headers).end(JSON.stringify(errorBody(code, message)));
 }
 

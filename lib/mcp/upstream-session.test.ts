@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   type JSONRPCMessage,
   LATEST_PROTOCOL_VERSION,
@@ -9,7 +8,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProcessTransport } from "@/lib/sandbox/process-transport";
+import { UndeliveredError } from "@/lib/sandbox/provider";
 import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
+import { tempDir } from "../../tests/support/temp-dirs";
 import {
   negotiateVersion,
   type Peer,
@@ -20,7 +21,7 @@ import {
 
 /** A real memory server over stdio, shared by two fake client sessions. */
 function startMemory() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upstream-"));
+  const dir = tempDir("upstream-");
   const [cmd, ...args] = resolvePreparedCommand(
     ["npx", "-y", "@modelcontextprotocol/server-memory@2026.8.31"],
     PROJECT_MODULES,
@@ -51,6 +52,34 @@ function peer() {
     throw new Error(`no answer to ${String(id)}`);
   };
   return { p, got, waitFor };
+}
+
+/**
+ * A transport like the SDK's HTTP client's: `initialize` is answered, every other request's send
+ * stays under way until the test settles it (`sends`), and closing aborts the sends under way.
+ */
+function heldTransport() {
+  const sends: { message: JSONRPCMessage; resolve: () => void; reject: (err: Error) => void }[] = [];
+  const transport: Transport = {
+    start: async () => {},
+    send: async (message) => {
+      if ("method" in message && message.method === "initialize" && "id" in message) {
+        const result = {
+          protocolVersion: LATEST_PROTOCOL_VERSION,
+          capabilities: {},
+          serverInfo: { name: "held", version: "1" },
+        };
+        queueMicrotask(() => transport.onmessage?.({ jsonrpc: "2.0", id: message.id, result }));
+        return;
+      }
+      if (!("method" in message && "id" in message)) return;
+      await new Promise<void>((resolve, reject) => sends.push({ message, resolve, reject }));
+    },
+    close: async () => {
+      for (const s of sends.splice(0)) s.reject(new DOMException("This operation was aborted", "AbortError"));
+    },
+  };
+  return { transport, sends };
 }
 
 let cleanup: (() => void) | undefined;
@@ -99,6 +128,42 @@ describe("UpstreamSession", () => {
     expect(session.isOpen).toBe(false);
     session.fromPeer(a.p, { jsonrpc: "2.0", id: "y", method: "tools/list", params: {} });
     expect((await a.waitFor("y")).error.message).toMatch(/not running/);
+  });
+
+  it("when its server ended, lets a request still being sent learn whether it reached it", async () => {
+    const { transport, sends } = heldTransport();
+    const session = new UpstreamSession(transport);
+    await session.connect();
+    const retried: JSONRPCMessage[] = [];
+    const a = peer();
+    a.p.retry = (m) => retried.push(m);
+    session.attach(a.p);
+    const request = { jsonrpc: "2.0" as const, id: "x", method: "tools/list", params: {} };
+    session.fromPeer(a.p, request);
+    expect(sends).toHaveLength(1);
+    const ended = session.end("The sandbox was killed.");
+    // Still under way: neither failed nor aborted.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(a.got).toEqual([]);
+    // The gone sandbox's proxy says it never reached the server: it goes back, for the next server.
+    sends[0]?.reject(new UndeliveredError("gone"));
+    await ended;
+    expect(retried).toEqual([request]);
+    expect(a.got).toEqual([]);
+  });
+
+  it("when its server ended, fails a request whose send does not settle within the grace, with the reason", async () => {
+    const { transport } = heldTransport();
+    const session = new UpstreamSession(transport);
+    await session.connect();
+    const a = peer();
+    a.p.retry = () => {
+      throw new Error("an aborted send may have reached the server: it is not sent again");
+    };
+    session.attach(a.p);
+    session.fromPeer(a.p, { jsonrpc: "2.0", id: "y", method: "tools/list", params: {} });
+    await session.end("The sandbox was killed.", 50);
+    expect((await a.waitFor("y")).error.message).toBe("The sandbox was killed.");
   });
 
   it("reports each tool call's timing and sizes in bytes as received, never its content", async () => {

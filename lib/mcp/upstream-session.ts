@@ -106,6 +106,8 @@ type Pending = (
 const CLIENT_INFO = { name: "berth", version: "0.1.0" };
 const JSONRPC_SERVER_GONE = -32000;
 const SANDBOX_GONE = "The MCP server's sandbox is gone.";
+/** How long a server that ended leaves requests being sent to learn whether they reached it. */
+const SEND_GRACE_MS = 5000;
 
 /**
  * Berth's single MCP session with one connection's server, shared by every client session
@@ -127,6 +129,8 @@ export class UpstreamSession {
   private logLevel: string | undefined;
   private closed = false;
   private closedBecause = "The MCP server is not running.";
+  /** Clients' requests the transport has not yet taken: whether each reached the server is not yet known. */
+  private readonly sends = new Set<Promise<void>>();
   initializeResult: InitializeResult | undefined;
   onclose?: () => void;
   /** Called once per answered tools/call, with sizes and timing only. */
@@ -252,6 +256,25 @@ export class UpstreamSession {
 
   async close() {
     this.shutdown("The MCP server was stopped.");
+    await this.transport.close().catch(() => {});
+  }
+
+  /**
+   * The server is gone (its sandbox ended): fails what is in flight with `reason`, but lets the
+   * requests still being sent learn first, for up to `graceMs`, whether they reached it. Closing
+   * the transport at once would abort them unknown (and fail them); a sandbox that is gone says
+   * so to a request that never reached it, which then goes to the connection's next server.
+   */
+  async end(reason: string, graceMs = SEND_GRACE_MS) {
+    this.shutdown(reason);
+    if (this.sends.size) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((r) => {
+        timer = setTimeout(r, graceMs);
+      });
+      await Promise.race([Promise.allSettled([...this.sends]), grace]);
+      clearTimeout(timer);
+    }
     await this.transport.close().catch(() => {});
   }
 
@@ -415,7 +438,7 @@ export class UpstreamSession {
    * session, should it close meanwhile, leaves it to this outcome rather than failing it.
    */
   private sendRequest(id: RequestId, entry: Pending & { kind: "peer" }, message: JSONRPCMessage) {
-    this.transport.send(message).then(
+    const sent = this.transport.send(message).then(
       () => {
         entry.sending = undefined;
         if (this.closed && this.pending.delete(id)) this.fail(entry, this.closedBecause);
@@ -433,6 +456,8 @@ export class UpstreamSession {
         if (this.pending.delete(id)) this.fail(entry, this.closedBecause);
       },
     );
+    this.sends.add(sent);
+    sent.finally(() => this.sends.delete(sent));
   }
 
   /**

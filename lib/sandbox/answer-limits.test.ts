@@ -49,4 +49,17 @@ describe("answerLimits", () => {
     // 200,000 bytes at 100,000 a second with 100,000 at once: about a second, not at once.
     expect(performance.now() - started).toBeGreaterThan(800);
   });
+
+  it("counts each message's cost besides its bytes: a flood of small events takes its time", async () => {
+    const text = new TextEncoder().encode('data: {"jsonrpc":"2.0","method":"x"}\n\n'.repeat(100));
+    const started = performance.now();
+    // 100 events of 39 bytes each cost 1,000 more: 103,900 at 100,000 a second with 100,000 at once.
+    await read(answerLimits(100_000, 1 << 20, 1000)(streamOf([text, text]), "events"));
+    expect(performance.now() - started).toBeGreaterThan(1000);
+    // A JSON answer is one message.
+    const json = answerLimits(100_000, 1 << 20, 50_000);
+    const first = performance.now();
+    await Promise.all([1, 2, 3].map(() => read(json(streamOf([bytes(10)]), "message"))));
+    expect(performance.now() - first).toBeGreaterThan(400);
+  });
 });

@@ -101,4 +101,26 @@ describe("throttle", () => {
     // 3 MiB of bytes (1 Mi characters of 3 bytes each) at 1 MiB/s after a 256 KiB burst.
     expect(performance.now() - started).toBeGreaterThan(((3 * MiB - 256 * KiB - 256 * KiB) / rate) * 1000);
   });
+
+  it("counts each line's cost besides its bytes: many short messages take their time", async () => {
+    const child = spawn(process.execPath, [
+      "-e",
+      // 40,000 lines of 10 bytes, 400 KB; it stays alive for the same reason as above.
+      `process.stdout.write("123456789\\n".repeat(40000)); setInterval(() => {}, 1000);`,
+    ]) as ChildProcessWithoutNullStreams;
+    children.push(child);
+    let lines = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      for (const byte of d) if (byte === 10) lines++;
+    });
+    const cost = 64;
+    const started = performance.now();
+    const dispose = throttle(child.stdout, 1 * MiB, 256 * KiB, cost);
+    await until("every line to be read", () => lines === 40_000);
+    dispose();
+    // Bytes alone would take 0.14 s. With each line's cost, 2.9 MiB: over 2 s at 1 MiB/s, the
+    // burst and one pipe-full in flight (64 KiB of 10-byte lines and their cost) aside.
+    const inFlight = 64 * KiB * (1 + cost / 10);
+    expect(performance.now() - started).toBeGreaterThan(((40_000 * (10 + cost) - 256 * KiB - inFlight) / MiB) * 1000);
+  });
 });

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { splitCommand } from "@/lib/core/command-line";
-import { npxPackage } from "./start-command";
+import { HTTP_BRIDGE, npxPackage, PROJECT_MODULES } from "./start-command";
 
 /**
  * The packages local sandboxes see at /opt/berth/node_modules: the catalogue's servers and what
@@ -110,4 +110,17 @@ function groupByScope(packages: Found[]): Map<string, string[]> {
     groups.set(scope, [...(groups.get(scope) ?? []), name]);
   }
   return groups;
+}
+
+/**
+ * What Berth's local sandboxes get: the catalogue's packages (of the definitions given) and the
+ * HTTP bridge with what it needs.
+ */
+export function prepareServerPackages(dataDir: string, definitions: { start_command: string }[]) {
+  return preparePackages({
+    modules: PROJECT_MODULES,
+    dataDir,
+    packages: [...packagesOf(definitions), ...HTTP_BRIDGE.packages],
+    files: { [HTTP_BRIDGE.prepared]: HTTP_BRIDGE.source },
+  });
 }

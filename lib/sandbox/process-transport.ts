@@ -1,7 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { throttle } from "./output-throttle";
+import { MESSAGE_COST_BYTES, throttle } from "./output-throttle";
 
 /** A line longer than this is dropped (with an error), never buffered further. */
 const MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -16,7 +16,8 @@ const NEWLINE = 0x0a; // never part of a multi-byte UTF-8 character, so lines sp
 export type ProcessTransportOptions = {
   /**
    * How fast the server's stdout is read, in bytes per second, with one second's worth as a
-   * burst (output-throttle.ts); undefined reads it as fast as it comes.
+   * burst and each message (line) counting MESSAGE_COST_BYTES more (output-throttle.ts);
+   * undefined reads it as fast as it comes.
    */
   maxBytesPerSecond?: number;
 };
@@ -61,7 +62,7 @@ export class ProcessTransport implements Transport {
   async start() {
     this.child.stdout.on("data", (chunk: Buffer) => this.receive(chunk));
     const rate = this.options.maxBytesPerSecond;
-    if (rate !== undefined) this.unthrottle = throttle(this.child.stdout, rate, rate);
+    if (rate !== undefined) this.unthrottle = throttle(this.child.stdout, rate, rate, MESSAGE_COST_BYTES);
     this.child.stdin.on("error", (err) => this.onerror?.(err));
     this.child.once("close", () => {
       this.unthrottle?.();

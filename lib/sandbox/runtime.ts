@@ -2,16 +2,20 @@ import { splitCommand } from "@/lib/core/command-line";
 import { assertSafeEnv } from "@/lib/core/env-names";
 import {
   CapacityError,
+  CheckFailedError,
   DeployError,
   type DeploySpec,
+  type DryRunSpec,
   type RunResult,
   type RunSpec,
   type SandboxRuntime,
+  type ToolCheck,
   type ToolSummary,
 } from "@/lib/core/runtime";
 import { scrubSecrets, scrubTail } from "@/lib/core/services/connections/credentials";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 import { UpstreamSession } from "@/lib/mcp/upstream-session";
+import { CHECK_TIMEOUT_MS, checkFailure, quotedFailure } from "./credential-check";
 import type { Sandbox, SandboxProvider } from "./provider";
 
 const START_TIMEOUT_MS = 60_000;
@@ -179,7 +183,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     };
     sandbox.exited.then((exit) => {
       // Over HTTP (E2B) nothing else tells the session its server is gone: fail what is in flight now.
-      void upstream.close();
+      void upstream.end(exit.reason ?? "The MCP server exited.");
       if (this.live.get(spec.connectionId) !== live) return; // stopped on purpose
       this.live.delete(spec.connectionId);
       // A sandbox that outlives its server (E2B's, whose command ended) would run on, with
@@ -206,17 +210,31 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     return { sandboxId: sandbox.id, startedAt: sandbox.startedAt, reattached: sandbox.id === spec.reattachSandboxId };
   }
 
-  dryRun(spec: Omit<DeploySpec, "connectionId">): Promise<ToolSummary[]> {
+  dryRun(spec: DryRunSpec): Promise<ToolSummary[]> {
     return this.oneOff(spec.accountId, async () => {
       const { sandbox, upstream } = await this.start(spec);
       try {
-        const result = (await withTimeout(upstream.request("tools/list", {}), START_TIMEOUT_MS, "tools/list")) as {
-          tools?: { name: string; description?: string }[];
-        };
-        return (result.tools ?? []).map((t) => ({ name: t.name, description: t.description ?? "" }));
-      } catch (err) {
-        await sandbox.stderrSettled?.();
-        throw deployError(err, sandbox, spec.env);
+        let tools: ToolSummary[];
+        try {
+          const result = (await withTimeout(upstream.request("tools/list", {}), START_TIMEOUT_MS, "tools/list")) as {
+            tools?: { name: string; description?: string }[];
+          };
+          tools = (result.tools ?? []).map((t) => ({ name: t.name, description: t.description ?? "" }));
+        } catch (err) {
+          await sandbox.stderrSettled?.();
+          throw deployError(err, sandbox, spec.env);
+        }
+        if (spec.check) {
+          const failure = await checkCall(upstream, tools, spec.check);
+          if (failure !== undefined) {
+            throw new CheckFailedError(
+              spec.check.tool,
+              quotedFailure(failure, spec.env),
+              scrubTail(sandbox.stderrTail(), spec.env),
+            );
+          }
+        }
+        return tools;
       } finally {
         await upstream.close();
         await this.impl.kill(sandbox.id);
@@ -321,6 +339,25 @@ export class NodeSandboxRuntime implements SandboxRuntime {
 /** A failed start, its message (a server's JSON-RPC error, say) and stderr scrubbed of the credentials. */
 function deployError(err: unknown, sandbox: Sandbox, env: Record<string, string>) {
   return new DeployError(scrubSecrets((err as Error).message, env), scrubTail(sandbox.stderrTail(), env));
+}
+
+/**
+ * Makes a dry run's check call: why it says the credentials do not work (unscrubbed), or undefined.
+ * A tool the server does not list is refused before any call, so a definition's typo reads as one.
+ */
+async function checkCall(upstream: UpstreamSession, tools: ToolSummary[], check: ToolCheck) {
+  if (!tools.some((t) => t.name === check.tool)) {
+    return `The server has no tool "${check.tool}" to check the credentials with.`;
+  }
+  try {
+    const call = upstream.request("tools/call", { name: check.tool, arguments: check.arguments });
+    return checkFailure(
+      await withTimeout(call, CHECK_TIMEOUT_MS, `the check's call of ${check.tool}`),
+      check.errorText,
+    );
+  } catch (err) {
+    return (err as Error).message; // a JSON-RPC error, no answer in time, or the server gone
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

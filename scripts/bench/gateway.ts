@@ -3,8 +3,6 @@
 // HTTP bridge (supergateway --stateful), all in the same run, with the same client (the MCP
 // SDK's). Production build, auth and audit on. Prints JSON and updates docs/PERFORMANCE.md.
 import { type ChildProcess, spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -13,7 +11,12 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
 import { api, freePort, startBerth } from "../../tests/support/berth-server";
+import { ownTempRoot, tempDir } from "../../tests/support/temp-dirs";
+
 import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
+
+// Data dirs and files this run makes in the temp dir go when it exits.
+ownTempRoot();
 
 const { values } = parseArgs({
   options: {
@@ -102,7 +105,7 @@ function figures(rounds: Round[], m: Mode): Measured {
   };
 }
 
-const memFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-gw-")), "memory.jsonl");
+const memFile = () => path.join(tempDir("bench-gw-"), "memory.jsonl");
 
 type Target = { client: Client; sandbox?: unknown; close(): Promise<void> };
 

@@ -2,7 +2,6 @@
 // MCP initialize of the same server, measured alternately in the same run. Prints JSON and
 // updates docs/PERFORMANCE.md. Not a test: timings on shared machines drift; ratios are the point.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -10,7 +9,12 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-command";
 import { api, startBerth } from "../../tests/support/berth-server";
+import { ownTempRoot, tempDir } from "../../tests/support/temp-dirs";
+
 import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
+
+// Data dirs and files this run makes in the temp dir go when it exits.
+ownTempRoot();
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "30" }, warmup: { type: "string", default: "3" } },
@@ -20,7 +24,7 @@ const WARMUP = Number(values.warmup);
 const MEMORY = "npx -y @modelcontextprotocol/server-memory@2026.8.31";
 
 async function rawStart() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-raw-"));
+  const dir = tempDir("bench-raw-");
   const [command, ...args] = resolvePreparedCommand(MEMORY.split(" "), PROJECT_MODULES);
   const t0 = performance.now();
   const transport = new StdioClientTransport({

@@ -2,13 +2,13 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import type net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAKE_E2B_FIXTURES } from "../fakes/e2b-server";
 import { e2bAgainstFake } from "../lifecycle/providers";
 import { api, type BerthServer, freePort, startBerth } from "../support/berth-server";
+import { tempDir } from "../support/temp-dirs";
 import { until } from "../support/until";
 
 /**
@@ -54,7 +54,7 @@ async function ensureRunner() {
  * named on stdout ("=== Running scenario: x ==="), so one that threw (no checks.json) still shows.
  */
 async function runSuite(url: string, label: string): Promise<SuiteRun> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `conformance-${label}-`));
+  const dir = tempDir(`conformance-${label}-`);
   const child = spawn(NODE22, [CONFORMANCE_CLI, "server", "--url", url, "-o", "results"], {
     cwd: dir,
     stdio: ["ignore", "pipe", "pipe"],

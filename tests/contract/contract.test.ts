@@ -118,7 +118,9 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       } = {},
     ) => {
       const [method = "", path = ""] = key.split(" ");
-      const url = target.path(fill(path, { id: connId, idOrSlug: "memory", ...opts.params })) + (opts.query ?? "");
+      const url =
+        target.path(fill(path, { id: connId, idOrSlug: "memory", userId: connId, ...opts.params })) +
+        (opts.query ?? "");
       const res = await api(target.url(), opts.key === null ? undefined : (opts.key ?? owner.api_key))(
         method,
         url,
@@ -173,6 +175,52 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         await call("GET /api/mcp-connections", { key: stranger.api_key, query: `?account_id=${owner.account_id}` }),
       ];
       for (const res of claims) expect(res.status).toBe(404);
+      expect((await call("GET /api/mcp-connections/:id")).body.data.status).toBe("running");
+    });
+
+    it("answers 401 on every route of an account to a revoked API key, at once", async () => {
+      const created = await call("POST /api/api-keys", { body: { name: `revoked on ${target.name}` } });
+      expect(created.status, created.text).toBe(201);
+      const revoked = created.body.data.key as string;
+      expect((await call("GET /api/mcp-connections/:id", { key: revoked })).status).toBe(200);
+      const revoke = await call("DELETE /api/api-keys/:id", { params: { id: created.body.data.id } });
+      expect(revoke.status, revoke.text).toBe(200);
+      const checked = routes.filter(([, r]) => served(r));
+      for (const [route, r] of checked) {
+        const res = await call(route, { key: revoked, body: r.example });
+        expect([route, res.status]).toEqual([route, 401]);
+      }
+    });
+
+    it("answers a member 403 on every admin route, and lets them through every other route of the account", async () => {
+      const member = await supabase.sign({ sub: users.member });
+      const ofAccount = routes.filter(([, r]) => served(r) && r.access === "account");
+      const admin = ofAccount.filter(([, r]) => r.admin);
+      expect(admin.length).toBeGreaterThan(5);
+      for (const [route, r] of admin) {
+        const res = await call(route, { key: member, body: r.example, params: { id: crypto.randomUUID() } });
+        expect([route, res.status, res.body?.error?.code]).toEqual([route, 403, "forbidden"]);
+      }
+      // The rest answer as for anyone of the account (a route's own 4xx aside), never 401 or 403.
+      for (const [route, r] of ofAccount.filter(([, r]) => !r.admin)) {
+        const res = await call(route, { key: member, body: r.example });
+        // (A server's own error, 502, is the route's answer: memory has no resource to read.)
+        const declared = (r.errors as number[]).includes(res.status);
+        const refused = res.status === 401 || res.status === 403 || (res.status >= 500 && !declared);
+        expect(refused, `${route} → ${res.status} ${res.text.slice(0, 300)}`).toBe(false);
+      }
+      expect((await call("GET /api/mcp-connections/:id")).body.data.status).toBe("running");
+    }, 60_000);
+
+    it("answers a user of another account, signed in with Supabase, 404 on every route of a connection", async () => {
+      // users.admin is Stranger's member too: in Stranger, Owner's connection is not there. Admin
+      // routes refuse a member first (403, whatever the id: it tells nothing about the connection).
+      const token = await supabase.sign({ sub: users.admin });
+      const headers = { "berth-account": stranger.account_id };
+      for (const [route, r] of routes.filter(([key, r]) => served(r) && /:id(\/|$)/.test(key))) {
+        const res = await call(route, { key: token, headers, body: r.example });
+        expect([route, res.status]).toEqual([route, r.admin ? 403 : 404]);
+      }
       expect((await call("GET /api/mcp-connections/:id")).body.data.status).toBe("running");
     });
 
@@ -350,13 +398,28 @@ describe.skipIf(!support.ok)("the REST contract", () => {
       const count = async () =>
         (await asOwner()("GET", `/api/mcp-connections/${victim}`)).body.data.tool_calls?.count ?? 0;
       const before = await count();
-      // A lone surrogate, and a long name whose cut (at 200) splits an emoji in two.
-      for (const name of ["read_graph\ud800", `${"x".repeat(199)}\u{1F600}`]) {
-        await api(app.url, stranger.api_key)("POST", `/api/mcp-connections/${mine}/tools/call`, {
-          name,
-          arguments: {},
-        });
-      }
+      // A lone surrogate (the inspector refuses it, 400; the MCP endpoint relays it), and a long
+      // name whose cut (at 200) splits an emoji in two.
+      const lone = "read_graph\ud800";
+      const refused = await api(app.url, stranger.api_key)("POST", `/api/mcp-connections/${mine}/tools/call`, {
+        name: lone,
+      });
+      expect(refused.status).toBe(400);
+      const session = await mcpInitialize(api(app.url, stranger.api_key), mine);
+      const viaMcp = await api(app.url, stranger.api_key)(
+        "POST",
+        `/api/mcp/${mine}`,
+        { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: lone, arguments: {} } },
+        {
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": session.headers.get("mcp-session-id") as string,
+        },
+      );
+      expect(viaMcp.status, viaMcp.text).toBe(200);
+      await api(app.url, stranger.api_key)("POST", `/api/mcp-connections/${mine}/tools/call`, {
+        name: `${"x".repeat(199)}\u{1F600}`,
+        arguments: {},
+      });
       for (let i = 0; i < 3; i++) {
         const res = await asOwner()("POST", `/api/mcp-connections/${victim}/tools/call`, {
           name: "read_graph",

@@ -4,9 +4,10 @@ import { accountOfBearer } from "@/lib/core/services/accounts/authenticate";
 import { createAccount } from "@/lib/core/services/accounts/create-account";
 import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { migrate } from "@/lib/db/migrate";
-import { getConnection, insertConnection, listConnections, updateConnection } from "@/lib/db/queries/connections";
+import { getConnection, listConnections, updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent, listConnectionEvents } from "@/lib/db/queries/events";
 import { getServer, upsertServer } from "@/lib/db/queries/servers";
+import { insertTestConnection } from "../support/connections";
 import { openTestDb, type TestDb } from "../support/databases";
 
 describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
@@ -26,18 +27,13 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
     const id = crypto.randomUUID();
     const memory = await getServer(t.db, { idOrSlug: "memory" });
     const { keyId, ciphertext } = await cipher.encrypt({ TOKEN: secret }, id);
-    return insertConnection(t.db, {
+    return insertTestConnection(t.db, {
       id,
       accountId,
       serverId: memory?.id as string,
       name: "m",
-      provider: "local",
       credentialsCiphertext: ciphertext,
       credentialsKeyId: keyId,
-      keepAlive: true,
-      timeoutSeconds: 60,
-      expiresAt: new Date(Date.now() + 60_000),
-      host: "test",
     });
   }
 

@@ -14,7 +14,9 @@ import { openTestDb, type TestDb } from "../support/databases";
  * the tables' owner, which RLS does not apply to, so every fixture below is written that way.
  */
 const ACCOUNT_TABLES = ["memberships", "api_keys", "mcp_connections", "connection_events"] as const;
-const ALL_TABLES = ["accounts", "users", ...ACCOUNT_TABLES, "mcp_servers", "berth_settings"] as const;
+/** Server-only tables: no policy, nothing granted; not even a user of the account reads them. */
+const SERVER_ONLY = ["berth_settings", "member_invites"] as const;
+const ALL_TABLES = ["accounts", "users", ...ACCOUNT_TABLES, "mcp_servers", ...SERVER_ONLY] as const;
 
 describe.each(["pglite", "postgres"] as const)("row level security on %s", (kind) => {
   let t: TestDb;
@@ -140,7 +142,7 @@ describe.each(["pglite", "postgres"] as const)("row level security on %s", (kind
     expect(own.length).toBe(1);
   });
 
-  it("lets signed-in users read the catalogue, and nobody but the owner read berth_settings", async () => {
+  it("lets signed-in users read the catalogue, and nobody but the owner read the server-only tables", async () => {
     const slugs = await as("authenticated", userClaims(fixture.a.user), (tx) =>
       tx.query<{ slug: string }>("select slug from mcp_servers"),
     );
@@ -148,6 +150,17 @@ describe.each(["pglite", "postgres"] as const)("row level security on %s", (kind
     await expect(
       as("authenticated", userClaims(fixture.a.user), (tx) => tx.query("select value from berth_settings")),
     ).rejects.toMatchObject(permissionDenied);
+    // Invitations (token hashes) are Berth's alone, even for the invited account's own users.
+    const invites = await t.db.query<{ n: number }>(
+      "select (select relrowsecurity from pg_class where oid = 'member_invites'::regclass)::int as n",
+    );
+    expect(invites[0]?.n).toBe(1);
+    for (const sql of ["select token_hash from member_invites", "select account_id from member_invites"]) {
+      await expect(
+        as("authenticated", userClaims(fixture.a.user), (tx) => tx.query(sql)),
+        sql,
+      ).rejects.toMatchObject(permissionDenied);
+    }
   });
 
   it("refuses every write, even to a user's own account", async () => {
@@ -158,6 +171,8 @@ describe.each(["pglite", "postgres"] as const)("row level security on %s", (kind
       `insert into memberships (account_id, user_id, role) values ('${a}', '${fixture.b.user}', 'member')`,
       `update mcp_connections set name = 'renamed' where account_id = '${a}'`,
       `update accounts set name = 'renamed' where id = '${a}'`,
+      `update accounts set default_timeout = 600 where id = '${a}'`,
+      `insert into member_invites (account_id, user_id, token_hash, expires_at) values ('${a}', '${fixture.a.user}', 'x', now())`,
       `delete from connection_events where account_id = '${a}'`,
       "insert into mcp_servers (slug, title, start_command, default_timeout) values ('evil', 'Evil', 'sh', 60)",
       `update users set email = 'x@example.com' where id = '${fixture.a.user}'`,

@@ -25,6 +25,7 @@ describe("supabase/seed.sql", () => {
         id: _id,
         created_at: _c,
         updated_at: _u,
+        removed_at: _r,
         ...stored
       } = (await getServer(t.db, { idOrSlug: def.slug })) ?? {};
       expect(stored).toEqual(def);

@@ -1,11 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isDeployError } from "@/lib/core/runtime";
+import { isCheckFailedError, isDeployError } from "@/lib/core/runtime";
 import { UpstreamSession } from "@/lib/mcp/upstream-session";
 import { E2BProvider } from "@/lib/sandbox/e2b";
 import { type CrashReport, NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { type FakeCall, FakeE2B } from "../fakes/e2b-server";
+import { CHECKED_SERVER_GOOD_TOKEN, checkedServer } from "../fixtures/checked-server";
 
 /**
  * E2BProvider against the local fake E2B (tests/fakes/e2b-server.ts), only through the real `e2b`
@@ -340,6 +341,25 @@ describe.skipIf(!support.ok)("E2B provider against the fake E2B", () => {
       runtime.dryRun({ accountId: "acct-1", startCommand: MEMORY, env: {}, network: false, timeoutSeconds: 60 }),
     );
     expect(tools.map((t) => t.name)).toContain("create_entities");
+    expect(fake.sandboxIds().filter((id) => !before.has(id))).toEqual([]);
+  });
+
+  it("dry-runs with a credential check: its call made in the sandbox, which is destroyed either way", async () => {
+    const runtime = new NodeSandboxRuntime(provider, INSTALLATION);
+    const before = new Set(fake.sandboxIds());
+    const spec = (TOKEN: string) => ({
+      accountId: "acct-1",
+      startCommand: checkedServer.start_command as string,
+      env: { TOKEN },
+      network: false,
+      timeoutSeconds: 60,
+      check: { tool: "whoami", arguments: {} },
+    });
+    const tools = await runtime.dryRun(spec(CHECKED_SERVER_GOOD_TOKEN));
+    expect(tools.map((t) => t.name)).toContain("whoami");
+    const err = await runtime.dryRun(spec("wrong-token")).catch((e: unknown) => e);
+    expect(isCheckFailedError(err)).toBe(true);
+    expect(err).toMatchObject({ tool: "whoami", message: "Bad credentials: token rejected" });
     expect(fake.sandboxIds().filter((id) => !before.has(id))).toEqual([]);
   });
 

@@ -3,8 +3,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "../support/temp-dirs";
 
 /**
  * A local fake of E2B that speaks what the real `e2b` SDK (2.x) sends, on one port:
@@ -108,6 +108,7 @@ export type FakeE2BOptions = {
 export class FakeE2B {
   readonly calls: FakeCall[] = [];
   readonly apiKey: string;
+  private readonly faults = new Map<string, { status: number; message: string; times: number }>();
   private readonly sandboxes = new Map<string, FakeSandbox>();
   private readonly maxTimeoutSeconds: number;
   private server!: http.Server;
@@ -118,6 +119,14 @@ export class FakeE2B {
   private constructor(opts: FakeE2BOptions) {
     this.apiKey = opts.apiKey ?? FAKE_E2B_API_KEY;
     this.maxTimeoutSeconds = opts.maxTimeoutSeconds ?? 3600;
+  }
+
+  /**
+   * The next `times` calls of a REST route (as `"DELETE sandboxes/:id"`, `"POST sandboxes/:id/timeout"`,
+   * `"POST v2/sandboxes"`) answer `status` with E2B's error body, as E2B does when it is failing.
+   */
+  failNext(route: string, status: number, times = 1, message = "Internal server error") {
+    this.faults.set(route, { status, message, times });
   }
 
   /** Whether this machine can run the fake: root, unshare, nsenter and ip. */
@@ -133,7 +142,7 @@ export class FakeE2B {
   static async start(opts: FakeE2BOptions = {}): Promise<FakeE2B> {
     const fake = new FakeE2B(opts);
     fake.ownRoot = !opts.root;
-    fake.root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), "fake-e2b-"));
+    fake.root = opts.root ?? tempDir("fake-e2b-");
     fs.mkdirSync(fake.root, { recursive: true });
     fake.server = http.createServer((req, res) => {
       fake.handle(req, res).catch((err) => {
@@ -237,6 +246,11 @@ export class FakeE2B {
     const one = /^\/(v2\/)?sandboxes\/([^/]+)(\/\w+)?$/.exec(url.pathname);
     const route = one ? `${method} ${one[1] ?? ""}sandboxes/:id${one[3] ?? ""}` : "";
     const sid = one?.[2] as string;
+    const fault = this.faults.get(route || `${method} ${url.pathname.slice(1)}`);
+    if (fault && fault.times > 0) {
+      fault.times--;
+      return reply(fault.status, { code: fault.status, message: fault.message });
+    }
     if (method === "POST" && url.pathname === "/v2/sandboxes") {
       const timeout = body?.timeout ?? 15;
       if (timeout > this.maxTimeoutSeconds) {

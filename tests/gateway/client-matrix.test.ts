@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -15,6 +14,7 @@ import { StreamableHTTPClientTransport as Transport124 } from "mcp-sdk-1.24/clie
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDERS } from "../lifecycle/providers";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { tempDir } from "../support/temp-dirs";
 import { until } from "../support/until";
 
 type Account = { account_id: string; api_key: string };
@@ -154,7 +154,7 @@ describe.each(TARGETS)("MCP clients through Berth on $name, to $server", ({ prov
 
   // How desktop apps (Claude Desktop) reach a remote server: stdio client -> mcp-remote -> Berth.
   it("mcp-remote bridges a stdio client to Berth", async () => {
-    const configDir = fs.mkdtempSync(path.join(os.tmpdir(), "mcp-remote-"));
+    const configDir = tempDir("mcp-remote-");
     const transport = new RecordingStdioTransport({
       command: path.join(BIN, "mcp-remote"),
       // mcp-remote fills ${BERTH_AUTH} from its environment: no space in argv for desktop apps

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -9,6 +8,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDERS } from "../lifecycle/providers";
 import { api, type BerthServer, freePort, startBerth } from "../support/berth-server";
+import { tempDir } from "../support/temp-dirs";
 import { until } from "../support/until";
 
 const run = promisify(execFile);
@@ -28,7 +28,7 @@ describe.each(PROVIDERS)("servers that serve Streamable HTTP, on $name", (provid
 
   /** Adds a definition with the CLI (a file, as an operator would). */
   async function addServer(definition: object) {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-def-")), "server.json");
+    const file = path.join(tempDir("berth-def-"), "server.json");
     fs.writeFileSync(file, JSON.stringify(definition));
     return berth.cli(["servers", "add", "--file", file]);
   }
@@ -132,7 +132,7 @@ describe("server definitions: transport", () => {
     [{ transport: "streamable-http", port: 70000 }, "port", ""],
     [{ transport: "sse", port: 3000 }, "transport", ""],
   ])("%j is refused, naming the field", async (extra, field, message) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-def-"));
+    const dir = tempDir("berth-def-");
     const file = path.join(dir, "server.json");
     fs.writeFileSync(file, JSON.stringify({ slug: "bad", title: "Bad", start_command: "node x.js", ...extra }));
     const failed = await run(

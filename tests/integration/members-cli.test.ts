@@ -1,15 +1,17 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import type http from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "@/lib/auth/password";
 import { listenForCli } from "@/lib/cli/socket";
+import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
+import { loadKeyring } from "@/lib/crypto/keyring";
 import { type DbHandle, openDb } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
 import { createPostgresDatabase } from "../support/databases";
+import { tempDir } from "../support/temp-dirs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -41,10 +43,11 @@ function cliWith(env: Record<string, string>): Cli {
  */
 const setups: Record<string, () => Promise<Setup>> = {
   "an embedded Berth (Unix socket)": async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-members-"));
+    const dataDir = tempDir("berth-members-");
     const db = await openDb({ dataDir });
     await migrate(db);
-    const listener: http.Server = await listenForCli({ db, hashPassword }, dataDir);
+    const cipher = await createCredentialsCipher(loadKeyring({ dataDir, allowGenerate: true }).keys);
+    const listener: http.Server = await listenForCli({ db, cipher, hashPassword }, dataDir);
     return {
       cli: cliWith({ BERTH_DATA_DIR: dataDir }),
       db,
@@ -57,7 +60,7 @@ const setups: Record<string, () => Promise<Setup>> = {
   },
   PostgreSQL: async () => {
     const pg = await createPostgresDatabase();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-members-"));
+    const dataDir = tempDir("berth-members-");
     const db = await openDb({ databaseUrl: pg.url, dataDir });
     await migrate(db);
     const key = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
@@ -118,6 +121,32 @@ describe.each(Object.keys(setups))("berth members add, through %s", (name) => {
     ]);
   });
 
+  it("generates a password for a new owner only: an existing user's stays, so none is printed for them", async () => {
+    const fresh = await t.cli(["accounts", "create", "--name", "New", "--owner-email", "new-owner@example.com"]);
+    expect(fresh.json.owner_password).toEqual(expect.any(String));
+    const again = await t.cli(["accounts", "create", "--name", "Second", "--owner-email", "NEW-owner@example.com"]);
+    expect(again.code).toBe(0);
+    expect(again.json).not.toHaveProperty("owner_password");
+  });
+
+  it("makes a user an operator of the catalogue and back", async () => {
+    const granted = await t.cli(["operators", "grant", "--email", "owner@example.com"]);
+    expect(granted.json).toEqual({ user_id: ownerId, email: "owner@example.com", operator: true });
+    expect((await t.cli(["operators", "list"])).json).toEqual([{ user_id: ownerId, email: "owner@example.com" }]);
+    const revoked = await t.cli(["operators", "revoke", "--user-id", ownerId]);
+    expect(revoked.json.operator).toBe(false);
+    expect((await t.cli(["operators", "list"])).json).toEqual([]);
+    const nobody = await t.cli(["operators", "grant", "--email", "nobody@example.com"]);
+    expect(nobody.code).toBe(2);
+    expect(nobody.stderr).toContain("No user has the email nobody@example.com.");
+  });
+
+  it("rotates the credentials key, reporting counts", async () => {
+    const r = await t.cli(["keys", "rotate"]);
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual({ key_id: expect.any(String), rotated: 0, changed_meanwhile: 0, failed: [], by_key: {} });
+  });
+
   it("links an existing user by email (any case) and keeps an existing user's email when added by id", async () => {
     const byEmail = await t.cli(["members", "add", "--account", accountId, "--email", "OWNER@example.com"]);
     expect(byEmail.code).toBe(0);
@@ -153,9 +182,14 @@ describe.each(Object.keys(setups))("berth members add, through %s", (name) => {
   });
 });
 
-it("berth --help lists members add", async () => {
+it("berth --help lists members add, the api-keys, operators and keys commands", async () => {
   const { stderr } = await run(process.execPath, [path.join(ROOT, "bin/berth.mjs"), "--help"], { cwd: ROOT });
   expect(stderr).toContain(
     "berth members add --account <account_id> (--user-id <uuid> | --email <email>) [--role owner|admin|member]",
   );
+  expect(stderr).toContain("berth api-keys list --account <account_id>");
+  expect(stderr).toContain("berth api-keys revoke --id <api_key_id>");
+  expect(stderr).toContain("berth operators grant (--user-id <uuid> | --email <email>)");
+  expect(stderr).toContain("berth servers remove --slug <slug>");
+  expect(stderr).toContain("berth keys rotate");
 });

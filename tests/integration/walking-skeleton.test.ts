@@ -143,7 +143,11 @@ describe("install memory, call it through /api/mcp/:id, delete it", () => {
       dry_run: true,
       credentials: { BRAVE_API_KEY: secret },
     });
-    expect(brave.status).toBe(200);
+    // Its credential check searches the web: here, offline, with a made-up key, it fails, and says
+    // so without the key.
+    expect(brave.status).toBe(422);
+    expect(brave.body.error.code).toBe("dry_run_failed");
+    expect(brave.body.error.details.check).toMatchObject({ tool: "brave_web_search", ok: false });
     expect(brave.text).not.toContain(secret);
     expect((await call("GET", "/api/mcp-connections")).body.data.length).toBe(before);
   });

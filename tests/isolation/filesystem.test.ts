@@ -1,8 +1,8 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Sandbox } from "@/lib/sandbox/provider";
+import { tempDir } from "../support/temp-dirs";
 import {
   attack,
   bubblewrapProvider,
@@ -162,7 +162,7 @@ describe("a sandboxed server and the host's files", () => {
 
   it("works wherever Berth's files live, e.g. under /root (0700): nothing on the host is opened up", async () => {
     // A project and a data dir no other uid can reach, as under /root.
-    const hidden = fs.mkdtempSync(path.join(os.tmpdir(), "berth-private-"));
+    const hidden = tempDir("berth-private-");
     fs.chmodSync(hidden, 0o700);
     const modules = path.join(hidden, "project", "node_modules");
     fs.mkdirSync(path.join(modules, "private-pkg"), { recursive: true, mode: 0o755 });

@@ -1,16 +1,15 @@
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { BubblewrapConfinement, type BubblewrapOptions } from "@/lib/sandbox/bubblewrap";
 import { type HostReport, probeHost } from "@/lib/sandbox/host-probe";
 import { LocalProvider, type LocalProviderOptions } from "@/lib/sandbox/local";
-import { packagesOf, preparePackages } from "@/lib/sandbox/prepared-packages";
+import { prepareServerPackages } from "@/lib/sandbox/prepared-packages";
 import type { Sandbox, SandboxOwner } from "@/lib/sandbox/provider";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
-import { PROJECT_MODULES } from "@/lib/sandbox/start-command";
+import { tempDir } from "../support/temp-dirs";
 
 export const PROJECT = path.resolve(import.meta.dirname, "../..");
 
@@ -51,7 +50,7 @@ export function requireHost(...features: Feature[]): HostReport {
  * sandboxes under it, as the real server has them.
  */
 export async function fakeDataDir() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-isolation-"));
+  const dir = tempDir("berth-isolation-");
   fs.chmodSync(dir, 0o700);
   fs.writeFileSync(path.join(dir, "encryption-keys"), "k1:SECRET-ENCRYPTION-KEY\n", { mode: 0o600 });
   fs.writeFileSync(path.join(dir, "session-secret"), "SECRET-SESSION\n", { mode: 0o600 });
@@ -107,8 +106,7 @@ export function bubblewrapProvider(
   opts: Partial<BubblewrapOptions> = {},
   providerOptions: LocalProviderOptions = {},
 ) {
-  const preparedRoot =
-    opts.preparedRoot ?? preparePackages({ modules: PROJECT_MODULES, dataDir, packages: packagesOf(CATALOGUE) });
+  const preparedRoot = opts.preparedRoot ?? prepareServerPackages(dataDir, CATALOGUE);
   return new LocalProvider(
     path.join(dataDir, "sandboxes"),
     new BubblewrapConfinement(probeHost(), { ...opts, preparedRoot }),

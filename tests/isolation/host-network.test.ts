@@ -1,9 +1,8 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "../support/temp-dirs";
 import { PROJECT, requireHost } from "./helpers";
 
 /**
@@ -19,7 +18,7 @@ describe("a network sandbox beyond the public internet", () => {
 
   beforeAll(async () => {
     requireHost("bwrap", "setpriv", "bridge", "pasta", "nft", "network");
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-network-"));
+    const dataDir = tempDir("berth-network-");
     fs.chmodSync(dataDir, 0o700);
     try {
       const { stdout } = await promisify(execFile)(

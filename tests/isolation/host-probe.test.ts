@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BubblewrapConfinement, sandboxUid } from "@/lib/sandbox/bubblewrap";
@@ -13,6 +12,7 @@ import {
   SANDBOX_UID_SPAN,
 } from "@/lib/sandbox/host-probe";
 import type { LocalBox } from "@/lib/sandbox/local";
+import { tempDir } from "../support/temp-dirs";
 import { PROJECT, requireHost } from "./helpers";
 
 describe("the host probe", () => {
@@ -88,7 +88,7 @@ describe("the command Berth spawns", () => {
   const report = () => requireHost("bwrap", "setpriv", "bridge", "network", "seccomp");
   const box = (network: boolean): LocalBox => ({
     id: "lcl-00000000-0000-0000-0000-000000000000",
-    dir: fs.mkdtempSync(path.join(os.tmpdir(), "berth-cmd-")),
+    dir: tempDir("berth-cmd-"),
     owner: { installation: "i", accountId: "acct-$(touch /tmp/pwned)" },
     network,
   });

@@ -5,10 +5,10 @@
 // secret in encodings the scrubber does not know (base32, ROT13, spaced out), which
 // docs/SECURITY.md says cannot be promised.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { tempDir } from "../support/temp-dirs";
 
 // A tiny stdio MCP server (python) with one tool, `sh`, that runs a shell command in its sandbox.
 // With MODE=fail in its environment it exits at start (to park a connection in `failed`).
@@ -81,7 +81,7 @@ const sandboxServers = () =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rt2-hostile-"));
+  tmp = tempDir("rt2-hostile-");
   berth = await startBerth({
     BERTH_ACCOUNT_MAX_SANDBOXES: String(CAP),
     // a comfortable window between a crash and its automatic restart

@@ -6,11 +6,11 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
 import { probe } from "../support/latency";
+import { tempDir } from "../support/temp-dirs";
 
 // A stdio MCP server (node) whose one tool, `eval`, runs the caller's JS inside the sandbox, with
 // `send(obj)` writing raw JSON-RPC lines to stdout; BOOT (a credential) runs at start.
@@ -145,7 +145,7 @@ function attacker(body: string, input: object) {
 }
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rt3-test-"));
+  tmp = tempDir("rt3-test-");
   berth = await startBerth({
     BERTH_MAINTENANCE_INTERVAL_MS: "1000",
     BERTH_ACCOUNT_MAX_SANDBOXES: "2",

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BubblewrapConfinement, sandboxUid } from "@/lib/sandbox/bubblewrap";
 import { type HostReport, setprivDrop } from "@/lib/sandbox/host-probe";
 import { LocalProvider } from "@/lib/sandbox/local";
+import { tempDir } from "../support/temp-dirs";
 import { attack, attackAsServer, bubblewrapProvider, fakeDataDir, requireHost } from "./helpers";
 
 type Listener = { name: string; host: string; port: number; hits: number; close(): Promise<void> };
@@ -151,7 +152,7 @@ describe("a sandboxed server and the host's network", () => {
       pasta: { ok: false, detail: "pasta not found (Debian package passt)" },
       network: { ok: false, detail: "pasta not found (Debian package passt)" },
     };
-    const root = fs.mkdtempSync(`${os.tmpdir()}/berth-nonet-`);
+    const root = tempDir("berth-nonet-");
     const p = new LocalProvider(root, new BubblewrapConfinement(crippled, { preparedRoot: root }));
     await expect(
       p.create({

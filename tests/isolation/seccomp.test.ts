@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../support/temp-dirs";
 import { owner, PROJECT, useSandboxes, waitFor, withTimeout } from "./helpers";
 
 const POLICY_DIR = path.join(PROJECT, "lib/sandbox/seccomp");
@@ -156,7 +156,7 @@ print(json.dumps({
   });
 
   it("uses the filters that scripts/seccomp/generate.py makes from the policy", () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "berth-seccomp-"));
+    const out = tempDir("berth-seccomp-");
     try {
       execFileSync("/usr/bin/python3", [path.join(PROJECT, "scripts/seccomp/generate.py"), out], { stdio: "pipe" });
       for (const arch of ["x86_64", "aarch64"]) {

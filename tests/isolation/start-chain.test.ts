@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isBerthError } from "@/lib/core/errors";
 import { ServerDefinitionInput } from "@/lib/core/schemas/server-definition";
 import { validateCredentials } from "@/lib/core/services/connections/credentials";
 import type { ServerRow } from "@/lib/db/queries/servers";
+import { tempDir } from "../support/temp-dirs";
 import { attack, hostProcessesWith, owner, PROJECT, useSandboxes, waitFor, withTimeout } from "./helpers";
 
 /**
@@ -24,7 +24,7 @@ describe("the start chain and the server's environment", () => {
 
   beforeAll(async () => {
     // A preload that records who loaded it, where any uid may append (the test's own dir).
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "berth-preload-"));
+    work = tempDir("berth-preload-");
     fs.chmodSync(work, 0o755);
     log = path.join(work, "loaded-by");
     fs.writeFileSync(log, "", { mode: 0o666 });

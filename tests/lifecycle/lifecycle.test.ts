@@ -200,4 +200,65 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
     expect(running.sandbox_id).not.toBe(orphan);
     await call("DELETE", `/api/mcp-connections/${conn.id}`);
   });
+
+  /** Berth SIGKILLed, then started again on the same data. */
+  const killAndRestart = async () => {
+    berth.proc.kill("SIGKILL");
+    await berth.stop();
+    berth = await startBerth({ ...env(), BERTH_DATA_DIR: berth.dataDir });
+    call = api(berth.url, account.api_key);
+  };
+
+  /** The sandboxes Berth's connections hold, and every other one there is (none: no orphans). */
+  const orphans = async (ignore: Set<string>) => {
+    const held = new Set<string>();
+    for (const c of (await call("GET", "/api/mcp-connections")).body.data as Conn[])
+      if (c.sandbox_id) held.add(c.sandbox_id);
+    return provider
+      .sandboxIds(berth)
+      .filter((id) => !held.has(id) && !ignore.has(id) && provider.processes(berth, id).length);
+  };
+
+  it("leaves one sandbox and a truthful status when Berth is killed mid-restart", async () => {
+    const before = new Set(provider.sandboxIds(berth));
+    const res = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "slow",
+    });
+    expect(res.body.data.status).toBe("running");
+    const conn = res.body.data as Conn;
+    const pending = call("POST", `/api/mcp-connections/${conn.id}/restart`);
+    pending.catch(() => {}); // Berth dies under it
+    // The new sandbox exists (its slow server still starting), the old one is stopped or stopping.
+    await until("the restart's new sandbox", () =>
+      provider
+        .sandboxIds(berth)
+        .find((id) => !before.has(id) && id !== conn.sandbox_id && provider.processes(berth, id).length > 0),
+    );
+    await killAndRestart();
+    const back = await waitFor("the connection to run again", conn.id, (c) => c.status === "running");
+    expect(provider.processes(berth, back.sandbox_id).length).toBeGreaterThan(0);
+    expect(await orphans(before)).toEqual([]);
+    const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data as Event[];
+    expect(events[0]?.type, JSON.stringify(events.map((e) => e.type))).toBe("running");
+    await call("DELETE", `/api/mcp-connections/${conn.id}`);
+  });
+
+  it("finishes a delete Berth was killed in the middle of, or leaves it to be repeated, never a half", async () => {
+    const before = new Set(provider.sandboxIds(berth));
+    const conn = await install();
+    const pending = call("DELETE", `/api/mcp-connections/${conn.id}`);
+    pending.catch(() => {}); // Berth dies under it, or just after
+    await new Promise((r) => setTimeout(r, 5));
+    await killAndRestart();
+    const after = await call("GET", `/api/mcp-connections/${conn.id}`);
+    if (after.status === 200) {
+      // Not deleted yet: it is whole (running again), and deleting again works.
+      const whole = await waitFor("the connection to run again", conn.id, (c) => c.status === "running");
+      expect(provider.processes(berth, whole.sandbox_id).length).toBeGreaterThan(0);
+      expect((await call("DELETE", `/api/mcp-connections/${conn.id}`)).status).toBe(200);
+    } else expect(after.status).toBe(404);
+    expect((await call("GET", `/api/mcp-connections/${conn.id}`)).status).toBe(404);
+    await until("its sandboxes to be gone", async () => ((await orphans(before)).length ? undefined : true));
+  });
 });

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { tempDir } from "./temp-dirs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -29,7 +29,7 @@ export function freePort(): Promise<number> {
 
 /** Starts the real Berth server (production build, tsx) on a fresh data dir and waits until healthy. */
 export async function startBerth(env: Record<string, string> = {}): Promise<BerthServer> {
-  const dataDir = env.BERTH_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-"));
+  const dataDir = env.BERTH_DATA_DIR ?? tempDir("berth-test-");
   const port = await freePort();
   const fullEnv = {
     ...process.env,
@@ -116,6 +116,20 @@ export function api(base: string, key?: string) {
     }
     return { status: res.status, body: json, text, headers: res.headers };
   };
+}
+
+/**
+ * A new account (through the CLI) with one running `memory` connection: the fixture of suites
+ * that need a live server to aim at. Throws, with Berth's answer, if the install did not run.
+ */
+export async function accountWithMemory(berth: BerthServer, name: string) {
+  const account = (await berth.cli(["accounts", "create", "--name", name])) as { account_id: string; api_key: string };
+  const res = await api(berth.url, account.api_key)("POST", "/api/mcp-connections/install", {
+    account_id: account.account_id,
+    server_id: "memory",
+  });
+  if (res.status !== 201 || res.body.data.status !== "running") throw new Error(`memory did not install: ${res.text}`);
+  return { account, connection: res.body.data as { id: string; mcp_url: string } };
 }
 
 /** Pids of processes whose working directory is inside `dir` (a local sandbox's home). */

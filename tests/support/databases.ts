@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import pg from "pg";
 import { type DbHandle, openDb } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
+import { tempDir } from "./temp-dirs";
 
 /** The PostgreSQL server the data tests use; each run creates and drops its own database on it. */
 export const POSTGRES_ADMIN_URL = process.env.BERTH_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -12,7 +12,7 @@ export type TestDb = { db: DbHandle; drop(): Promise<void> };
 
 export async function openTestDb(kind: "pglite" | "postgres"): Promise<TestDb> {
   if (kind === "pglite") {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-pglite-"));
+    const dataDir = tempDir("berth-pglite-");
     const db = await openDb({ dataDir });
     await migrate(db);
     return {

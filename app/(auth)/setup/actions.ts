@@ -4,9 +4,8 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { getAppDeps } from "@/lib/app-deps";
 import { startSession } from "@/lib/auth/current-user";
-import type { SessionData } from "@/lib/auth/session";
-import { createAccount } from "@/lib/core/services/accounts/create-account";
-import { countUsers } from "@/lib/db/queries/accounts";
+import { isBerthError } from "@/lib/core/errors";
+import { createFirstAccount, isFirstRun } from "@/lib/core/services/accounts/first-run";
 import { type AuthFormState, textField } from "../form-state";
 
 const SetUpInput = z.object({
@@ -19,7 +18,7 @@ const SetUpInput = z.object({
   password: z.string().min(8, { error: "Use at least 8 characters." }).max(1024),
 });
 
-/** First run only: creates the first account and its owner, then signs the owner in. */
+/** First run only: creates the first account and its owner (an operator), then signs the owner in. */
 export async function setUpAction(_prev: AuthFormState, formData: FormData): Promise<AuthFormState> {
   const values = { name: textField(formData, "name"), email: textField(formData, "email") };
   const parsed = SetUpInput.safeParse({ ...values, password: textField(formData, "password") });
@@ -29,12 +28,12 @@ export async function setUpAction(_prev: AuthFormState, formData: FormData): Pro
   // With Supabase Auth, users are Supabase's: accounts and members come from the CLI.
   if (deps.supabase) redirect("/setup");
   // Once anyone exists, accounts are made by their owners or the CLI, never by a stranger here.
-  if ((await countUsers(deps.db)) > 0) redirect("/sign-in");
+  if (!(await isFirstRun(deps))) redirect("/sign-in");
 
-  let session: SessionData;
+  let session: { userId: string; accountId: string };
   try {
     const { name, email, password } = parsed.data;
-    const created = await createAccount(deps, {
+    const created = await createFirstAccount(deps, {
       name,
       ownerEmail: email,
       ownerPasswordHash: await deps.hashPassword(password),
@@ -42,6 +41,8 @@ export async function setUpAction(_prev: AuthFormState, formData: FormData): Pro
     if (!created.userId) throw new Error("createAccount returned no owner");
     session = { userId: created.userId, accountId: created.account.id };
   } catch (err) {
+    // Someone else finished first-run setup meanwhile: theirs stands.
+    if (isBerthError(err) && err.code === "conflict") redirect("/sign-in");
     deps.log.error({ err }, "first-run setup failed");
     return { values, error: "Could not create the account. Please try again." };
   }

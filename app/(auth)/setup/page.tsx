@@ -4,7 +4,7 @@ import { redirect } from "next/navigation";
 import { connection } from "next/server";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { getAppDeps } from "@/lib/app-deps";
-import { countUsers } from "@/lib/db/queries/accounts";
+import { isFirstRun } from "@/lib/core/services/accounts/first-run";
 import { setUpAction } from "./actions";
 import { SetupForm } from "./setup-form";
 
@@ -15,7 +15,7 @@ export default async function SetupPage() {
   await connection(); // the answer depends on the database, never on the build
   const { db, supabase } = getAppDeps();
   if (supabase) return <SupabaseSetup />;
-  if ((await countUsers(db)) > 0) redirect("/sign-in");
+  if (!(await isFirstRun({ db }))) redirect("/sign-in");
 
   return (
     <Card>

@@ -5,6 +5,7 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { getAppDeps } from "@/lib/app-deps";
 import { startSession } from "@/lib/auth/current-user";
+import { nextPath } from "@/lib/auth/next-path";
 import { createSupabaseServerClient } from "@/lib/auth/supabase-server";
 import { BerthError } from "@/lib/core/errors";
 import { SignInInput, signIn } from "@/lib/core/services/accounts/sign-in";
@@ -27,7 +28,7 @@ export async function signInAction(_prev: AuthFormState, formData: FormData): Pr
     deps.log.error({ err }, "sign-in failed");
     return { values: { email }, error: "Could not sign in. Please try again." };
   }
-  redirect("/dashboard");
+  redirect(nextPath(textField(formData, "next")));
 }
 
 /**
@@ -54,5 +55,5 @@ export async function supabaseSignInAction(_prev: AuthFormState, formData: FormD
       : "Could not sign in. Please try again.";
     return { values: { email }, error: message };
   }
-  redirect("/dashboard");
+  redirect(nextPath(textField(formData, "next")));
 }

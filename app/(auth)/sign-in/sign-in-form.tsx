@@ -8,10 +8,12 @@ import type { AuthFormAction, AuthFormState } from "../form-state";
 
 const initialState: AuthFormState = {};
 
-export function SignInForm({ action }: { action: AuthFormAction }) {
+/** `next`: the page to open after signing in (checked again by the action). */
+export function SignInForm({ action, next }: { action: AuthFormAction; next?: string }) {
   const [state, formAction, pending] = useActionState(action, initialState);
   return (
     <form action={formAction} className="grid gap-4">
+      {next && <input type="hidden" name="next" value={next} />}
       <FormError message={state.error} />
       <FormField
         id="email"

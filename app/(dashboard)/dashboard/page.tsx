@@ -1,35 +1,41 @@
 import { TriangleAlert } from "lucide-react";
 import type { Metadata } from "next";
-import { ServerCard } from "@/components/catalogue/server-card";
-import { ConnectionsTable } from "@/components/connections/connections-table";
+import Link from "next/link";
+import { ConnectionsList } from "@/components/connections/connections-list";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
 import { getAppDeps } from "@/lib/app-deps";
 import { requireCurrentUser, userContext } from "@/lib/auth/current-user";
-import { toConnectionJson } from "@/lib/core/schemas/connection";
-import { toServerDefinitionJson } from "@/lib/core/schemas/server-definition";
 import { listAccountConnections } from "@/lib/core/services/connections/list";
-import { listDefinitions } from "@/lib/core/services/definitions/definitions";
+import { presentConnections } from "@/lib/core/services/connections/present";
 
-export const metadata: Metadata = { title: "Dashboard · Berth" };
+export const metadata: Metadata = { title: "Connections · Berth" };
 
 export default async function DashboardPage() {
   const user = await requireCurrentUser();
   const ctx = userContext(user);
   const { providerInfo } = getAppDeps();
-  const [definitions, connections] = await Promise.all([listDefinitions(ctx), listAccountConnections(ctx, {})]);
+  const connections = await presentConnections(ctx, await listAccountConnections(ctx, {}));
 
   return (
-    <div className="grid gap-10">
-      <div className="grid gap-1">
-        <h1 className="text-2xl font-semibold tracking-tight">{user.accountName}</h1>
-        <p className="text-muted-foreground text-sm">MCP servers running in sandboxes for this account.</p>
+    <div className="grid gap-8">
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div className="grid gap-1">
+          <h1 className="text-2xl font-semibold tracking-tight">{user.accountName}</h1>
+          <p className="text-muted-foreground text-sm">MCP servers running in sandboxes for this account.</p>
+        </div>
+        {user.role !== "member" && (
+          <Button asChild>
+            <Link href="/dashboard/catalogue">Install a server</Link>
+          </Button>
+        )}
       </div>
 
       {!providerInfo.isolated && (
-        <Alert className="border-amber-300 bg-amber-50 text-amber-900">
-          <TriangleAlert />
+        <Alert className="border-amber-300 bg-amber-50 text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-50">
+          <TriangleAlert aria-hidden />
           <AlertTitle>Sandboxes are not isolated on this host</AlertTitle>
-          <AlertDescription className="text-amber-800">
+          <AlertDescription className="text-amber-950 dark:text-amber-100">
             The “{providerInfo.name}” provider runs MCP servers as plain processes on this machine, with no isolation
             from it or from each other. Only run servers you trust.
           </AlertDescription>
@@ -40,23 +46,7 @@ export default async function DashboardPage() {
         <h2 id="connections-heading" className="text-lg font-semibold">
           Connections
         </h2>
-        <ConnectionsTable
-          accountId={user.accountId}
-          initialData={connections.map((row) =>
-            toConnectionJson(row, { publicUrl: ctx.publicUrl, isolated: providerInfo.isolated }),
-          )}
-        />
-      </section>
-
-      <section className="grid gap-4" aria-labelledby="catalogue-heading">
-        <h2 id="catalogue-heading" className="text-lg font-semibold">
-          Catalogue
-        </h2>
-        <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
-          {definitions.map((row) => (
-            <ServerCard key={row.id} definition={toServerDefinitionJson(row)} />
-          ))}
-        </div>
+        <ConnectionsList accountId={user.accountId} initialData={connections} />
       </section>
     </div>
   );

@@ -1,11 +1,21 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  deleteAction,
+  extendAction,
+  restartAction,
+  updateAction,
+} from "@/app/(dashboard)/dashboard/connections/actions";
+import { unwrap } from "@/lib/client/action";
 import { api } from "@/lib/client/api";
 import type { AnswerOf } from "@/lib/core/http/routes";
 import type { Connection } from "@/lib/core/schemas/connection";
 import { connectionKeys } from "./keys";
 
-/** Statuses change on their own (deploying → running, expiry, crashes): poll this often. */
-const POLL_MS = 5_000;
+/**
+ * Statuses change on their own (deploying → running, expiry, crashes): poll this often, so a card
+ * shows a change within two seconds. Only while the tab is visible (TanStack Query's default).
+ */
+const POLL_MS = 2_000;
 
 export type ConnectionEvent = AnswerOf<"GET /api/mcp-connections/:id/events">[number];
 export type ToolInfo = AnswerOf<"GET /api/mcp-connections/:id/tools">[number];
@@ -49,28 +59,67 @@ export function useToolsQuery(accountId: string, id: string, enabled: boolean) {
   });
 }
 
-/** Extends a connection by its default timeout; refreshes it and its events. */
-export function useExtendMutation(accountId: string, id: string) {
+/** Keeps a changed connection in the detail and list caches, and refreshes its timeline. */
+function useConnectionChanged(accountId: string, id: string) {
   const client = useQueryClient();
-  return useMutation({
-    mutationFn: () => api("POST /api/mcp-connections/:id/extend", { params: { id }, body: {} }),
-    onSuccess: (conn) => {
-      client.setQueryData(connectionKeys.detail(accountId, id), conn);
-      void client.invalidateQueries({ queryKey: connectionKeys.events(accountId, id) });
-      void client.invalidateQueries({ queryKey: connectionKeys.list(accountId) });
+  return (conn: Connection) => {
+    client.setQueryData(connectionKeys.detail(accountId, id), conn);
+    client.setQueryData<Connection[]>(connectionKeys.list(accountId), (list) =>
+      list?.map((c) => (c.id === id ? conn : c)),
+    );
+    void client.invalidateQueries({ queryKey: connectionKeys.events(accountId, id) });
+  };
+}
+
+/**
+ * An optimistic change to the connection's card: applied at once, rolled back if the server
+ * refuses, replaced by the server's answer when it comes.
+ */
+function useOptimisticChange<V>(accountId: string, id: string, change: (conn: Connection, vars: V) => Connection) {
+  const client = useQueryClient();
+  const changed = useConnectionChanged(accountId, id);
+  const key = connectionKeys.detail(accountId, id);
+  return {
+    onMutate: async (vars: V) => {
+      await client.cancelQueries({ queryKey: key });
+      const before = client.getQueryData<Connection>(key);
+      if (before) client.setQueryData(key, change(before, vars));
+      return { before };
     },
+    onError: (_err: Error, _vars: V, context?: { before?: Connection }) => {
+      if (context?.before) client.setQueryData(key, context.before);
+    },
+    onSuccess: changed,
+  };
+}
+
+/**
+ * Moves expiry later by `seconds` from its current value (the API extends to now + seconds, at
+ * most 24 h): shown at once, rolled back if the server refuses.
+ */
+export function useExtendMutation(accountId: string, id: string) {
+  return useMutation({
+    mutationFn: (expiresAt: string) => {
+      const seconds = Math.min(86_400, Math.ceil((Date.parse(expiresAt) - Date.now()) / 1000));
+      return unwrap(extendAction({ id, seconds }));
+    },
+    ...useOptimisticChange(accountId, id, (conn, expiresAt: string) => ({ ...conn, expires_at: expiresAt })),
   });
 }
 
-/** Replaces the connection's sandbox (same id and URL); refreshes it and its events. */
+/** Replaces the connection's sandbox (same id and URL): shown as deploying until it runs. */
 export function useRestartMutation(accountId: string, id: string) {
-  const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api("POST /api/mcp-connections/:id/restart", { params: { id } }),
-    onSuccess: (conn) => {
-      client.setQueryData(connectionKeys.detail(accountId, id), conn);
-      void client.invalidateQueries({ queryKey: connectionKeys.detail(accountId, id) });
-    },
+    mutationFn: () => unwrap(restartAction({ id })),
+    ...useOptimisticChange(accountId, id, (conn) => ({ ...conn, status: "deploying" as const })),
+  });
+}
+
+/** Turns keep-alive on or off: shown at once, rolled back if the server refuses. */
+export function useKeepAliveMutation(accountId: string, id: string) {
+  return useMutation({
+    mutationFn: (keepAlive: boolean) => unwrap(updateAction({ id, keep_alive: keepAlive })),
+    ...useOptimisticChange(accountId, id, (conn, keepAlive: boolean) => ({ ...conn, keep_alive: keepAlive })),
   });
 }
 
@@ -78,8 +127,11 @@ export function useRestartMutation(accountId: string, id: string) {
 export function useDeleteMutation(accountId: string, id: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api("DELETE /api/mcp-connections/:id", { params: { id } }),
-    onSuccess: () => client.removeQueries({ queryKey: connectionKeys.detail(accountId, id) }),
+    mutationFn: () => unwrap(deleteAction({ id })),
+    onSuccess: () => {
+      client.removeQueries({ queryKey: connectionKeys.detail(accountId, id) });
+      void client.invalidateQueries({ queryKey: connectionKeys.list(accountId) });
+    },
   });
 }
 

@@ -1,20 +1,13 @@
 import type { z } from "zod";
 import { BerthError, fieldErrors } from "@/lib/core/errors";
 import { MAX_JSON_DEPTH, nestsDeeper } from "@/lib/core/json-depth";
-import { nulPaths } from "@/lib/core/nul-paths";
+import { unstorableText } from "@/lib/core/unstorable-text";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const nul = nulPaths(raw);
-  if (nul.length) {
-    // Nothing Berth stores or runs can hold one: PostgreSQL refuses it, argv and environments end at it.
-    throw new BerthError(
-      "bad_request",
-      "The request is not valid.",
-      nul.map((path) => ({ path, message: "Must not contain a NUL character." })),
-    );
-  }
+  const unstorable = unstorableText(raw);
+  if (unstorable.length) throw new BerthError("bad_request", "The request is not valid.", unstorable);
   const parsed = schema.safeParse(raw);
   if (!parsed.success)
     throw new BerthError("bad_request", "The request is not valid.", fieldErrors(parsed.error.issues));

@@ -28,13 +28,16 @@ const ERROR_RESPONSES: Record<ErrorStatus, { id: string; description: string }> 
   415: { id: "UnsupportedMediaType", description: "`unsupported_media_type`: send `Content-Type: application/json`." },
   422: {
     id: "DryRunFailed",
-    description: "`dry_run_failed`: the server did not start; its stderr tail (secrets scrubbed) is in `details`.",
+    description:
+      "`dry_run_failed`: the server did not start (its stderr tail, secrets scrubbed, is in `details.stderr`), or its " +
+      "definition's credential check failed: `details.check` is `{tool, ok: false, message}`, the server's own message, " +
+      "secrets scrubbed.",
   },
   429: {
     id: "TooManyRequests",
     description:
       "`too_many_requests`: past one of the account's caps (connections deploying, running or restarting after a crash, `BERTH_ACCOUNT_MAX_SANDBOXES`; " +
-      "sandbox-runs and dry runs at once, `BERTH_ACCOUNT_MAX_RUNS`; MCP sessions, `BERTH_MCP_MAX_SESSIONS_PER_*`) or too many " +
+      "sandbox-runs and dry runs at once, `BERTH_ACCOUNT_MAX_RUNS`; sandbox starts a minute, `BERTH_ACCOUNT_SANDBOX_STARTS_PER_MINUTE`; MCP sessions, `BERTH_MCP_MAX_SESSIONS_PER_*`) or too many " +
       "MCP requests in flight on this connection (`BERTH_MCP_MAX_CONCURRENCY`), or faster than `BERTH_API_REQUESTS_PER_SECOND` " +
       "(REST) or `BERTH_MCP_BODY_BYTES_PER_SECOND` (MCP bodies); retry after the `Retry-After` seconds.",
   },
@@ -122,6 +125,9 @@ function createBerthDocument(routes: Record<string, Route>, serverUrl: string): 
       { name: "Connections", description: "Installed MCP servers, each in its own sandbox." },
       { name: "Inspector", description: "Ask a running connection's server directly, as an agent would." },
       { name: "Sandbox runs", description: "One-off commands in fresh sandboxes." },
+      { name: "API keys", description: "The account's API keys: create (the key is shown once), list, revoke." },
+      { name: "Members", description: "The people of the account and their roles; invitations by email." },
+      { name: "Account", description: "The account's name and settings." },
       { name: "MCP", description: "A connection's MCP endpoint (Streamable HTTP)." },
       { name: "Meta", description: "Health, maintenance and this documentation." },
     ],

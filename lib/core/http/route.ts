@@ -31,7 +31,16 @@ export type Params = Record<string, string>;
 export type Serve = (req: Request, params: Params, deps: HttpDeps) => Promise<Response>;
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 406 | 409 | 413 | 415 | 422 | 429 | 502 | 503;
-export type Tag = "Server definitions" | "Connections" | "Inspector" | "Sandbox runs" | "MCP" | "Meta";
+export type Tag =
+  | "Server definitions"
+  | "Connections"
+  | "Inspector"
+  | "Sandbox runs"
+  | "API keys"
+  | "Members"
+  | "Account"
+  | "MCP"
+  | "Meta";
 
 /** One success answer: JSON `{"data": schema}` unless `content` says otherwise. */
 export type Answer = { description: string; schema?: z.ZodType; content?: Record<string, { schema?: unknown }> };
@@ -43,6 +52,8 @@ export type RouteDoc = {
   description?: string;
   /** Path parameters, documented (`:id` is a connection id unless said otherwise). */
   params?: z.ZodObject;
+  /** What a malformed `:id` answers (404); default "No such connection.". */
+  notFound?: string;
   /** Request headers worth documenting. */
   headers?: z.ZodObject;
   answers: Partial<Record<200 | 201 | 202 | 204, Answer>>;
@@ -82,7 +93,7 @@ export type AccountArgs<I> = { ctx: Ctx; input: I; params: Params; id: string; r
 
 /**
  * A route of an account: authenticates, caps and parses the input (JSON body or query string)
- * with its schema, resolves `:id` (a malformed id is simply not found), maps any throw to the
+ * with its schema, resolves `:id` (a malformed id is simply not found, saying `notFound`), maps any throw to the
  * contract's error shape. Nothing else: the logic lives in services.
  */
 export function account<const S extends RouteDoc & Input>(
@@ -100,7 +111,7 @@ export function account<const S extends RouteDoc & Input>(
       throw new BerthError("forbidden", "Members cannot do this; ask an owner or admin of the account.");
     }
     const id = params.id ?? "";
-    if ("id" in params && !isUuid(id)) throw new BerthError("not_found", "No such connection.");
+    if ("id" in params && !isUuid(id)) throw new BerthError("not_found", spec.notFound ?? "No such connection.");
     const schema = spec.body ?? spec.query;
     const raw = spec.query ? Object.fromEntries(new URL(req.url).searchParams) : await readJson(req);
     const input = schema ? parseInput(schema, raw) : undefined;

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { Ctx } from "@/lib/core/context";
+import { AccountSettings, UpdateAccountSettingsInput } from "@/lib/core/schemas/account";
+import { ApiKey, ApiKeyIdParams, CreateApiKeyInput, CreatedApiKey } from "@/lib/core/schemas/api-key";
 import {
   Connection,
   ConnectionEvent,
@@ -8,32 +9,45 @@ import {
   ExtendInput,
   InstallInput,
   ListConnectionsQuery,
-  toConnectionJson,
   toEventJson,
+  UpdateConnectionInput,
 } from "@/lib/core/schemas/connection";
 import {
   CallToolInput,
   CallToolResult,
   ClientConfig,
+  GetPromptInput,
+  GetPromptResult,
   type InspectKind,
   McpListResult,
+  ReadResourceInput,
+  ReadResourceResult,
 } from "@/lib/core/schemas/inspector";
+import { InvitedMember, InviteMemberInput, Member, MemberParams, SetMemberRoleInput } from "@/lib/core/schemas/member";
 import { SandboxRunInput, SandboxRunResult } from "@/lib/core/schemas/sandbox-run";
 import { ServerDefinition, toServerDefinitionJson } from "@/lib/core/schemas/server-definition";
+import { createApiKey, listApiKeys, revokeApiKey } from "@/lib/core/services/api-keys";
 import { clientConfig } from "@/lib/core/services/connections/client-config";
 import { deleteConnection } from "@/lib/core/services/connections/delete";
 import { dryRunConnection } from "@/lib/core/services/connections/dry-run";
 import { extendConnection } from "@/lib/core/services/connections/extend";
 import { getConnectionOrThrow } from "@/lib/core/services/connections/get";
-import { callToolOnServer, listFromServer } from "@/lib/core/services/connections/inspect";
+import {
+  callToolOnServer,
+  getPromptOnServer,
+  listFromServer,
+  readResourceOnServer,
+} from "@/lib/core/services/connections/inspect";
 import { installConnection } from "@/lib/core/services/connections/install";
 import { listAccountConnections, listEventsOfConnection } from "@/lib/core/services/connections/list";
+import { presentConnection, presentConnections } from "@/lib/core/services/connections/present";
 import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
 import { restartConnection } from "@/lib/core/services/connections/restart";
+import { updateConnection } from "@/lib/core/services/connections/update";
 import { getDefinition, listDefinitions } from "@/lib/core/services/definitions/definitions";
+import { inviteMember, listMembers, removeMember, setMemberRole } from "@/lib/core/services/members";
 import { runInSandbox } from "@/lib/core/services/sandbox-runs/run";
-import type { ConnectionRow } from "@/lib/db/queries/connections";
-import { toolCallMedians } from "@/lib/db/queries/tool-calls";
+import { getAccountSettings, updateAccountSettings } from "@/lib/core/services/settings";
 import { buildDocsPage, buildOpenApiDocument } from "./openapi";
 import { type Answer, account, gateway, json, open, type Route } from "./route";
 
@@ -43,13 +57,6 @@ import { type Answer, account, gateway, json, open, type Route } from "./route";
  */
 
 const ConnectionId = z.object({ id: z.uuid().meta({ description: "The connection's id." }) });
-
-async function many(ctx: Ctx, rows: ConnectionRow[]) {
-  const medians = await toolCallMedians(ctx.db, { accountId: ctx.accountId, connectionIds: rows.map((r) => r.id) });
-  const opts = { publicUrl: ctx.publicUrl, isolated: ctx.runtime.isolated };
-  return rows.map((row) => toConnectionJson(row, { ...opts, p50: medians.get(row.id) }));
-}
-const one = async (ctx: Ctx, row: ConnectionRow) => (await many(ctx, [row]))[0];
 
 const inspect = (kind: InspectKind, summary: string, description: string, operationId: string) =>
   account(
@@ -129,17 +136,22 @@ export const ROUTES = {
       description:
         "Stores the connection (credentials encrypted) and deploys it in a new sandbox. Answers 201 once it " +
         "runs or failed, or while still `deploying` after a short wait. With `dry_run` the server is started " +
-        "with these credentials, asked for `initialize` and `tools/list`, and torn down; nothing is stored.",
+        "with these credentials, asked for `initialize` and `tools/list`, made to answer the definition's `check` " +
+        "call if it declares one (a failure answers 422 `dry_run_failed`), and torn down; nothing is stored.",
       body: InstallInput,
       answers: {
         201: { description: "The new connection, status `deploying`, `running` or `failed`.", schema: Connection },
-        200: { description: "`dry_run`: the server started and listed its tools.", schema: DryRunResult },
+        200: {
+          description:
+            "`dry_run`: the server started, listed its tools and, if `checked`, passed its credential check.",
+          schema: DryRunResult,
+        },
       },
       errors: [400, 401, 404, 413, 422, 429, 502],
     },
     async ({ ctx, input }) => {
       if (input.dry_run) return json(await dryRunConnection(ctx, input));
-      return json(await one(ctx, await installConnection(ctx, input)), 201);
+      return json(await presentConnection(ctx, await installConnection(ctx, input)), 201);
     },
   ),
   "GET /api/mcp-connections": account(
@@ -152,7 +164,7 @@ export const ROUTES = {
       answers: { 200: { description: "The connections, newest first.", schema: z.array(Connection) } },
       errors: [400, 401, 404],
     },
-    async ({ ctx, input }) => json(await many(ctx, await listAccountConnections(ctx, input))),
+    async ({ ctx, input }) => json(await presentConnections(ctx, await listAccountConnections(ctx, input))),
   ),
   "GET /api/mcp-connections/:id": account(
     {
@@ -163,7 +175,21 @@ export const ROUTES = {
       answers: { 200: { description: "The connection.", schema: Connection } },
       errors: [401, 404],
     },
-    async ({ ctx, id }) => json(await one(ctx, await getConnectionOrThrow(ctx, id))),
+    async ({ ctx, id }) => json(await presentConnection(ctx, await getConnectionOrThrow(ctx, id))),
+  ),
+  "PATCH /api/mcp-connections/:id": account(
+    {
+      operationId: "updateConnection",
+      tags: ["Connections"],
+      summary: "Rename a connection or set its keep-alive",
+      description: "Changes only what the body names; the sandbox keeps running as it is.",
+      params: ConnectionId,
+      body: UpdateConnectionInput,
+      example: { keep_alive: false },
+      answers: { 200: { description: "The updated connection.", schema: Connection } },
+      errors: [400, 401, 404, 413],
+    },
+    async ({ ctx, id, input }) => json(await presentConnection(ctx, await updateConnection(ctx, id, input))),
   ),
   "DELETE /api/mcp-connections/:id": account(
     {
@@ -176,7 +202,7 @@ export const ROUTES = {
       answers: { 200: { description: "The connection with status `deleted`.", schema: Connection } },
       errors: [401, 404, 502],
     },
-    async ({ ctx, id }) => json(await one(ctx, await deleteConnection(ctx, id))),
+    async ({ ctx, id }) => json(await presentConnection(ctx, await deleteConnection(ctx, id))),
   ),
   "POST /api/mcp-connections/:id/extend": account(
     {
@@ -191,7 +217,7 @@ export const ROUTES = {
       answers: { 200: { description: "The extended connection.", schema: Connection } },
       errors: [400, 401, 404, 409, 413, 502],
     },
-    async ({ ctx, id, input }) => json(await one(ctx, await extendConnection(ctx, id, input))),
+    async ({ ctx, id, input }) => json(await presentConnection(ctx, await extendConnection(ctx, id, input))),
   ),
   "POST /api/mcp-connections/:id/restart": account(
     {
@@ -206,7 +232,7 @@ export const ROUTES = {
       answers: { 202: { description: "The connection, redeploying in a new sandbox.", schema: Connection } },
       errors: [400, 401, 404, 413, 429, 502],
     },
-    async ({ ctx, id }) => json(await one(ctx, await restartConnection(ctx, id)), 202),
+    async ({ ctx, id }) => json(await presentConnection(ctx, await restartConnection(ctx, id)), 202),
   ),
   "PUT /api/mcp-connections/:id/credentials": account(
     {
@@ -222,7 +248,7 @@ export const ROUTES = {
       answers: { 200: { description: "The connection, redeploying.", schema: Connection } },
       errors: [400, 401, 404, 409, 413, 429, 502],
     },
-    async ({ ctx, id, input }) => json(await one(ctx, await replaceCredentials(ctx, id, input))),
+    async ({ ctx, id, input }) => json(await presentConnection(ctx, await replaceCredentials(ctx, id, input))),
   ),
   "GET /api/mcp-connections/:id/events": account(
     {
@@ -281,6 +307,37 @@ export const ROUTES = {
     },
     async ({ ctx, id, input }) => json(await callToolOnServer(ctx, id, input)),
   ),
+  "POST /api/mcp-connections/:id/resources/read": account(
+    {
+      operationId: "readConnectionResource",
+      tags: ["Inspector"],
+      live: true,
+      summary: "Read a resource",
+      description: "Reads one resource of the server (resources/read) by its URI; not audited (only tool calls are).",
+      params: ConnectionId,
+      body: ReadResourceInput,
+      example: { uri: "file:///notes.txt" },
+      answers: { 200: { description: "The resource's contents, as MCP defines them.", schema: ReadResourceResult } },
+      errors: [400, 401, 404, 409, 413, 502],
+    },
+    async ({ ctx, id, input }) => json(await readResourceOnServer(ctx, id, input)),
+  ),
+  "POST /api/mcp-connections/:id/prompts/get": account(
+    {
+      operationId: "getConnectionPrompt",
+      tags: ["Inspector"],
+      live: true,
+      summary: "Get a prompt",
+      description:
+        "Gets one prompt of the server (prompts/get) with string arguments; not audited (only tool calls are).",
+      params: ConnectionId,
+      body: GetPromptInput,
+      example: { name: "summarize", arguments: { topic: "MCP" } },
+      answers: { 200: { description: "The prompt's messages, as MCP defines them.", schema: GetPromptResult } },
+      errors: [400, 401, 404, 409, 413, 502],
+    },
+    async ({ ctx, id, input }) => json(await getPromptOnServer(ctx, id, input)),
+  ),
   "POST /api/sandbox-runs": account(
     {
       operationId: "runInSandbox",
@@ -296,6 +353,128 @@ export const ROUTES = {
       errors: [400, 401, 404, 413, 429, 502],
     },
     async ({ ctx, input }) => json(await runInSandbox(ctx, input)),
+  ),
+  "GET /api/api-keys": account(
+    {
+      operationId: "listApiKeys",
+      tags: ["API keys"],
+      summary: "List the account's API keys",
+      description: "Newest first, revoked ones included; each with its prefix, never the key itself.",
+      answers: { 200: { description: "The API keys.", schema: z.array(ApiKey) } },
+      errors: [401],
+    },
+    async ({ ctx }) => json(await listApiKeys(ctx)),
+  ),
+  "POST /api/api-keys": account(
+    {
+      operationId: "createApiKey",
+      admin: true,
+      tags: ["API keys"],
+      summary: "Create an API key",
+      description: "Answers the key itself this once; Berth keeps only its hash.",
+      body: CreateApiKeyInput,
+      example: { name: "ci" },
+      answers: { 201: { description: "The new key, with `key`.", schema: CreatedApiKey } },
+      errors: [400, 401, 413],
+    },
+    async ({ ctx, input }) => json(await createApiKey(ctx, input), 201),
+  ),
+  "DELETE /api/api-keys/:id": account(
+    {
+      operationId: "revokeApiKey",
+      admin: true,
+      tags: ["API keys"],
+      summary: "Revoke an API key",
+      description:
+        "The key is refused from now on, by the REST API and the MCP endpoints. Revoking a revoked key answers it unchanged.",
+      params: ApiKeyIdParams,
+      notFound: "No such API key.",
+      answers: { 200: { description: "The key, with `revoked_at`.", schema: ApiKey } },
+      errors: [401, 404],
+    },
+    async ({ ctx, id }) => json(await revokeApiKey(ctx, id)),
+  ),
+  "GET /api/members": account(
+    {
+      operationId: "listMembers",
+      tags: ["Members"],
+      summary: "List the account's members",
+      description: "Oldest first; `pending` while an invitation is not accepted.",
+      answers: { 200: { description: "The members.", schema: z.array(Member) } },
+      errors: [401],
+    },
+    async ({ ctx }) => json(await listMembers(ctx)),
+  ),
+  "POST /api/members": account(
+    {
+      operationId: "inviteMember",
+      admin: true,
+      tags: ["Members"],
+      summary: "Invite a member by email",
+      description:
+        "A user Berth does not know is created without a password and gets a single-use link (7 days) to choose " +
+        "one, answered this once as `invite_url`; a user with a password is simply added. Only an owner invites an " +
+        "owner. 409 when they are a member already.",
+      body: InviteMemberInput,
+      example: { email: "new.member@example.com", role: "member" },
+      answers: { 201: { description: "The member, and the invitation link if one was made.", schema: InvitedMember } },
+      errors: [400, 401, 409, 413],
+    },
+    async ({ ctx, input }) => json(await inviteMember(ctx, input), 201),
+  ),
+  "PATCH /api/members/:userId": account(
+    {
+      operationId: "setMemberRole",
+      admin: true,
+      tags: ["Members"],
+      summary: "Change a member's role",
+      description: "Only an owner makes someone an owner or changes an owner's role; the last owner stays (409).",
+      params: MemberParams,
+      body: SetMemberRoleInput,
+      example: { role: "admin" },
+      answers: { 200: { description: "The member with the new role.", schema: Member } },
+      errors: [400, 401, 404, 409, 413],
+    },
+    async ({ ctx, params, input }) => json(await setMemberRole(ctx, params.userId ?? "", input.role)),
+  ),
+  "DELETE /api/members/:userId": account(
+    {
+      operationId: "removeMember",
+      admin: true,
+      tags: ["Members"],
+      summary: "Remove a member",
+      description: "Only an owner removes an owner; the last owner cannot be removed (409).",
+      params: MemberParams,
+      answers: { 200: { description: "The member as they were.", schema: Member } },
+      errors: [401, 404, 409],
+    },
+    async ({ ctx, params }) => json(await removeMember(ctx, params.userId ?? "")),
+  ),
+  "GET /api/account": account(
+    {
+      operationId: "getAccountSettings",
+      tags: ["Account"],
+      summary: "The account's name and settings",
+      answers: { 200: { description: "The account.", schema: AccountSettings } },
+      errors: [401],
+    },
+    async ({ ctx }) => json(await getAccountSettings(ctx)),
+  ),
+  "PATCH /api/account": account(
+    {
+      operationId: "updateAccountSettings",
+      admin: true,
+      tags: ["Account"],
+      summary: "Change the account's name or settings",
+      description:
+        "Fields left out stay as they are. `default_timeout` (60 to 86400 s, or null for each server's own) is the " +
+        "lifetime of connections installed afterwards without a `timeout`.",
+      body: UpdateAccountSettingsInput,
+      example: { default_timeout: 7200 },
+      answers: { 200: { description: "The account.", schema: AccountSettings } },
+      errors: [400, 401, 413],
+    },
+    async ({ ctx, input }) => json(await updateAccountSettings(ctx, input)),
   ),
   "POST /api/mcp/:id": mcp(
     "mcpPost",

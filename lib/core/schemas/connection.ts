@@ -43,10 +43,10 @@ export const InstallInput = z
       .boolean()
       .default(true)
       .meta({ description: "Extend the connection automatically before it expires while it is running." }),
-    dry_run: z
-      .boolean()
-      .default(false)
-      .meta({ description: "Start the server, list its tools, tear it down; store nothing." }),
+    dry_run: z.boolean().default(false).meta({
+      description:
+        "Start the server, list its tools, make the definition's `check` call (if it has one) to test the credentials, tear it down; store nothing.",
+    }),
   })
   .meta({ id: "InstallInput" });
 export type InstallInput = z.infer<typeof InstallInput>;
@@ -59,6 +59,14 @@ export const ExtendInput = z
   })
   .meta({ id: "ExtendInput" });
 export type ExtendInput = z.infer<typeof ExtendInput>;
+
+export const UpdateConnectionInput = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional().meta({ description: "Display name." }),
+    keep_alive: z.boolean().optional().meta({ description: "Extend automatically before expiry while running." }),
+  })
+  .meta({ id: "UpdateConnectionInput" });
+export type UpdateConnectionInput = z.infer<typeof UpdateConnectionInput>;
 
 export const CredentialsInput = z.strictObject({ credentials: Credentials }).meta({ id: "CredentialsInput" });
 export type CredentialsInput = z.infer<typeof CredentialsInput>;
@@ -151,5 +159,16 @@ export function toEventJson(row: EventRow) {
 }
 
 export const DryRunResult = z
-  .object({ ok: z.literal(true), tools: z.array(z.object({ name: z.string(), description: z.string() })) })
+  .object({
+    ok: z.literal(true),
+    tools: z.array(z.object({ name: z.string(), description: z.string() })),
+    checked: z.boolean().meta({
+      description:
+        "Whether the credentials were checked: the definition's `check` call succeeded. False when the definition declares no check (the server only started and listed its tools).",
+    }),
+    check: z
+      .object({ tool: z.string(), ok: z.literal(true) })
+      .optional()
+      .meta({ description: "The check call that succeeded; absent when `checked` is false." }),
+  })
   .meta({ id: "DryRunResult" });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { envNameProblem } from "@/lib/core/env-names";
-import { nulPaths } from "@/lib/core/nul-paths";
-import type { ServerRow } from "@/lib/db/queries/servers";
+import { unstorableText } from "@/lib/core/unstorable-text";
+import type { ServerFields, ServerRow } from "@/lib/db/queries/servers";
 import { Seconds } from "./common";
 
 /** Names a server's environment may hold, one issue per refused one. */
@@ -30,6 +30,36 @@ export const CredentialSchema = z
   .meta({
     description: "JSON Schema (type object). Each property is passed as the environment variable of that name.",
   });
+
+/**
+ * One tool call a credential test (`dry_run`) makes after `tools/list`: a cheap authenticated call,
+ * so that bad credentials fail the test instead of the first real tool call.
+ */
+export const DefinitionCheck = z
+  .strictObject({
+    tool: z.string().min(1).max(200).meta({ description: "The tool to call; it must be among the server's tools." }),
+    arguments: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .meta({ description: "Its arguments; a cheap call, the smallest page of the cheapest read." }),
+    error_text: z.string().min(1).max(200).optional().meta({
+      description:
+        'For servers that report API failures as ordinary text (Slack\'s `{"ok":false,…}`): a result whose text contains this fails the check too.',
+    }),
+  })
+  .meta({
+    id: "DefinitionCheck",
+    description:
+      "The call a credential test makes: an error result (`isError`) or a JSON-RPC error means the credentials do not work.",
+  });
+export type DefinitionCheck = z.infer<typeof DefinitionCheck>;
+
+/** Shown in the catalogue before anyone installs the server; Berth does not enforce it. */
+const DefinitionTools = z
+  .array(z.string().trim().min(1).max(200))
+  .max(500)
+  .refine((names) => new Set(names).size === names.length, "Each tool once.")
+  .meta({ description: "The names of the tools the server offers, for the catalogue (as its `tools/list` answers)." });
 
 export const ServerDefinitionInput = z
   .strictObject({
@@ -63,6 +93,8 @@ export const ServerDefinitionInput = z
       .max(200)
       .optional()
       .meta({ description: "streamable-http only: the MCP endpoint's path; default `/mcp`." }),
+    check: DefinitionCheck.optional(),
+    tools: DefinitionTools.optional(),
   })
   .superRefine((definition, ctx) => {
     if (definition.transport === "streamable-http" && definition.port === undefined)
@@ -75,9 +107,10 @@ export const ServerDefinitionInput = z
       for (const key of ["port", "path"] as const)
         if (definition[key] !== undefined)
           ctx.addIssue({ code: "custom", path: [key], message: "Only for a streamable-http server." });
-    // PostgreSQL stores no NUL, and argv and environments end at one.
-    for (const at of nulPaths(definition)) {
-      ctx.addIssue({ code: "custom", path: at.split("."), message: "Must not contain a NUL character." });
+    if (definition.check && definition.tools && !definition.tools.includes(definition.check.tool))
+      ctx.addIssue({ code: "custom", path: ["check", "tool"], message: "Not among the tools it declares." });
+    for (const { path, message } of unstorableText(definition)) {
+      ctx.addIssue({ code: "custom", path: path.split("."), message });
     }
   })
   .meta({ id: "ServerDefinitionInput" });
@@ -98,6 +131,8 @@ export const ServerDefinition = z
     transport: z.enum(["stdio", "streamable-http"]),
     port: z.number().int().optional(),
     path: z.string().optional(),
+    check: DefinitionCheck.optional(),
+    tools: z.array(z.string()).optional(),
   })
   .meta({ id: "ServerDefinition" });
 export type ServerDefinition = z.infer<typeof ServerDefinition>;
@@ -116,11 +151,22 @@ export function toServerDefinitionJson(row: ServerRow): ServerDefinition {
     network: row.network,
     transport: row.transport,
     ...(row.transport === "streamable-http" ? { port: row.port ?? undefined, path: row.path ?? "/mcp" } : {}),
+    ...(row.credential_check ? { check: row.credential_check } : {}),
+    ...(row.tools ? { tools: row.tools } : {}),
   };
 }
 
-/** A definition as stored: a streamable-http server's path defaults to /mcp; stdio has neither. */
-export function serverFieldsOf(input: ServerDefinitionInput) {
+/**
+ * A definition as stored: a streamable-http server's path defaults to /mcp; stdio has neither. The
+ * check is the column `credential_check` (`check` is a reserved word in SQL).
+ */
+export function serverFieldsOf({ check, tools, ...input }: ServerDefinitionInput): ServerFields {
   const http = input.transport === "streamable-http";
-  return { ...input, port: http ? (input.port ?? null) : null, path: http ? (input.path ?? "/mcp") : null };
+  return {
+    ...input,
+    port: http ? (input.port ?? null) : null,
+    path: http ? (input.path ?? "/mcp") : null,
+    credential_check: check ?? null,
+    tools: tools ?? null,
+  };
 }

@@ -1,8 +1,15 @@
 import { type Db, one } from "../db";
 
-export type AccountRow = { id: string; name: string; created_at: Date };
+export type AccountRow = { id: string; name: string; created_at: Date; default_timeout: number | null };
 /** `email` is null for a Supabase user added by id (`berth members add --user-id`). */
-export type UserRow = { id: string; email: string | null; password_hash: string | null; created_at: Date };
+export type UserRow = {
+  id: string;
+  email: string | null;
+  password_hash: string | null;
+  /** Keeps the shared catalogue (granted by Berth's operator at the command line, or first-run setup). */
+  operator: boolean;
+  created_at: Date;
+};
 export type Role = "owner" | "admin" | "member";
 
 export function insertAccount(db: Db, { name }: { name: string }) {
@@ -13,6 +20,29 @@ export function insertAccount(db: Db, { name }: { name: string }) {
 
 export function getAccount(db: Db, { accountId }: { accountId: string }) {
   return one(db.query<AccountRow>("select * from accounts where id = $1", [accountId]));
+}
+
+/** Changes the account's name and/or default timeout (a key left out is left as it is). */
+export function updateAccount(
+  db: Db,
+  { accountId }: { accountId: string },
+  patch: { name?: string; default_timeout?: number | null },
+) {
+  return one(
+    db.query<AccountRow>(
+      `update accounts set
+         name = case when $2 then $3 else name end,
+         default_timeout = case when $4 then $5::integer else default_timeout end
+       where id = $1 returning *`,
+      [
+        accountId,
+        patch.name !== undefined,
+        patch.name ?? null,
+        patch.default_timeout !== undefined,
+        patch.default_timeout ?? null,
+      ],
+    ),
+  );
 }
 
 export async function countUsers(db: Db) {
@@ -46,6 +76,43 @@ export async function addMembership(
   ]);
 }
 
+export async function isOperator(db: Db, { userId }: { userId: string }) {
+  const row = await one(db.query<{ operator: boolean }>("select operator from users where id = $1", [userId]));
+  return row?.operator === true;
+}
+
+/** Grants or withdraws the operator's role; undefined when there is no such user. */
+export function setOperator(db: Db, { userId, operator }: { userId: string; operator: boolean }) {
+  return one(
+    db.query<{ id: string; email: string | null; operator: boolean }>(
+      "update users set operator = $2 where id = $1 returning id, email, operator",
+      [userId, operator],
+    ),
+  );
+}
+
+/**
+ * A user who has no password yet and an invitation open: the first to accept any of their
+ * invitations (whichever account sent it) chooses their password.
+ */
+export async function isUnclaimedInvitee(db: Db, { userId }: { userId: string }) {
+  const row = await one(
+    db.query<{ unclaimed: boolean }>(
+      `select u.password_hash is null and exists (select 1 from member_invites i
+         where i.user_id = u.id and i.accepted_at is null and i.expires_at > now()) as unclaimed
+       from users u where u.id = $1`,
+      [userId],
+    ),
+  );
+  return row?.unclaimed === true;
+}
+
+export function listOperators(db: Db) {
+  return db.query<{ id: string; email: string | null }>(
+    "select id, email from users where operator order by created_at",
+  );
+}
+
 /** Makes sure a user row with this id exists (a Supabase user's `sub`); an existing one is left as it was. */
 export async function ensureUserId(db: Db, { userId }: { userId: string }) {
   await db.query("insert into users (id, email) values ($1, null) on conflict (id) do nothing", [userId]);
@@ -66,22 +133,18 @@ export async function setMembership(
   )) as { account_id: string; user_id: string; role: Role };
 }
 
-/** The accounts a user belongs to, oldest membership first. */
+/**
+ * A membership grants access once it is not pending: no open invitation of the user to that
+ * account (an invitation is accepted through its own link only, never through another account's).
+ */
+export const ACTIVE_MEMBERSHIP = `not exists (select 1 from member_invites i
+  where i.account_id = m.account_id and i.user_id = m.user_id and i.accepted_at is null)`;
+
+/** The accounts a user belongs to (invitations accepted), oldest membership first. */
 export function listMembershipsOfUser(db: Db, { userId }: { userId: string }) {
   return db.query<{ account_id: string; account_name: string; role: Role }>(
     `select m.account_id, a.name as account_name, m.role from memberships m
-     join accounts a on a.id = m.account_id where m.user_id = $1 order by m.created_at`,
+     join accounts a on a.id = m.account_id where m.user_id = $1 and ${ACTIVE_MEMBERSHIP} order by m.created_at`,
     [userId],
-  );
-}
-
-export function getMembership(db: Db, { accountId, userId }: { accountId: string; userId: string }) {
-  return one(
-    db.query<{ role: Role; email: string; account_name: string }>(
-      `select m.role, u.email, a.name as account_name from memberships m
-       join users u on u.id = m.user_id join accounts a on a.id = m.account_id
-       where m.account_id = $1 and m.user_id = $2`,
-      [accountId, userId],
-    ),
   );
 }

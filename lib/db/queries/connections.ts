@@ -108,6 +108,8 @@ export type ConnectionChanges = Partial<
     | "started_at"
     | "restart_attempts"
     | "next_restart_at"
+    | "name"
+    | "keep_alive"
   >
 >;
 
@@ -159,4 +161,46 @@ export async function countLiveConnectionsLocked(
     [accountId, except ?? null],
   );
   return row?.n ?? 0;
+}
+
+/**
+ * Credentials to re-encrypt: connections of every account (deleted ones too: their ciphertext
+ * is kept) under another key than `keyId`, by id after `afterId`, so a run goes through each once.
+ */
+export function listCredentialsUnderOtherKeys(
+  db: Db,
+  { keyId, afterId, limit }: { keyId: string; afterId: string; limit: number },
+) {
+  return db.query<Pick<ConnectionRow, "id" | "credentials_key_id" | "credentials_ciphertext">>(
+    `select id, credentials_key_id, credentials_ciphertext from mcp_connections
+     where credentials_key_id <> $1 and id > $2 order by id limit $3`,
+    [keyId, afterId, limit],
+  );
+}
+
+/**
+ * Replaces a connection's ciphertext only if it is still the one that was read, so a credential
+ * change made meanwhile is never overwritten by the old credentials. Answers whether it did.
+ */
+export async function replaceCiphertextIfUnchanged(
+  db: Db,
+  {
+    id,
+    from,
+    to,
+  }: { id: string; from: { keyId: string; ciphertext: string }; to: { keyId: string; ciphertext: string } },
+) {
+  const rows = await db.query(
+    `update mcp_connections set credentials_key_id = $4, credentials_ciphertext = $5
+     where id = $1 and credentials_key_id = $2 and credentials_ciphertext = $3 returning id`,
+    [id, from.keyId, from.ciphertext, to.keyId, to.ciphertext],
+  );
+  return rows.length > 0;
+}
+
+/** How many connections' credentials each key encrypts. */
+export function countCredentialsByKey(db: Db) {
+  return db.query<{ key_id: string; n: number }>(
+    "select credentials_key_id as key_id, count(*)::int as n from mcp_connections group by 1 order by 1",
+  );
 }

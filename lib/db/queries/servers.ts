@@ -16,47 +16,85 @@ export type ServerRow = {
   transport: "stdio" | "streamable-http";
   port: number | null;
   path: string | null;
+  /** The tool call a credential test makes (`check` in the API). */
+  credential_check: { tool: string; arguments: Record<string, unknown>; error_text?: string } | null;
+  /** The names of the tools it offers, as declared (null: not declared). */
+  tools: string[] | null;
+  /** When an operator removed it from the catalogue (its connections still use it). */
+  removed_at: Date | null;
   created_at: Date;
   updated_at: Date;
 };
 
-export type ServerFields = Omit<ServerRow, "id" | "created_at" | "updated_at">;
+export type ServerFields = Omit<ServerRow, "id" | "removed_at" | "created_at" | "updated_at">;
 
+/** The catalogue: the definitions not removed. */
 export function listServers(db: Db) {
-  return db.query<ServerRow>("select * from mcp_servers order by title");
+  return db.query<ServerRow>("select * from mcp_servers where removed_at is null order by title");
 }
 
-/** The catalogue is shared by all accounts, so it is the one table read without an account id. */
-export function getServer(db: Db, { idOrSlug }: { idOrSlug: string }) {
+/**
+ * The catalogue is shared by all accounts, so it is the one table read without an account id.
+ * A removed definition is found only with `includeRemoved`: by what already uses it (a
+ * connection's deploys and page), never by a new install.
+ */
+export function getServer(
+  db: Db,
+  { idOrSlug, includeRemoved = false }: { idOrSlug: string; includeRemoved?: boolean },
+) {
+  const kept = includeRemoved ? "" : " and removed_at is null";
   return isUuid(idOrSlug)
-    ? one(db.query<ServerRow>("select * from mcp_servers where id = $1", [idOrSlug]))
-    : one(db.query<ServerRow>("select * from mcp_servers where slug = $1", [idOrSlug]));
+    ? one(db.query<ServerRow>(`select * from mcp_servers where id = $1${kept}`, [idOrSlug]))
+    : one(db.query<ServerRow>(`select * from mcp_servers where slug = $1${kept}`, [idOrSlug]));
 }
 
-/** Adds a definition, or replaces the one with the same slug. */
+const COLUMNS =
+  "slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path, credential_check, tools";
+const VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
+
+/** Adds a definition, or replaces the one with the same slug (back in the catalogue if it was removed). */
 export async function upsertServer(db: Db, s: ServerFields) {
   return (await one(
     db.query<ServerRow>(
-      `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      `insert into mcp_servers (${COLUMNS}) values (${VALUES})
        on conflict (slug) do update set title = excluded.title, description = excluded.description,
          start_command = excluded.start_command, credential_schema = excluded.credential_schema,
          default_timeout = excluded.default_timeout, version = excluded.version, env = excluded.env,
          network = excluded.network, transport = excluded.transport, port = excluded.port, path = excluded.path,
-         updated_at = now()
+         credential_check = excluded.credential_check, tools = excluded.tools,
+         removed_at = null, updated_at = now()
        returning *`,
       serverParams(s),
     ),
   )) as ServerRow;
 }
 
-/** Seeds a definition only where its slug is new, so an operator's edits survive restarts. */
+/** Seeds a definition only where its slug is new, so an operator's edits (and removals) survive restarts. */
 export async function insertServerIfMissing(db: Db, s: ServerFields) {
   await db.query(
-    `insert into mcp_servers (slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (slug) do nothing`,
+    `insert into mcp_servers (${COLUMNS}) values (${VALUES}) on conflict (slug) do nothing`,
     serverParams(s),
   );
+}
+
+/** Takes a definition out of the catalogue; answers whether it was in it. */
+export async function markServerRemoved(db: Db, { id }: { id: string }) {
+  const rows = await db.query(
+    "update mcp_servers set removed_at = now(), updated_at = now() where id = $1 and removed_at is null returning id",
+    [id],
+  );
+  return rows.length > 0;
+}
+
+/** How many of all accounts' connections (not deleted) run a definition. */
+export async function countServerConnections(db: Db, { serverId }: { serverId: string }) {
+  const row = await one(
+    db.query<{ n: number }>(
+      "select count(*)::int as n from mcp_connections where server_id = $1 and status <> 'deleted'",
+      [serverId],
+    ),
+  );
+  return row?.n ?? 0;
 }
 
 const serverParams = (s: ServerFields) => [
@@ -72,4 +110,6 @@ const serverParams = (s: ServerFields) => [
   s.transport,
   s.port,
   s.path,
+  s.credential_check === null ? null : JSON.stringify(s.credential_check),
+  s.tools === null ? null : JSON.stringify(s.tools),
 ];

@@ -1,9 +1,15 @@
 import { hashApiKey, looksLikeApiKey } from "@/lib/crypto/api-keys";
 import type { Db } from "@/lib/db/db";
-import { findAccountIdByKeyHash } from "@/lib/db/queries/api-keys";
+import { findApiKeyByHash } from "@/lib/db/queries/api-keys";
 
-/** Remembers key → account for a short while (keyed by the key itself, so a hit skips hashing). */
-export type KeyCache = { get(key: string): string | undefined; set(key: string, accountId: string): void };
+/**
+ * Remembers key → account for a short while (keyed by the key itself, so a hit skips hashing),
+ * with the key's id so that a revoked key's entry can be dropped.
+ */
+export type KeyCache = {
+  get(key: string): string | undefined;
+  set(key: string, accountId: string, keyId: string): void;
+};
 
 /** The account an `Authorization: Bearer <key>` header speaks for, or undefined. */
 export async function accountOfBearer(db: Db, header: string | null, cache?: KeyCache): Promise<string | undefined> {
@@ -11,9 +17,9 @@ export async function accountOfBearer(db: Db, header: string | null, cache?: Key
   if (!key) return undefined;
   const cached = cache?.get(key);
   if (cached) return cached;
-  const accountId = await findAccountIdByKeyHash(db, { keyHash: await hashApiKey(key) });
-  if (accountId) cache?.set(key, accountId);
-  return accountId;
+  const found = await findApiKeyByHash(db, { keyHash: await hashApiKey(key) });
+  if (found) cache?.set(key, found.accountId, found.id);
+  return found?.accountId;
 }
 
 /** The API key in an `Authorization: Bearer <key>` header, if it looks like one. */

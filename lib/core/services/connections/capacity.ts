@@ -7,6 +7,22 @@ import { countLiveConnectionsLocked } from "@/lib/db/queries/connections";
 const RETRY_AFTER_SECONDS = 60;
 
 /**
+ * Spends one of the account's sandbox starts, or refuses (429, `Retry-After` when one is back).
+ * Berth's own restarts (maintenance, `system`) are not counted: they are not the tenant's asking.
+ */
+export function takeSandboxStart(ctx: Pick<Ctx, "sandboxStarts" | "accountId" | "actor">) {
+  if (!ctx.sandboxStarts || ctx.actor.kind === "system") return;
+  const wait = ctx.sandboxStarts.take(ctx.accountId);
+  if (wait)
+    throw new BerthError(
+      "too_many_requests",
+      `This account started its limit of sandboxes for now (installs, tests, runs and restarts); retry in ${wait} s.`,
+      undefined,
+      wait,
+    );
+}
+
+/**
  * Inside the transaction that is about to give a connection a sandbox: refuses (429) when the
  * account already has its cap of connections holding a sandbox slot, `except` the one at hand.
  */

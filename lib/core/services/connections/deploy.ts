@@ -12,7 +12,7 @@ import { getServer } from "@/lib/db/queries/servers";
 export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
   const key = { accountId: ctx.accountId, id: conn.id };
   try {
-    const server = await getServer(ctx.db, { idOrSlug: conn.server_id });
+    const server = await getServer(ctx.db, { idOrSlug: conn.server_id, includeRemoved: true });
     if (!server) throw new DeployError("The server definition no longer exists.", "");
     const credentials = await ctx.cipher.decrypt(
       { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
@@ -61,23 +61,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
     const stderr = isDeployError(err) ? err.stderrTail : "";
     if (!isDeployError(err)) ctx.log.error({ err, connectionId: conn.id }, "deploy failed unexpectedly");
     await ctx.runtime.stop(conn.id, null).catch(() => {});
-    const lastError = stderr ? `${message}\n${stderr}` : message;
-    const failed = await ctx.db.transaction(async (tx) => {
-      const updated = await updateConnection(
-        tx,
-        { ...key, fromStatus: ["deploying"] },
-        { status: "failed", last_error: lastError, sandbox_id: null },
-      );
-      if (updated)
-        await addConnectionEvent(tx, {
-          ...key,
-          connectionId: conn.id,
-          type: "failed",
-          data: { error: message, stderr },
-        });
-      return updated;
-    });
-    return failed ?? (await getConnection(ctx.db, key)) ?? conn;
+    return (await markDeployFailed(ctx, conn.id, { message, stderr })) ?? (await getConnection(ctx.db, key)) ?? conn;
   }
 }
 
@@ -90,4 +74,29 @@ export async function deployWithin(ctx: Ctx, conn: ConnectionRow, ms: number): P
   });
   const done = await Promise.race([deploying, late]).finally(() => clearTimeout(timer as number));
   return done ?? conn;
+}
+
+/**
+ * A deploy (install, restart, recovery) that ended without a server: `failed`, with the reason
+ * as `last_error` and a `failed` event; only while it is still `deploying` (a delete meanwhile
+ * wins). `sandboxId`: a sandbox that could not be stopped, kept on the row so that the next
+ * restart or delete stops it (else none). Answers the updated row, or undefined when it had left
+ * `deploying`.
+ */
+export async function markDeployFailed(
+  ctx: Ctx,
+  connectionId: string,
+  { message, stderr = "", sandboxId = null }: { message: string; stderr?: string; sandboxId?: string | null },
+) {
+  const key = { accountId: ctx.accountId, id: connectionId };
+  return ctx.db.transaction(async (tx) => {
+    const updated = await updateConnection(
+      tx,
+      { ...key, fromStatus: ["deploying"] },
+      { status: "failed", last_error: stderr ? `${message}\n${stderr}` : message, sandbox_id: sandboxId },
+    );
+    if (updated)
+      await addConnectionEvent(tx, { ...key, connectionId, type: "failed", data: { error: message, stderr } });
+    return updated;
+  });
 }

@@ -5,6 +5,7 @@ import { updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import { getServer } from "@/lib/db/queries/servers";
 import { getConnectionOrThrow } from "./get";
+import { providerCall } from "./provider-call";
 
 /** Moves expiry later, never earlier, so a retried extend is harmless. */
 export async function extendConnection(ctx: Ctx, id: string, input: ExtendInput) {
@@ -12,9 +13,13 @@ export async function extendConnection(ctx: Ctx, id: string, input: ExtendInput)
   if (conn.status !== "running" || !conn.sandbox_id) {
     throw new BerthError("conflict", `Only a running connection can be extended; this one is ${conn.status}.`);
   }
-  const seconds = input.seconds ?? (await getServer(ctx.db, { idOrSlug: conn.server_id }))?.default_timeout ?? 3600;
+  const seconds =
+    input.seconds ??
+    (await getServer(ctx.db, { idOrSlug: conn.server_id, includeRemoved: true }))?.default_timeout ??
+    3600;
   const expiresAt = new Date(Math.max(new Date(conn.expires_at).getTime(), ctx.now() + seconds * 1000));
-  await ctx.runtime.setExpiry(conn.id, conn.sandbox_id, expiresAt);
+  const sandboxId = conn.sandbox_id;
+  await providerCall(ctx, "extend the sandbox", () => ctx.runtime.setExpiry(conn.id, sandboxId, expiresAt));
 
   const updated = await ctx.db.transaction(async (tx) => {
     const row = await updateConnection(

@@ -1,6 +1,6 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import type { CallToolInput } from "@/lib/core/schemas/inspector";
+import type { CallToolInput, GetPromptInput, ReadResourceInput } from "@/lib/core/schemas/inspector";
 import { resumeConnection } from "./resume";
 
 const LIST = { tools: "tools/list", resources: "resources/list", prompts: "prompts/list" } as const;
@@ -23,6 +23,32 @@ export async function callToolOnServer(ctx: Ctx, id: string, input: CallToolInpu
   await resumeConnection(ctx, id);
   try {
     return await ctx.runtime.mcpRequest(id, "tools/call", { name: input.name, arguments: input.arguments });
+  } catch (err) {
+    throw serverError(err);
+  }
+}
+
+/**
+ * Reads one resource for the inspector (resources/read). Not audited: the audit log records tool
+ * calls only (see UpstreamSession), and there is no event type for reads.
+ */
+export async function readResourceOnServer(ctx: Ctx, id: string, input: ReadResourceInput) {
+  await resumeConnection(ctx, id);
+  try {
+    return await ctx.runtime.mcpRequest(id, "resources/read", { uri: input.uri });
+  } catch (err) {
+    throw serverError(err);
+  }
+}
+
+/** Gets one prompt with its arguments for the inspector (prompts/get); not audited, as reads are not. */
+export async function getPromptOnServer(ctx: Ctx, id: string, input: GetPromptInput) {
+  await resumeConnection(ctx, id);
+  try {
+    return await ctx.runtime.mcpRequest(id, "prompts/get", {
+      name: input.name,
+      ...(input.arguments ? { arguments: input.arguments } : {}),
+    });
   } catch (err) {
     throw serverError(err);
   }

@@ -1,10 +1,11 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import type { InstallInput } from "@/lib/core/schemas/connection";
+import { getAccount } from "@/lib/db/queries/accounts";
 import { insertConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
-import { assertOwnAccount, getServerOrThrow } from "../scope";
-import { assertSandboxCapacity } from "./capacity";
+import { assertOwnAccount, getServerOrThrow, requireAdmin } from "../scope";
+import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
 import { validateCredentials } from "./credentials";
 import { deployWithin } from "./deploy";
 
@@ -13,11 +14,15 @@ import { deployWithin } from "./deploy";
  * Answers once it runs or failed, or after `installWaitMs` while still deploying.
  */
 export async function installConnection(ctx: Ctx, input: Omit<InstallInput, "dry_run">) {
+  requireAdmin(ctx);
   assertOwnAccount(ctx, input.account_id);
   const server = await getServerOrThrow(ctx, input.server_id);
   const env = validateCredentials(server, input.credentials);
+  takeSandboxStart(ctx);
   const id = crypto.randomUUID();
-  const timeoutSeconds = input.timeout ?? server.default_timeout;
+  // The install's own timeout, else the account's default (settings), else the server's.
+  const account = input.timeout === undefined ? await getAccount(ctx.db, { accountId: ctx.accountId }) : undefined;
+  const timeoutSeconds = input.timeout ?? account?.default_timeout ?? server.default_timeout;
   const { keyId, ciphertext } = await ctx.cipher.encrypt(env, id);
 
   const conn = await ctx.db.transaction(async (tx) => {

@@ -2,17 +2,20 @@ import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import { getConnectionForUpdate, updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
-import { assertSandboxCapacity } from "./capacity";
-import { deployWithin } from "./deploy";
+import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
+import { deployWithin, markDeployFailed } from "./deploy";
+import { providerCall } from "./provider-call";
 
 /**
  * Replaces the sandbox: the old one is stopped, a new one deployed under the same id and MCP
  * URL, its lifetime counted afresh. Allowed in every status but deleted. The connection is
  * claimed first, its row locked: a connection already deploying is answered as it is (that deploy
  * is the restart, so a burst of restarts starts one sandbox, not one each), and a deleted one is
- * not found (a restart racing a delete never brings it back).
+ * not found (a restart racing a delete never brings it back). It counts as one of the account's
+ * sandbox starts (`startTaken`: the caller already counted it).
  */
-export async function restartConnection(ctx: Ctx, id: string, reason = "requested") {
+export async function restartConnection(ctx: Ctx, id: string, reason = "requested", { startTaken = false } = {}) {
+  if (!startTaken) takeSandboxStart(ctx);
   const claimed = await ctx.db.transaction(async (tx) => {
     const conn = await getConnectionForUpdate(tx, { accountId: ctx.accountId, id });
     if (!conn) throw new BerthError("not_found", "No such connection.");
@@ -41,6 +44,14 @@ export async function restartConnection(ctx: Ctx, id: string, reason = "requeste
     return { conn: row ?? conn, previousSandbox: conn.sandbox_id };
   });
   if (claimed.previousSandbox === undefined) return claimed.conn;
-  await ctx.runtime.stop(id, claimed.previousSandbox);
+  const previous = claimed.previousSandbox;
+  try {
+    await providerCall(ctx, "stop the old sandbox", () => ctx.runtime.stop(id, previous));
+  } catch (err) {
+    // Not deploying any more: failed, saying why, still naming the old sandbox, so that restarting
+    // or deleting again stops it (else it would run on, owned by no row).
+    await markDeployFailed(ctx, id, { message: (err as Error).message, sandboxId: previous });
+    throw err;
+  }
   return deployWithin(ctx, claimed.conn, ctx.installWaitMs);
 }

@@ -1,12 +1,92 @@
-import type { Deps } from "@/lib/core/context";
+import { CATALOGUE } from "@/lib/catalogue/catalogue";
+import type { Ctx, Deps } from "@/lib/core/context";
+import { BerthError } from "@/lib/core/errors";
 import { type ServerDefinitionInput, serverFieldsOf } from "@/lib/core/schemas/server-definition";
-import { listServers, upsertServer } from "@/lib/db/queries/servers";
+import { isOperator } from "@/lib/db/queries/accounts";
+import {
+  countServerConnections,
+  getServer,
+  listServers,
+  markServerRemoved,
+  upsertServer,
+} from "@/lib/db/queries/servers";
 import { getServerOrThrow } from "../scope";
 
 export const listDefinitions = (deps: Pick<Deps, "db">) => listServers(deps.db);
 
-export const getDefinition = (deps: Pick<Deps, "db">, idOrSlug: string) => getServerOrThrow(deps, idOrSlug);
+export const getDefinition = (deps: Pick<Deps, "db">, idOrSlug: string, options?: { includeRemoved?: boolean }) =>
+  getServerOrThrow(deps, idOrSlug, options);
+
+/** Whether a definition is one Berth ships (as shipped), rather than one an operator added or changed. */
+export const isBuiltIn = (definition: { slug: string; start_command: string }) =>
+  CATALOGUE.some((c) => c.slug === definition.slug && c.start_command === definition.start_command);
+
+type Caller = Pick<Ctx, "db" | "actor">;
+
+/**
+ * Whether the caller keeps the catalogue, which every account shares: Berth itself (the CLI at
+ * the host) and the people made operators; never an API key, whose rights end at its account.
+ */
+export async function canEditCatalogue(ctx: Caller) {
+  if (ctx.actor.kind === "system") return true;
+  return ctx.actor.kind === "user" && isOperator(ctx.db, { userId: ctx.actor.userId });
+}
+
+async function requireOperator(ctx: Caller) {
+  if (!(await canEditCatalogue(ctx)))
+    throw new BerthError("forbidden", "Only an operator of this Berth can change the catalogue.");
+}
 
 /** Adds a definition to the shared catalogue, or replaces the one with the same slug. */
-export const addDefinition = (deps: Pick<Deps, "db">, input: ServerDefinitionInput) =>
-  upsertServer(deps.db, serverFieldsOf(input));
+export async function addDefinition(ctx: Caller, input: ServerDefinitionInput) {
+  await requireOperator(ctx);
+  return upsertServer(ctx.db, serverFieldsOf(input));
+}
+
+/**
+ * A new definition: refused when its slug is taken in the catalogue (a removed one's slug may be
+ * used again, and brings it back with these fields).
+ */
+export async function createDefinition(ctx: Caller, input: ServerDefinitionInput) {
+  await requireOperator(ctx);
+  return ctx.db.transaction(async (tx) => {
+    if (await getServer(tx, { idOrSlug: input.slug }))
+      throw new BerthError("conflict", `The catalogue already has "${input.slug}"; edit it instead.`, [
+        { path: "slug", message: "Taken: another server in the catalogue has this slug." },
+      ]);
+    return upsertServer(tx, serverFieldsOf(input));
+  });
+}
+
+/**
+ * Changes a definition in the catalogue; its slug, which installs and connections name it by,
+ * stays. New installs get the change at once; running connections at their next start.
+ */
+export async function updateDefinition(ctx: Caller, slug: string, input: ServerDefinitionInput) {
+  await requireOperator(ctx);
+  if (input.slug !== slug)
+    throw new BerthError("bad_request", "A definition's slug cannot change.", [
+      { path: "slug", message: "Cannot change: add a new server instead." },
+    ]);
+  await getServerOrThrow(ctx, slug);
+  return upsertServer(ctx.db, serverFieldsOf(input));
+}
+
+/**
+ * Takes a definition out of the catalogue: no new install, while the connections already running
+ * it keep running (and restarting) until they are deleted. Answers how many there are.
+ */
+export async function removeDefinition(ctx: Caller, slug: string) {
+  await requireOperator(ctx);
+  const server = await getServerOrThrow(ctx, slug);
+  if (!(await markServerRemoved(ctx.db, { id: server.id })))
+    throw new BerthError("not_found", `No server definition "${slug}".`);
+  return { slug: server.slug, connections: await countServerConnections(ctx.db, { serverId: server.id }) };
+}
+
+/** How many connections, of all accounts, run a definition (what removing it would leave running). */
+export async function countDefinitionConnections(ctx: Caller, slug: string) {
+  await requireOperator(ctx);
+  const server = await getServerOrThrow(ctx, slug);
+  return countServerConnections(ctx.db, { serverId: server.id });
+}

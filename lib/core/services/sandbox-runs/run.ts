@@ -3,10 +3,12 @@ import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import { isCapacityError } from "@/lib/core/runtime";
 import type { SandboxRunInput } from "@/lib/core/schemas/sandbox-run";
-import { assertOwnAccount } from "../scope";
+import { takeSandboxStart } from "../connections/capacity";
+import { assertOwnAccount, requireAdmin } from "../scope";
 
 /** Runs a one-off command in a fresh sandbox of the account's provider, destroyed afterwards. */
 export async function runInSandbox(ctx: Ctx, input: SandboxRunInput) {
+  requireAdmin(ctx);
   assertOwnAccount(ctx, input.account_id);
   let argv: string[];
   try {
@@ -16,6 +18,7 @@ export async function runInSandbox(ctx: Ctx, input: SandboxRunInput) {
       { path: "command", message: (err as Error).message },
     ]);
   }
+  takeSandboxStart(ctx);
   try {
     return await ctx.runtime.run({ accountId: ctx.accountId, argv, stdin: input.stdin, timeoutSeconds: input.timeout });
   } catch (err) {

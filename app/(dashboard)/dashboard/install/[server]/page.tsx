@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { InstallForm } from "@/components/catalogue/install-form";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { requireCurrentUser, userContext } from "@/lib/auth/current-user";
 import { isBerthError } from "@/lib/core/errors";
 import { toServerDefinitionJson } from "@/lib/core/schemas/server-definition";
@@ -19,10 +20,19 @@ export default async function InstallPage({ params }: { params: Promise<{ server
 
   return (
     <div className="grid max-w-2xl gap-6">
-      <Link href="/dashboard" className="text-muted-foreground text-sm hover:underline">
-        ← Dashboard
+      <Link href="/dashboard/catalogue" className="text-muted-foreground w-fit text-sm hover:underline">
+        ← Catalogue
       </Link>
-      <InstallForm accountId={user.accountId} definition={toServerDefinitionJson(row)} />
+      {user.role === "member" ? (
+        <Alert>
+          <AlertTitle>Members cannot install servers</AlertTitle>
+          <AlertDescription>
+            Ask an owner or admin of {user.accountName} to install {row.title}.
+          </AlertDescription>
+        </Alert>
+      ) : (
+        <InstallForm definition={toServerDefinitionJson(row)} />
+      )}
     </div>
   );
 }

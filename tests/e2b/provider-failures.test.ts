@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeE2B } from "../fakes/e2b-server";
+import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { until } from "../support/until";
+
+const support = FakeE2B.supported();
+if (!support.ok) console.log(`[e2b provider failures] skipped: ${support.reason}`);
+
+/**
+ * E2B failing (5xx) while Berth extends, deletes or restarts a connection: the contract's 502
+ * `sandbox_provider_failed` with E2B's words, never a 500; the connection's status stays true
+ * and trying again, once E2B is back, works and leaves no sandbox behind.
+ */
+describe.skipIf(!support.ok)("E2B failing under extend, delete and restart", () => {
+  let fake: FakeE2B;
+  let berth: BerthServer;
+  let call: ReturnType<typeof api>;
+  let accountId: string;
+
+  beforeAll(async () => {
+    fake = await FakeE2B.start();
+    berth = await startBerth({
+      SANDBOX_PROVIDER: "e2b",
+      E2B_API_KEY: fake.apiKey,
+      E2B_API_URL: fake.url,
+      E2B_SANDBOX_URL: fake.url,
+      E2B_PORT_URL_TEMPLATE: fake.connection.portUrlTemplate,
+    });
+    const account = (await berth.cli(["accounts", "create", "--name", "E2B failing"])) as {
+      account_id: string;
+      api_key: string;
+    };
+    accountId = account.account_id;
+    call = api(berth.url, account.api_key);
+  });
+  afterAll(async () => {
+    await berth?.stop();
+    await fake?.close();
+  });
+
+  const install = async () => {
+    const res = await call("POST", "/api/mcp-connections/install", {
+      account_id: accountId,
+      server_id: "memory",
+      keep_alive: false,
+      timeout: 600,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.data.status).toBe("running");
+    return res.body.data as { id: string; sandbox_id: string; expires_at: string };
+  };
+  const get = async (id: string) => (await call("GET", `/api/mcp-connections/${id}`)).body.data;
+  const expectProviderFailed = (res: { status: number; body: any }, what: string) => {
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe("sandbox_provider_failed");
+    expect(res.body.error.message).toContain(`The sandbox provider failed to ${what}`);
+    expect(res.body.error.message).toContain("E2B");
+    expect(JSON.stringify(res.body)).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack
+  };
+
+  it("extend: 502, the expiry as it was; then it extends", async () => {
+    const conn = await install();
+    fake.failNext("POST sandboxes/:id/timeout", 500);
+    expectProviderFailed(await call("POST", `/api/mcp-connections/${conn.id}/extend`, { seconds: 3000 }), "extend");
+    expect(await get(conn.id)).toMatchObject({ status: "running", expires_at: conn.expires_at });
+    const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
+    expect(events.map((e: { type: string }) => e.type)).not.toContain("extended");
+
+    const again = await call("POST", `/api/mcp-connections/${conn.id}/extend`, { seconds: 3000 });
+    expect(again.status).toBe(200);
+    expect(new Date(again.body.data.expires_at).getTime()).toBeGreaterThan(new Date(conn.expires_at).getTime());
+    await call("DELETE", `/api/mcp-connections/${conn.id}`);
+  });
+
+  it("delete: 502, the connection still there and running; deleting again removes it and its sandbox", async () => {
+    const conn = await install();
+    fake.failNext("DELETE sandboxes/:id", 503, 1, "Service Unavailable");
+    expectProviderFailed(await call("DELETE", `/api/mcp-connections/${conn.id}`), "stop the sandbox");
+    expect((await get(conn.id)).status).toBe("running");
+    expect(fake.sandboxIds()).toContain(conn.sandbox_id);
+
+    expect((await call("DELETE", `/api/mcp-connections/${conn.id}`)).status).toBe(200);
+    expect((await call("GET", `/api/mcp-connections/${conn.id}`)).status).toBe(404);
+    expect(fake.sandboxIds()).not.toContain(conn.sandbox_id);
+  });
+
+  it("restart: 502 and failed with the reason (not left deploying); restarting again runs it", async () => {
+    const conn = await install();
+    fake.failNext("DELETE sandboxes/:id", 500);
+    expectProviderFailed(await call("POST", `/api/mcp-connections/${conn.id}/restart`), "stop the old sandbox");
+    const failed = await get(conn.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.last_error).toContain("The sandbox provider failed to stop the old sandbox");
+    const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data;
+    expect(events.map((e: { type: string }) => e.type).slice(0, 3)).toEqual(["failed", "deploying", "restarted"]); // newest first
+
+    const again = await call("POST", `/api/mcp-connections/${conn.id}/restart`);
+    expect([200, 202]).toContain(again.status);
+    const running = await until("the restarted connection to run", async () => {
+      const c = await get(conn.id);
+      return c.status === "running" ? c : undefined;
+    });
+    expect(fake.sandboxIds()).not.toContain(conn.sandbox_id);
+    expect(fake.sandboxIds()).toContain(running.sandbox_id);
+    expect((await call("DELETE", `/api/mcp-connections/${conn.id}`)).status).toBe(200);
+    expect(fake.sandboxIds()).toEqual([]);
+  });
+});
