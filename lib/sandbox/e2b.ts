@@ -10,10 +10,12 @@ import {
   NotFoundError,
   type ProcessInfo,
   RateLimitError,
+  SandboxError,
   ServiceBusyError,
   TemplateError,
   TimeoutError,
 } from "e2b";
+import { withRetries } from "@/lib/core/retry";
 import { answerLimits, type LimitAnswer } from "./answer-limits";
 import { lastLines, OutputTail } from "./output-tail";
 import type {
@@ -139,28 +141,31 @@ export class E2BProvider implements SandboxProvider {
     const argv = spec.argv;
     if (!argv.length) throw new Error("empty start command");
     const startedAt = new Date();
-    const sandbox = await this.call("create a sandbox", () =>
-      E2BSandbox.create(this.template, {
-        ...this.connection(),
-        metadata: metadataOf(spec.owner),
-        envs: withHome(spec.env),
-        timeoutMs: this.lifetimeSeconds(spec.timeoutSeconds) * 1000,
-        network: {
-          allowPublicTraffic: false,
-          ...(spec.network ? {} : { allowOut: PACKAGE_HOSTS, denyOut: [ALL_TRAFFIC] }),
-        },
-      }),
+    const sandbox = await this.call(
+      "create a sandbox",
+      () =>
+        E2BSandbox.create(this.template, {
+          ...this.connection(),
+          metadata: metadataOf(spec.owner),
+          envs: withHome(spec.env),
+          timeoutMs: this.lifetimeSeconds(spec.timeoutSeconds) * 1000,
+          network: {
+            allowPublicTraffic: false,
+            ...(spec.network ? {} : { allowOut: PACKAGE_HOSTS, denyOut: [ALL_TRAFFIC] }),
+          },
+        }),
+      refusedForNow,
     );
     try {
       return await this.serve(sandbox, served(spec), spec.owner, startedAt, undefined);
     } catch (err) {
-      await E2BSandbox.kill(sandbox.sandboxId, this.connection()).catch(() => {});
+      await this.killQuietly(sandbox.sandboxId);
       throw err;
     }
   }
 
   async attach(sandboxId: string, spec: SandboxSpec): Promise<Sandbox | undefined> {
-    const info = await E2BSandbox.getInfo(sandboxId, this.connection()).catch((err) => {
+    const info = await withRetries(() => E2BSandbox.getInfo(sandboxId, this.connection()), transient).catch((err) => {
       if (err instanceof NotFoundError) return undefined;
       throw e2bError("look up the sandbox", err);
     });
@@ -170,10 +175,12 @@ export class E2BProvider implements SandboxProvider {
     if (owner.installation !== spec.owner.installation || owner.connectionId !== spec.owner.connectionId) {
       return undefined;
     }
-    const sandbox = await E2BSandbox.connect(sandboxId, this.connection()).catch((err) => {
-      if (err instanceof NotFoundError) return undefined;
-      throw e2bError("reconnect to the sandbox", err);
-    });
+    const sandbox = await withRetries(() => E2BSandbox.connect(sandboxId, this.connection()), transient).catch(
+      (err) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw e2bError("reconnect to the sandbox", err);
+      },
+    );
     if (!sandbox) return undefined;
     const what = served(spec);
     const processes = await this.call("list the sandbox's processes", () => sandbox.commands.list());
@@ -211,15 +218,18 @@ export class E2BProvider implements SandboxProvider {
   async exec(spec: ExecSpec): Promise<ExecResult> {
     const started = Date.now();
     if (!spec.argv.length) throw new Error("empty command");
-    const sandbox = await this.call("create a sandbox", () =>
-      E2BSandbox.create(this.template, {
-        ...this.connection(),
-        metadata: metadataOf(spec.owner),
-        envs: withHome(spec.env ?? {}),
-        timeoutMs: this.lifetimeSeconds(spec.timeoutSeconds + EXEC_LIFETIME_MARGIN_S) * 1000,
-        allowInternetAccess: false,
-        network: { allowPublicTraffic: false },
-      }),
+    const sandbox = await this.call(
+      "create a sandbox",
+      () =>
+        E2BSandbox.create(this.template, {
+          ...this.connection(),
+          metadata: metadataOf(spec.owner),
+          envs: withHome(spec.env ?? {}),
+          timeoutMs: this.lifetimeSeconds(spec.timeoutSeconds + EXEC_LIFETIME_MARGIN_S) * 1000,
+          allowInternetAccess: false,
+          network: { allowPublicTraffic: false },
+        }),
+      refusedForNow,
     );
     try {
       if (spec.stdin !== undefined) {
@@ -261,7 +271,7 @@ export class E2BProvider implements SandboxProvider {
         timed_out: timedOut,
       };
     } finally {
-      await E2BSandbox.kill(sandbox.sandboxId, this.connection()).catch(() => {});
+      await this.killQuietly(sandbox.sandboxId);
     }
   }
 
@@ -409,12 +419,18 @@ export class E2BProvider implements SandboxProvider {
     return Math.max(1, Math.min(Math.ceil(seconds), this.maxLifetimeSeconds));
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** One call to E2B, tried again while it fails for a moment (`retryable`); its error in Berth's words. */
+  private async call<T>(what: string, fn: () => Promise<T>, retryable = transient): Promise<T> {
     try {
-      return await fn();
+      return await withRetries(fn, retryable);
     } catch (err) {
       throw e2bError(what, err);
     }
+  }
+
+  /** Kills a sandbox whose start or run failed or ended; the failure being reported is the first one. */
+  private async killQuietly(sandboxId: string) {
+    await withRetries(() => E2BSandbox.kill(sandboxId, this.connection()), transient).catch(() => {});
   }
 }
 
@@ -725,6 +741,20 @@ class Capture {
     this.truncated = true;
     return all.subarray(0, this.max).toString("utf8");
   }
+}
+
+/** E2B declined for the moment, having done nothing: too many requests (429), or busy (503). */
+function refusedForNow(err: unknown): boolean {
+  return err instanceof RateLimitError || err instanceof ServiceBusyError;
+}
+
+/**
+ * A failure worth trying again where doing the call twice is harmless (look up, connect, kill,
+ * set a timeout, list): a refusal, or E2B's own 500, 502 or 504. Not for creating a sandbox:
+ * after a 5xx it may exist, and a second try would make another.
+ */
+function transient(err: unknown): boolean {
+  return refusedForNow(err) || (err instanceof SandboxError && [500, 502, 504].includes(err.statusCode ?? 0));
 }
 
 /** SDK errors as plain Errors that say what failed; the caller turns them into 502 / failed. */
