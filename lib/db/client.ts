@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Pool, PoolClient } from "pg";
+import { BerthError } from "@/lib/core/errors";
 import type { Db } from "./db";
 
 export type DbHandle = Db & { close(): Promise<void>; kind: "pglite" | "postgres" };
@@ -36,10 +37,10 @@ async function openPostgres(url: string): Promise<DbHandle> {
   pool.on("error", () => {}); // an idle client's broken socket is replaced on next checkout
   const client = (c: Pool | PoolClient): Pick<Db, "query" | "exec"> => ({
     async query<T>(sql: string, params?: unknown[]) {
-      return (await c.query(sql, params)).rows as T[];
+      return (await c.query(sql, params).catch(unreachable)).rows as T[];
     },
     async exec(sql: string) {
-      await c.query(sql);
+      await c.query(sql).catch(unreachable);
     },
   });
   const inTx = (c: PoolClient): Db => ({ ...client(c), transaction: (fn) => fn(inTx(c)) });
@@ -47,19 +48,43 @@ async function openPostgres(url: string): Promise<DbHandle> {
     kind: "postgres",
     ...client(pool),
     async transaction(fn) {
-      const c = await pool.connect();
+      const c = await pool.connect().catch(unreachable);
+      let broken: Error | undefined;
       try {
-        await c.query("begin");
+        await c.query("begin").catch(unreachable);
         const result = await fn(inTx(c));
-        await c.query("commit");
+        await c.query("commit").catch(unreachable);
         return result;
       } catch (err) {
+        if (isConnectionLost(err)) broken = err as Error;
         await c.query("rollback").catch(() => {});
         throw err;
       } finally {
-        c.release();
+        c.release(broken); // a client whose connection broke is dropped, not pooled again
       }
     },
     close: () => pool.end(),
   };
+}
+
+/** PostgreSQL's connection exceptions (class 08) and its shutting a session down (57P01-57P03). */
+const LOST_SQLSTATES = /^(08...|57P0[123])$/;
+const LOST_SOCKET = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"]);
+
+/** Whether a query failed because the database could not be reached or dropped the session. */
+function isConnectionLost(err: unknown): boolean {
+  if (err instanceof BerthError) return err.code === "unavailable";
+  const { code, message } = err as { code?: string; message?: string };
+  if (code && (LOST_SQLSTATES.test(code) || LOST_SOCKET.has(code))) return true;
+  // pg's own words when the socket ends under a query or a client is used after it broke.
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(message ?? "");
+}
+
+/**
+ * A lost database is the caller's 503 to try again, not a 500: nothing is retried here, since a
+ * write whose session dropped may or may not have committed. Other errors pass as they are.
+ */
+function unreachable(err: unknown): never {
+  if (!isConnectionLost(err) || err instanceof BerthError) throw err;
+  throw new BerthError("unavailable", "The database cannot be reached right now; try again.", undefined, 1);
 }

@@ -44,7 +44,9 @@ const ERROR_RESPONSES: Record<ErrorStatus, { id: string; description: string }> 
   502: { id: "SandboxProviderFailed", description: "The sandbox provider failed." },
   503: {
     id: "Unavailable",
-    description: "A service Berth depends on (the sign-in provider's keys, say) cannot be reached.",
+    description:
+      "`unavailable`: a service Berth depends on cannot be reached (its database dropped the session, the sign-in " +
+      "provider's keys cannot be loaded); nothing was done, retry after the `Retry-After` seconds.",
   },
 };
 
@@ -69,9 +71,10 @@ function operation(route: Route): ZodOpenApiOperationObject {
   }
   // Every REST operation may answer 429: requests are paced per caller (BERTH_API_REQUESTS_PER_SECOND).
   const paced = route.access === "public" ? [] : [429 as const];
-  // Any route may answer 403 to a browser on an origin outside BERTH_ALLOWED_ORIGINS.
-  const forbidden = [403 as const];
-  for (const status of [...new Set<ErrorStatus>([...route.errors, ...paced, ...forbidden])].sort()) {
+  // Any route may answer 403 to a browser on an origin outside BERTH_ALLOWED_ORIGINS, and 503
+  // while the database cannot be reached.
+  const always = [403 as const, 503 as const];
+  for (const status of [...new Set<ErrorStatus>([...route.errors, ...paced, ...always])].sort()) {
     responses[`${status}`] = errorRef(status);
   }
   const params = { path: route.params, query: route.query, header: route.headers };

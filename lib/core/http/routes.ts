@@ -7,6 +7,7 @@ import {
   CredentialsInput,
   DryRunResult,
   ExtendInput,
+  InstallHeaders,
   InstallInput,
   ListConnectionsQuery,
   toEventJson,
@@ -48,6 +49,7 @@ import { getDefinition, listDefinitions } from "@/lib/core/services/definitions/
 import { inviteMember, listMembers, removeMember, setMemberRole } from "@/lib/core/services/members";
 import { runInSandbox } from "@/lib/core/services/sandbox-runs/run";
 import { getAccountSettings, updateAccountSettings } from "@/lib/core/services/settings";
+import { parseInput } from "./input";
 import { buildDocsPage, buildOpenApiDocument } from "./openapi";
 import { type Answer, account, gateway, json, open, type Route } from "./route";
 
@@ -139,19 +141,29 @@ export const ROUTES = {
         "with these credentials, asked for `initialize` and `tools/list`, made to answer the definition's `check` " +
         "call if it declares one (a failure answers 422 `dry_run_failed`), and torn down; nothing is stored.",
       body: InstallInput,
+      headers: InstallHeaders,
       answers: {
-        201: { description: "The new connection, status `deploying`, `running` or `failed`.", schema: Connection },
+        201: {
+          description:
+            "The new connection, status `deploying`, `running` or `failed`; or, for an `Idempotency-Key` sent before, " +
+            "the connection that install made, as it is now.",
+          schema: Connection,
+        },
         200: {
           description:
             "`dry_run`: the server started, listed its tools and, if `checked`, passed its credential check.",
           schema: DryRunResult,
         },
       },
-      errors: [400, 401, 404, 413, 422, 429, 502],
+      errors: [400, 401, 404, 409, 413, 422, 429, 502],
     },
-    async ({ ctx, input }) => {
+    async ({ ctx, input, req }) => {
       if (input.dry_run) return json(await dryRunConnection(ctx, input));
-      return json(await presentConnection(ctx, await installConnection(ctx, input)), 201);
+      const headers = parseInput(InstallHeaders, {
+        "idempotency-key": req.headers.get("idempotency-key") ?? undefined,
+      });
+      const installed = await installConnection(ctx, input, { idempotencyKey: headers["idempotency-key"] });
+      return json(await presentConnection(ctx, installed), 201);
     },
   ),
   "GET /api/mcp-connections": account(

@@ -51,6 +51,20 @@ export const InstallInput = z
   .meta({ id: "InstallInput" });
 export type InstallInput = z.infer<typeof InstallInput>;
 
+/** The install's optional `Idempotency-Key` header (as in the IETF draft and Stripe's API). */
+export const InstallHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 visible ASCII characters.")
+    .optional()
+    .meta({
+      description:
+        "Any unique string (a UUID, say). Sent again with an install of the same server, it answers the live " +
+        "connection the first install made (201) instead of making another: safe to retry after a timeout or a 503. " +
+        "With another server, 409. A deleted connection frees its key.",
+    }),
+});
+
 export const ExtendInput = z
   .strictObject({
     seconds: Seconds.optional().meta({

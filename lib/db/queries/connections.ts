@@ -22,6 +22,8 @@ export type ConnectionRow = {
   started_at: Date | null;
   restart_attempts: number;
   next_restart_at: Date | null;
+  /** The install's `Idempotency-Key`, when it sent one. */
+  idempotency_key: string | null;
   tool_calls: number;
   tool_errors: number;
   created_at: Date;
@@ -44,12 +46,13 @@ export async function insertConnection(
     timeoutSeconds: number;
     expiresAt: Date;
     host: string;
+    idempotencyKey?: string;
   },
 ) {
   await db.query(
     `insert into mcp_connections (id, account_id, server_id, name, status, provider, credentials_ciphertext,
-       credentials_key_id, keep_alive, timeout_seconds, expires_at, host)
-     values ($1, $2, $3, $4, 'deploying', $5, $6, $7, $8, $9, $10, $11)`,
+       credentials_key_id, keep_alive, timeout_seconds, expires_at, host, idempotency_key)
+     values ($1, $2, $3, $4, 'deploying', $5, $6, $7, $8, $9, $10, $11, $12)`,
     [
       c.id,
       c.accountId,
@@ -62,9 +65,20 @@ export async function insertConnection(
       c.timeoutSeconds,
       c.expiresAt,
       c.host,
+      c.idempotencyKey ?? null,
     ],
   );
   return getConnection(db, { accountId: c.accountId, id: c.id }) as Promise<ConnectionRow>;
+}
+
+/** The live connection an install with this `Idempotency-Key` made, if any. */
+export function getConnectionByIdempotencyKey(db: Db, { accountId, key }: { accountId: string; key: string }) {
+  return one(
+    db.query<ConnectionRow>(`${SELECT} where c.account_id = $1 and c.idempotency_key = $2 and c.status <> 'deleted'`, [
+      accountId,
+      key,
+    ]),
+  );
 }
 
 /** A connection of this account that is not deleted. */

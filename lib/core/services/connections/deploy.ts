@@ -1,4 +1,5 @@
 import type { Ctx } from "@/lib/core/context";
+import { persistently } from "@/lib/core/retry";
 import { DeployError, httpEndpointOf, isDeployError } from "@/lib/core/runtime";
 import { type ConnectionRow, getConnection, updateConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
@@ -12,7 +13,7 @@ import { getServer } from "@/lib/db/queries/servers";
 export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
   const key = { accountId: ctx.accountId, id: conn.id };
   try {
-    const server = await getServer(ctx.db, { idOrSlug: conn.server_id, includeRemoved: true });
+    const server = await persistently(() => getServer(ctx.db, { idOrSlug: conn.server_id, includeRemoved: true }));
     if (!server) throw new DeployError("The server definition no longer exists.", "");
     const credentials = await ctx.cipher.decrypt(
       { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
@@ -28,32 +29,37 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       timeoutSeconds: conn.timeout_seconds,
       reattachSandboxId: conn.sandbox_id ?? undefined,
     });
-    const running = await ctx.db.transaction(async (tx) => {
-      const updated = await updateConnection(
-        tx,
-        { ...key, fromStatus: ["deploying"] },
-        {
-          status: "running",
-          sandbox_id: sandboxId,
-          last_error: null,
-          host: ctx.host,
-          started_at: startedAt,
-          // A sandbox taken over keeps its expiry (extended or not); a new one counts from its start.
-          expires_at: reattached ? conn.expires_at : new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
-        },
-      );
-      if (updated)
-        await addConnectionEvent(tx, {
-          ...key,
-          connectionId: conn.id,
-          type: "running",
-          data: { sandbox_id: sandboxId },
-        });
-      return updated;
-    });
+    const running = await persistently(() =>
+      ctx.db.transaction(async (tx) => {
+        const updated = await updateConnection(
+          tx,
+          { ...key, fromStatus: ["deploying"] },
+          {
+            status: "running",
+            sandbox_id: sandboxId,
+            last_error: null,
+            host: ctx.host,
+            started_at: startedAt,
+            // A sandbox taken over keeps its expiry (extended or not); a new one counts from its start.
+            expires_at: reattached ? conn.expires_at : new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
+          },
+        );
+        if (updated)
+          await addConnectionEvent(tx, {
+            ...key,
+            connectionId: conn.id,
+            type: "running",
+            data: { sandbox_id: sandboxId },
+          });
+        return updated;
+      }),
+    );
     if (!running) {
+      const now = await persistently(() => getConnection(ctx.db, key));
+      // A commit whose answer the dropped session lost: the row is ours already.
+      if (now?.status === "running" && now.sandbox_id === sandboxId) return now;
       await ctx.runtime.stop(conn.id, sandboxId);
-      return (await getConnection(ctx.db, key)) ?? conn;
+      return now ?? conn;
     }
     return running;
   } catch (err) {
@@ -61,7 +67,15 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
     const stderr = isDeployError(err) ? err.stderrTail : "";
     if (!isDeployError(err)) ctx.log.error({ err, connectionId: conn.id }, "deploy failed unexpectedly");
     await ctx.runtime.stop(conn.id, null).catch(() => {});
-    return (await markDeployFailed(ctx, conn.id, { message, stderr })) ?? (await getConnection(ctx.db, key)) ?? conn;
+    try {
+      return (await markDeployFailed(ctx, conn.id, { message, stderr })) ?? (await getConnection(ctx.db, key)) ?? conn;
+    } catch (dbErr) {
+      // The database stayed away: the row stays `deploying`, no sandbox behind it, and
+      // maintenance deploys it again once it is old (claimStuckDeploys). Nothing is thrown:
+      // this often runs after the install has answered, with no one left to catch it.
+      ctx.log.error({ err: dbErr, connectionId: conn.id }, "deploy outcome not recorded");
+      return conn;
+    }
   }
 }
 
@@ -89,14 +103,16 @@ export async function markDeployFailed(
   { message, stderr = "", sandboxId = null }: { message: string; stderr?: string; sandboxId?: string | null },
 ) {
   const key = { accountId: ctx.accountId, id: connectionId };
-  return ctx.db.transaction(async (tx) => {
-    const updated = await updateConnection(
-      tx,
-      { ...key, fromStatus: ["deploying"] },
-      { status: "failed", last_error: stderr ? `${message}\n${stderr}` : message, sandbox_id: sandboxId },
-    );
-    if (updated)
-      await addConnectionEvent(tx, { ...key, connectionId, type: "failed", data: { error: message, stderr } });
-    return updated;
-  });
+  return persistently(() =>
+    ctx.db.transaction(async (tx) => {
+      const updated = await updateConnection(
+        tx,
+        { ...key, fromStatus: ["deploying"] },
+        { status: "failed", last_error: stderr ? `${message}\n${stderr}` : message, sandbox_id: sandboxId },
+      );
+      if (updated)
+        await addConnectionEvent(tx, { ...key, connectionId, type: "failed", data: { error: message, stderr } });
+      return updated;
+    }),
+  );
 }

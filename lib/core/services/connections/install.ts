@@ -2,7 +2,7 @@ import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import type { InstallInput } from "@/lib/core/schemas/connection";
 import { getAccount } from "@/lib/db/queries/accounts";
-import { insertConnection } from "@/lib/db/queries/connections";
+import { type ConnectionRow, getConnectionByIdempotencyKey, insertConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import { assertOwnAccount, getServerOrThrow, requireAdmin } from "../scope";
 import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
@@ -11,12 +11,23 @@ import { deployWithin } from "./deploy";
 
 /**
  * Stores the connection as `deploying` with its credentials encrypted, then deploys it.
- * Answers once it runs or failed, or after `installWaitMs` while still deploying.
+ * Answers once it runs or failed, or after `installWaitMs` while still deploying. With an
+ * `idempotencyKey`, an install sent again answers the live connection the first one made.
  */
-export async function installConnection(ctx: Ctx, input: Omit<InstallInput, "dry_run">) {
+export async function installConnection(
+  ctx: Ctx,
+  input: Omit<InstallInput, "dry_run">,
+  { idempotencyKey }: { idempotencyKey?: string } = {},
+) {
   requireAdmin(ctx);
   assertOwnAccount(ctx, input.account_id);
   const server = await getServerOrThrow(ctx, input.server_id);
+  const earlier = async () =>
+    idempotencyKey
+      ? await getConnectionByIdempotencyKey(ctx.db, { accountId: ctx.accountId, key: idempotencyKey })
+      : undefined;
+  const replayed = await earlier();
+  if (replayed) return sameInstall(replayed, server.id);
   const env = validateCredentials(server, input.credentials);
   takeSandboxStart(ctx);
   const id = crypto.randomUUID();
@@ -25,31 +36,53 @@ export async function installConnection(ctx: Ctx, input: Omit<InstallInput, "dry
   const timeoutSeconds = input.timeout ?? account?.default_timeout ?? server.default_timeout;
   const { keyId, ciphertext } = await ctx.cipher.encrypt(env, id);
 
-  const conn = await ctx.db.transaction(async (tx) => {
-    await assertSandboxCapacity(ctx, tx);
-    const row = await insertConnection(tx, {
-      id,
-      accountId: ctx.accountId,
-      serverId: server.id,
-      name: input.name ?? server.title,
-      provider: ctx.runtime.provider,
-      credentialsCiphertext: ciphertext,
-      credentialsKeyId: keyId,
-      keepAlive: input.keep_alive,
-      timeoutSeconds,
-      expiresAt: new Date(ctx.now() + timeoutSeconds * 1000),
-      host: ctx.host,
+  let conn: ConnectionRow | undefined;
+  try {
+    conn = await ctx.db.transaction(async (tx) => {
+      await assertSandboxCapacity(ctx, tx);
+      const row = await insertConnection(tx, {
+        id,
+        accountId: ctx.accountId,
+        serverId: server.id,
+        name: input.name ?? server.title,
+        provider: ctx.runtime.provider,
+        credentialsCiphertext: ciphertext,
+        credentialsKeyId: keyId,
+        keepAlive: input.keep_alive,
+        timeoutSeconds,
+        expiresAt: new Date(ctx.now() + timeoutSeconds * 1000),
+        host: ctx.host,
+        idempotencyKey,
+      });
+      const data = {
+        server: server.slug,
+        version: server.version,
+        timeout: timeoutSeconds,
+        keep_alive: input.keep_alive,
+      };
+      await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "installed", data });
+      await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
+      return row;
     });
-    const data = {
-      server: server.slug,
-      version: server.version,
-      timeout: timeoutSeconds,
-      keep_alive: input.keep_alive,
-    };
-    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "installed", data });
-    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
-    return row;
-  });
+  } catch (err) {
+    // The same key sent twice at once: the other install stored its connection first.
+    const first = (err as { code?: string }).code === UNIQUE_VIOLATION ? await earlier() : undefined;
+    if (!first) throw err;
+    return sameInstall(first, server.id);
+  }
   if (!conn) throw new BerthError("internal_error", "The connection could not be stored.");
   return deployWithin(ctx, conn, ctx.installWaitMs);
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+/** The connection an earlier install with the same key made, if that install was of this server. */
+function sameInstall(conn: ConnectionRow, serverId: string): ConnectionRow {
+  if (conn.server_id !== serverId) {
+    throw new BerthError(
+      "conflict",
+      `This Idempotency-Key already installed another server (connection ${conn.id}); send a new key.`,
+    );
+  }
+  return conn;
 }

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, type BerthServer, startBerth } from "../support/berth-server";
+
+/**
+ * `Idempotency-Key` on install: a client that sends an install again (after a timeout, or a 503
+ * whose work was in fact done) gets the connection the first one made, not a second one.
+ */
+describe("install with an Idempotency-Key", () => {
+  let berth: BerthServer;
+  let call: ReturnType<typeof api>;
+  let accountId: string;
+
+  beforeAll(async () => {
+    berth = await startBerth();
+    const account = (await berth.cli(["accounts", "create", "--name", "idempotent"])) as {
+      account_id: string;
+      api_key: string;
+    };
+    accountId = account.account_id;
+    call = api(berth.url, account.api_key);
+  });
+  afterAll(async () => {
+    await berth?.stop();
+  });
+
+  const install = (key: string | undefined, server = "memory") =>
+    call(
+      "POST",
+      "/api/mcp-connections/install",
+      { account_id: accountId, server_id: server, keep_alive: false },
+      key === undefined ? {} : { "idempotency-key": key },
+    );
+  const live = async () =>
+    ((await call("GET", `/api/mcp-connections?account_id=${accountId}`)).body.data as { id: string }[]).map(
+      (c) => c.id,
+    );
+
+  it("the same key answers the same connection, sent again or many times at once; one sandbox", async () => {
+    const key = crypto.randomUUID();
+    const first = await install(key);
+    expect(first.status, first.text).toBe(201);
+    const again = await install(key);
+    expect(again.status, again.text).toBe(201);
+    expect(again.body.data.id).toBe(first.body.data.id);
+
+    const racing = crypto.randomUUID();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => install(racing)));
+    for (const a of answers) expect(a.status, a.text).toBe(201);
+    const ids = new Set(answers.map((a) => a.body.data.id));
+    expect(ids.size).toBe(1);
+    expect((await live()).sort()).toEqual([first.body.data.id, ...ids].sort());
+
+    for (const id of await live()) expect((await call("DELETE", `/api/mcp-connections/${id}`)).status).toBe(200);
+  });
+
+  it("without a key every install is a new connection", async () => {
+    const a = await install(undefined);
+    const b = await install(undefined);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.data.id).not.toBe(b.body.data.id);
+    for (const id of await live()) await call("DELETE", `/api/mcp-connections/${id}`);
+  });
+
+  it("a key used for another server answers 409; a deleted connection frees its key", async () => {
+    const key = crypto.randomUUID();
+    const first = await install(key);
+    expect(first.status).toBe(201);
+    const other = await install(key, "everything");
+    expect(other.status, other.text).toBe(409);
+    expect(other.body.error.code).toBe("conflict");
+    expect(other.body.error.message).toContain(first.body.data.id);
+
+    expect((await call("DELETE", `/api/mcp-connections/${first.body.data.id}`)).status).toBe(200);
+    const fresh = await install(key);
+    expect(fresh.status).toBe(201);
+    expect(fresh.body.data.id).not.toBe(first.body.data.id);
+    await call("DELETE", `/api/mcp-connections/${fresh.body.data.id}`);
+  });
+
+  it("refuses a key that is empty, too long or not visible ASCII: 400 naming the header", async () => {
+    for (const key of ["", "x".repeat(256), "has space", "naïve"]) {
+      const res = await install(key);
+      // An empty header is no key at all to some clients; Berth refuses it rather than guess.
+      expect(res.status, `${JSON.stringify(key)}: ${res.text}`).toBe(400);
+      expect(res.body.error.details[0].path).toBe("idempotency-key");
+    }
+    expect(await live()).toEqual([]);
+  });
+
+  it("another account's key is its own: the same key makes separate connections", async () => {
+    const other = (await berth.cli(["accounts", "create", "--name", "other"])) as {
+      account_id: string;
+      api_key: string;
+    };
+    const key = crypto.randomUUID();
+    const mine = await install(key);
+    const theirs = await api(berth.url, other.api_key)(
+      "POST",
+      "/api/mcp-connections/install",
+      { account_id: other.account_id, server_id: "memory", keep_alive: false },
+      { "idempotency-key": key },
+    );
+    expect([mine.status, theirs.status]).toEqual([201, 201]);
+    expect(theirs.body.data.id).not.toBe(mine.body.data.id);
+    await call("DELETE", `/api/mcp-connections/${mine.body.data.id}`);
+    await api(berth.url, other.api_key)("DELETE", `/api/mcp-connections/${theirs.body.data.id}`);
+  });
+});
