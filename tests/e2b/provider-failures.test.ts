@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDER_RETRIES } from "@/lib/core/retry";
 import { FakeE2B } from "../fakes/e2b-server";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { type api, type BerthServer, newAccount, startBerth } from "../support/berth-server";
 import { until } from "../support/until";
 
 const support = FakeE2B.supported();
@@ -31,12 +31,7 @@ describe.skipIf(!support.ok)("E2B failing under install, extend, delete and rest
       E2B_SANDBOX_URL: fake.url,
       E2B_PORT_URL_TEMPLATE: fake.connection.portUrlTemplate,
     });
-    const account = (await berth.cli(["accounts", "create", "--name", "E2B failing"])) as {
-      account_id: string;
-      api_key: string;
-    };
-    accountId = account.account_id;
-    call = api(berth.url, account.api_key);
+    ({ accountId, call } = await newAccount(berth, "E2B failing"));
   });
   afterAll(async () => {
     await berth?.stop();

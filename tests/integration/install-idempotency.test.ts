@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { type api, type BerthServer, newAccount, startBerth } from "../support/berth-server";
 
 /**
  * `Idempotency-Key` on install: a client that sends an install again (after a timeout, or a 503
@@ -12,12 +12,7 @@ describe("install with an Idempotency-Key", () => {
 
   beforeAll(async () => {
     berth = await startBerth();
-    const account = (await berth.cli(["accounts", "create", "--name", "idempotent"])) as {
-      account_id: string;
-      api_key: string;
-    };
-    accountId = account.account_id;
-    call = api(berth.url, account.api_key);
+    ({ accountId, call } = await newAccount(berth, "idempotent"));
   });
   afterAll(async () => {
     await berth?.stop();
@@ -88,21 +83,18 @@ describe("install with an Idempotency-Key", () => {
   });
 
   it("another account's key is its own: the same key makes separate connections", async () => {
-    const other = (await berth.cli(["accounts", "create", "--name", "other"])) as {
-      account_id: string;
-      api_key: string;
-    };
+    const other = await newAccount(berth, "other");
     const key = crypto.randomUUID();
     const mine = await install(key);
-    const theirs = await api(berth.url, other.api_key)(
+    const theirs = await other.call(
       "POST",
       "/api/mcp-connections/install",
-      { account_id: other.account_id, server_id: "memory", keep_alive: false },
+      { account_id: other.accountId, server_id: "memory", keep_alive: false },
       { "idempotency-key": key },
     );
     expect([mine.status, theirs.status]).toEqual([201, 201]);
     expect(theirs.body.data.id).not.toBe(mine.body.data.id);
     await call("DELETE", `/api/mcp-connections/${mine.body.data.id}`);
-    await api(berth.url, other.api_key)("DELETE", `/api/mcp-connections/${theirs.body.data.id}`);
+    await other.call("DELETE", `/api/mcp-connections/${theirs.body.data.id}`);
   });
 });

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { type api, type BerthServer, newAccount, startBerth } from "../support/berth-server";
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from "../support/databases";
 import { until } from "../support/until";
 import { localBubblewrap } from "./providers";
@@ -29,12 +29,7 @@ describe("the database dropping mid-request (PostgreSQL, local sandboxes)", () =
       BERTH_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString("base64")}`,
       SANDBOX_PROVIDER: "local",
     });
-    const account = (await berth.cli(["accounts", "create", "--name", "db drops"])) as {
-      account_id: string;
-      api_key: string;
-    };
-    accountId = account.account_id;
-    call = api(berth.url, account.api_key);
+    ({ accountId, call } = await newAccount(berth, "db drops"));
   });
   afterAll(async () => {
     await berth?.stop();

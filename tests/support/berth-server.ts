@@ -118,6 +118,12 @@ export function api(base: string, key?: string) {
   };
 }
 
+/** A new account (through the CLI): its id, API key and a REST caller with that key. */
+export async function newAccount(berth: BerthServer, name: string) {
+  const account = (await berth.cli(["accounts", "create", "--name", name])) as { account_id: string; api_key: string };
+  return { accountId: account.account_id, key: account.api_key, call: api(berth.url, account.api_key) };
+}
+
 /**
  * A new account (through the CLI) with one running `memory` connection: the fixture of suites
  * that need a live server to aim at. Throws, with Berth's answer, if the install did not run.
