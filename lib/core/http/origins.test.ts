@@ -48,7 +48,14 @@ describe("origins", () => {
     const h = preflightHeaders("http://localhost:6274", "GET, POST, DELETE");
     expect(h["access-control-allow-origin"]).toBe("http://localhost:6274");
     expect(h["access-control-allow-methods"]).toBe("GET, POST, DELETE");
-    for (const name of ["Authorization", "Content-Type", "Mcp-Session-Id", "MCP-Protocol-Version", "Last-Event-ID"])
+    for (const name of [
+      "Authorization",
+      "Content-Type",
+      "Mcp-Session-Id",
+      "MCP-Protocol-Version",
+      "Last-Event-ID",
+      "Idempotency-Key",
+    ])
       expect(h["access-control-allow-headers"]).toContain(name);
     expect(h["access-control-expose-headers"]).toContain("Mcp-Session-Id");
     expect(preflightHeaders(undefined, "GET")).toEqual({ allow: "GET" });

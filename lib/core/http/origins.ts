@@ -56,7 +56,7 @@ export const originRefused = (origin: string) =>
 
 /** What a browser client may send: auth, JSON, and MCP's session, version and resume headers. */
 const REQUEST_HEADERS =
-  "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Berth-Account";
+  "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Berth-Account, Idempotency-Key";
 /** What it may read: the session to send back, and when to retry or how to authenticate. */
 const EXPOSED_HEADERS = "Mcp-Session-Id, MCP-Protocol-Version, Retry-After, WWW-Authenticate, Allow";
 
