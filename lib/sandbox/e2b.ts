@@ -11,6 +11,7 @@ import {
   type ProcessInfo,
   RateLimitError,
   SandboxError,
+  type SandboxOpts,
   ServiceBusyError,
   TemplateError,
   TimeoutError,
@@ -141,21 +142,12 @@ export class E2BProvider implements SandboxProvider {
     const argv = spec.argv;
     if (!argv.length) throw new Error("empty start command");
     const startedAt = new Date();
-    const sandbox = await this.call(
-      "create a sandbox",
-      () =>
-        E2BSandbox.create(this.template, {
-          ...this.connection(),
-          metadata: metadataOf(spec.owner),
-          envs: withHome(spec.env),
-          timeoutMs: this.lifetimeSeconds(spec.timeoutSeconds) * 1000,
-          network: {
-            allowPublicTraffic: false,
-            ...(spec.network ? {} : { allowOut: PACKAGE_HOSTS, denyOut: [ALL_TRAFFIC] }),
-          },
-        }),
-      refusedForNow,
-    );
+    const sandbox = await this.newSandbox(spec.owner, spec.env, spec.timeoutSeconds, {
+      network: {
+        allowPublicTraffic: false,
+        ...(spec.network ? {} : { allowOut: PACKAGE_HOSTS, denyOut: [ALL_TRAFFIC] }),
+      },
+    });
     try {
       return await this.serve(sandbox, served(spec), spec.owner, startedAt, undefined);
     } catch (err) {
@@ -218,19 +210,10 @@ export class E2BProvider implements SandboxProvider {
   async exec(spec: ExecSpec): Promise<ExecResult> {
     const started = Date.now();
     if (!spec.argv.length) throw new Error("empty command");
-    const sandbox = await this.call(
-      "create a sandbox",
-      () =>
-        E2BSandbox.create(this.template, {
-          ...this.connection(),
-          metadata: metadataOf(spec.owner),
-          envs: withHome(spec.env ?? {}),
-          timeoutMs: this.lifetimeSeconds(spec.timeoutSeconds + EXEC_LIFETIME_MARGIN_S) * 1000,
-          allowInternetAccess: false,
-          network: { allowPublicTraffic: false },
-        }),
-      refusedForNow,
-    );
+    const sandbox = await this.newSandbox(spec.owner, spec.env ?? {}, spec.timeoutSeconds + EXEC_LIFETIME_MARGIN_S, {
+      allowInternetAccess: false,
+      network: { allowPublicTraffic: false },
+    });
     try {
       if (spec.stdin !== undefined) {
         await this.call("upload stdin", () => sandbox.files.write(EXEC_STDIN_PATH, spec.stdin as string));
@@ -417,6 +400,26 @@ export class E2BProvider implements SandboxProvider {
   /** E2B refuses a timeout past the plan's maximum; Berth replaces sandboxes before then. */
   private lifetimeSeconds(seconds: number) {
     return Math.max(1, Math.min(Math.ceil(seconds), this.maxLifetimeSeconds));
+  }
+
+  /**
+   * A new sandbox of this installation for `owner`. Tried again only when E2B refused (429, 503):
+   * after a 5xx the sandbox may exist, and a second try would make another.
+   */
+  private newSandbox(
+    owner: SandboxOwner,
+    env: Record<string, string>,
+    lifetimeSeconds: number,
+    network: Pick<SandboxOpts, "network" | "allowInternetAccess">,
+  ) {
+    const opts = {
+      ...this.connection(),
+      metadata: metadataOf(owner),
+      envs: withHome(env),
+      timeoutMs: this.lifetimeSeconds(lifetimeSeconds) * 1000,
+      ...network,
+    };
+    return this.call("create a sandbox", () => E2BSandbox.create(this.template, opts), refusedForNow);
   }
 
   /** One call to E2B, tried again while it fails for a moment (`retryable`); its error in Berth's words. */
