@@ -123,7 +123,8 @@ export async function openBerth(config: Config): Promise<Berth> {
 
 /**
  * On PostgreSQL other processes revoke keys too (other instances, the CLI): the cache trusts
- * itself only while it hears them, so a revoked key stops working at once on every instance.
+ * itself only while it hears them, so a revoked key stops working on every instance as soon as the
+ * database's notification arrives (milliseconds).
  */
 function hearKeyRevocations(url: string, cache: ApiKeyCache, log: Logger) {
   cache.suspend();

@@ -8,7 +8,8 @@ import { findApiKeyByHash } from "@/lib/db/queries/api-keys";
  */
 export type KeyCache = {
   get(key: string): string | undefined;
-  set(key: string, accountId: string, keyId: string): void;
+  ticket(): number;
+  set(key: string, accountId: string, keyId: string, ticket: number): void;
 };
 
 /** The account an `Authorization: Bearer <key>` header speaks for, or undefined. */
@@ -17,8 +18,9 @@ export async function accountOfBearer(db: Db, header: string | null, cache?: Key
   if (!key) return undefined;
   const cached = cache?.get(key);
   if (cached) return cached;
+  const ticket = cache?.ticket() ?? 0;
   const found = await findApiKeyByHash(db, { keyHash: await hashApiKey(key) });
-  if (found) cache?.set(key, found.accountId, found.id);
+  if (found) cache?.set(key, found.accountId, found.id, ticket);
   return found?.accountId;
 }
 
