@@ -1,14 +1,17 @@
 import type { Deps } from "@/lib/core/context";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
-import { getConnection } from "@/lib/db/queries/connections";
+import { type DeployReason, markDeploying, markExpired } from "@/lib/core/services/connections/status";
+import type { Db } from "@/lib/db/db";
+import { type ConnectionStatus, getConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import {
-  claimAgedSandboxes,
-  claimExpired,
+  type Claimed,
   claimKeepAlive,
-  claimRestarts,
-  claimStuckDeploys,
   currentSandboxes,
+  lockAgedSandboxes,
+  lockExpired,
+  lockRestarts,
+  lockStuckDeploys,
 } from "@/lib/db/queries/maintenance";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { type RestartPolicy, scheduleRestart, systemCtx } from "./supervisor";
@@ -17,6 +20,8 @@ import { type RestartPolicy, scheduleRestart, systemCtx } from "./supervisor";
 const STUCK_DEPLOY_SECONDS = 120;
 /** Replace a sandbox this long before the provider's lifetime cap. */
 const LIFETIME_MARGIN_SECONDS = 300;
+
+type Key = { accountId: string; id: string };
 
 export type Maintenance = { deps: Deps; runtime: NodeSandboxRuntime; policy: RestartPolicy };
 
@@ -46,54 +51,35 @@ export async function runMaintenance(m: Maintenance) {
       .catch((err) => deps.log.error({ err, connectionId: row.id }, "keep-alive could not extend the sandbox"));
   }
 
-  const expired = await deps.db.transaction(async (tx) => {
-    const rows = await claimExpired(tx);
-    for (const row of rows) {
-      const data = { expires_at: new Date(row.expires_at).toISOString() };
-      await addConnectionEvent(tx, { accountId: row.account_id, connectionId: row.id, type: "expired", data });
-    }
-    return rows;
-  });
+  const expired = await claim(deps.db, lockExpired, (tx, key, row) =>
+    markExpired(tx, key, { from: ["running"], expiresAt: row.expires_at }),
+  );
   for (const row of expired) await runtime.stop(row.id, row.sandbox_id).catch(() => {});
 
-  const restarts = await deps.db.transaction(async (tx) => {
-    const rows = await claimRestarts(tx);
-    for (const row of rows) {
-      await addConnectionEvent(tx, {
-        accountId: row.account_id,
-        connectionId: row.id,
-        type: "deploying",
-        data: { reason: "crash_restart" },
-      });
-    }
-    return rows;
-  });
-  const stuck = await deps.db.transaction(async (tx) => {
-    const rows = await claimStuckDeploys(tx, { seconds: STUCK_DEPLOY_SECONDS });
-    for (const row of rows) {
-      const data = { reason: "deploy_abandoned" };
-      await addConnectionEvent(tx, { accountId: row.account_id, connectionId: row.id, type: "deploying", data });
-    }
-    return rows;
-  });
-  const aged = runtime.maxLifetimeSeconds
-    ? await deps.db.transaction(async (tx) => {
-        const rows = await claimAgedSandboxes(tx, {
-          seconds: Math.max(60, (runtime.maxLifetimeSeconds as number) - LIFETIME_MARGIN_SECONDS),
-        });
-        for (const row of rows) {
-          await addConnectionEvent(tx, {
-            accountId: row.account_id,
-            connectionId: row.id,
-            type: "restarted",
-            data: { by: "system", reason: "sandbox_lifetime" },
-          });
-        }
-        return rows;
-      })
+  const toDeploying =
+    (reason: DeployReason, from: ConnectionStatus[], changes = {}) =>
+    (tx: Db, key: Key) =>
+      markDeploying(tx, key, { from, reason, by: "system", changes });
+  const restarts = await claim(
+    deps.db,
+    lockRestarts,
+    toDeploying("crash_restart", ["failed"], { next_restart_at: null }),
+  );
+  const stuck = await claim(
+    deps.db,
+    (tx) => lockStuckDeploys(tx, { seconds: STUCK_DEPLOY_SECONDS }),
+    toDeploying("deploy_abandoned", ["deploying"]),
+  );
+  const maxLifetime = runtime.maxLifetimeSeconds;
+  const aged = maxLifetime
+    ? await claim(
+        deps.db,
+        (tx) => lockAgedSandboxes(tx, { seconds: Math.max(60, maxLifetime - LIFETIME_MARGIN_SECONDS) }),
+        toDeploying("sandbox_lifetime", ["running"]),
+      )
     : [];
   for (const row of aged) await runtime.stop(row.id, row.sandbox_id).catch(() => {});
-  for (const row of [...restarts, ...stuck, ...aged]) void redeploy(m, row.account_id, row.id);
+  for (const row of [...restarts, ...stuck, ...aged]) void deployAgain(m, row.account_id, row.id);
 
   await stopWhatIsNoLongerRunning(m);
   return {
@@ -103,8 +89,25 @@ export async function runMaintenance(m: Maintenance) {
   };
 }
 
+/**
+ * Locks the due rows and changes each one's status, in one transaction: the rows it changed
+ * (another instance's change meanwhile leaves a row out).
+ */
+async function claim<R extends Claimed>(
+  db: Db,
+  lock: (tx: Db) => Promise<R[]>,
+  mark: (tx: Db, key: Key, row: R) => Promise<unknown>,
+) {
+  return db.transaction(async (tx) => {
+    const changed: R[] = [];
+    for (const row of await lock(tx))
+      if (await mark(tx, { accountId: row.account_id, id: row.id }, row)) changed.push(row);
+    return changed;
+  });
+}
+
 /** Deploys again; a crash-restart that fails to start counts as one more crash in the series. */
-async function redeploy(m: Maintenance, accountId: string, id: string) {
+async function deployAgain(m: Maintenance, accountId: string, id: string) {
   const ctx = systemCtx(m.deps, accountId);
   try {
     const conn = await getConnection(ctx.db, { accountId, id });

@@ -1,5 +1,6 @@
 import type { Ctx, Deps } from "@/lib/core/context";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
+import { markCrashed, markDeploying, markExpired, markFailed } from "@/lib/core/services/connections/status";
 import type { Db } from "@/lib/db/db";
 import {
   type ConnectionRow,
@@ -7,7 +8,6 @@ import {
   listConnectionsInStatus,
   updateConnection,
 } from "@/lib/db/queries/connections";
-import { addConnectionEvent } from "@/lib/db/queries/events";
 import { currentSandboxes } from "@/lib/db/queries/maintenance";
 import type { CrashReport, NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 
@@ -37,28 +37,38 @@ export async function recordCrash(deps: Deps, policy: RestartPolicy, report: Cra
     if (conn?.status !== "running" || conn.sandbox_id !== report.sandboxId) return; // stale report
     // A provider that enforces the lifetime itself (E2B) ends the sandbox at expires_at: that is expiry.
     if (!conn.keep_alive && deps.now() >= new Date(conn.expires_at).getTime() - EXPIRY_SLACK_MS) {
-      await updateConnection(tx, key, { status: "expired", sandbox_id: null, next_restart_at: null });
-      const data = { expires_at: new Date(conn.expires_at).toISOString() };
-      await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "expired", data });
+      await markExpired(tx, key, { from: ["running"], expiresAt: conn.expires_at });
       return;
     }
     const ranFor = conn.started_at ? deps.now() - new Date(conn.started_at).getTime() : 0;
     const attempt = ranFor > policy.stableMs ? 1 : conn.restart_attempts + 1;
     const detail = report.stderrTail ? `${report.reason}\n${report.stderrTail}` : report.reason;
-    await addConnectionEvent(tx, {
-      ...key,
-      connectionId: conn.id,
-      type: "crashed",
-      data: { sandbox_id: report.sandboxId, error: report.reason, stderr: report.stderrTail, attempt },
-    });
-    await scheduleRestart(tx, deps, policy, { ...key, attempt, detail });
+    const crash = { sandboxId: report.sandboxId, error: report.reason, stderr: report.stderrTail, attempt };
+    await markCrashed(tx, key, crash, restartPlan(deps, policy, attempt, detail));
   });
   deps.log.warn({ connectionId: report.connectionId }, "MCP server crashed");
 }
 
 /**
  * After the `attempt`-th failure in a row: the next restart with backoff, or, past the limit,
- * the crash loop given up with the reason recorded. The connection is left `failed` either way.
+ * the crash loop given up (no restart pending; `crashLoop` names the count).
+ */
+function restartPlan(deps: Pick<Deps, "now">, policy: RestartPolicy, attempt: number, detail: string) {
+  if (attempt > policy.limit) {
+    const last_error = `Crash loop: the server crashed ${policy.limit} times in a row; Berth stopped restarting it.\n${detail}`;
+    return { last_error, next_restart_at: null, crashLoop: policy.limit };
+  }
+  const wait = backoffFor(policy, attempt);
+  return {
+    last_error: `${detail}\nRestarting in ${Math.ceil(wait / 1000)} s (attempt ${attempt} of ${policy.limit}).`,
+    restart_attempts: attempt,
+    next_restart_at: new Date(deps.now() + wait),
+  };
+}
+
+/**
+ * A crash-restart whose deploy failed (the connection is `failed` already) counts as one more
+ * crash: the next restart is scheduled, or the crash loop given up.
  */
 export async function scheduleRestart(
   db: Db,
@@ -66,24 +76,11 @@ export async function scheduleRestart(
   policy: RestartPolicy,
   { accountId, id, attempt, detail }: { accountId: string; id: string; attempt: number; detail: string },
 ) {
-  // Not a connection deleted or expired meanwhile.
-  const key = { accountId, id, fromStatus: ["running", "failed"] as ConnectionRow["status"][] };
-  if (attempt > policy.limit) {
-    const lastError = `Crash loop: the server crashed ${policy.limit} times in a row; Berth stopped restarting it.\n${detail}`;
-    const changes = { status: "failed" as const, sandbox_id: null, last_error: lastError, next_restart_at: null };
-    if (!(await updateConnection(db, key, changes))) return;
-    const data = { reason: "crash_loop", crashes: policy.limit };
-    await addConnectionEvent(db, { accountId, connectionId: id, type: "failed", data });
-    return;
-  }
-  const wait = backoffFor(policy, attempt);
-  await updateConnection(db, key, {
-    status: "failed",
-    sandbox_id: null,
-    last_error: `${detail}\nRestarting in ${Math.ceil(wait / 1000)} s (attempt ${attempt} of ${policy.limit}).`,
-    restart_attempts: attempt,
-    next_restart_at: new Date(deps.now() + wait),
-  });
+  const { crashLoop, ...plan } = restartPlan(deps, policy, attempt, detail);
+  const key = { accountId, id };
+  if (!crashLoop) return updateConnection(db, { ...key, fromStatus: ["failed"] }, plan);
+  const data = { reason: "crash_loop", crashes: crashLoop };
+  return markFailed(db, key, { from: ["failed"], error: plan.last_error, changes: plan, data });
 }
 
 /**
@@ -119,12 +116,15 @@ export async function recoverAtStart(deps: Deps, runtime: NodeSandboxRuntime) {
       if (!row.keep_alive && new Date(row.expires_at).getTime() <= deps.now()) return expireConnection(ctx, row);
       const reattach = row.status === "running" && row.sandbox_id && keep.has(row.id) ? row.sandbox_id : null;
       const key = { accountId: row.account_id, id: row.id };
-      const deploying = await deps.db.transaction(async (tx) => {
-        const row = await updateConnection(tx, key, { status: "deploying", sandbox_id: reattach });
-        const data = { reason: "berth_restarted", reattach: Boolean(reattach) };
-        if (row) await addConnectionEvent(tx, { ...key, connectionId: row.id, type: "deploying", data });
-        return row;
-      });
+      const deploying = await deps.db.transaction((tx) =>
+        markDeploying(tx, key, {
+          from: ["running", "deploying"],
+          reason: "berth_restarted",
+          by: "system",
+          changes: { sandbox_id: reattach },
+          data: { reattach: Boolean(reattach) },
+        }),
+      );
       if (deploying) await deployConnection(ctx, deploying);
     }),
   );
@@ -133,16 +133,6 @@ export async function recoverAtStart(deps: Deps, runtime: NodeSandboxRuntime) {
 
 export async function expireConnection(ctx: Ctx, row: ConnectionRow) {
   await ctx.runtime.stop(row.id, row.sandbox_id);
-  await ctx.db.transaction(async (tx) => {
-    const key = {
-      accountId: row.account_id,
-      id: row.id,
-      fromStatus: ["running", "deploying"] as ConnectionRow["status"][],
-    };
-    const expired = await updateConnection(tx, key, { status: "expired", sandbox_id: null, next_restart_at: null });
-    if (expired) {
-      const data = { expires_at: new Date(row.expires_at).toISOString() };
-      await addConnectionEvent(tx, { accountId: row.account_id, connectionId: row.id, type: "expired", data });
-    }
-  });
+  const key = { accountId: row.account_id, id: row.id };
+  await markExpired(ctx.db, key, { from: ["running", "deploying"], expiresAt: row.expires_at });
 }

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import { accountOfBearer } from "@/lib/core/services/accounts/authenticate";
 import { createAccount } from "@/lib/core/services/accounts/create-account";
+import { markDeleted, markFailed, markRunning } from "@/lib/core/services/connections/status";
 import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { migrate } from "@/lib/db/migrate";
-import { getConnection, listConnections, updateConnection } from "@/lib/db/queries/connections";
+import { getConnection, listConnections } from "@/lib/db/queries/connections";
 import { addConnectionEvent, listConnectionEvents } from "@/lib/db/queries/events";
 import { getServer, upsertServer } from "@/lib/db/queries/servers";
 import { insertTestConnection } from "../support/connections";
@@ -72,7 +73,7 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
     expect(await getConnection(t.db, { accountId: b.account.id, id: conn.id })).toBeUndefined();
     expect((await listConnections(t.db, { accountId: b.account.id })).length).toBe(0);
     expect(
-      await updateConnection(t.db, { accountId: b.account.id, id: conn.id }, { status: "failed" }),
+      await markFailed(t.db, { accountId: b.account.id, id: conn.id }, { from: ["deploying"], error: "no" }),
     ).toBeUndefined();
     expect((await getConnection(t.db, { accountId: a.account.id, id: conn.id }))?.status).toBe("deploying");
     await addConnectionEvent(t.db, { accountId: a.account.id, connectionId: conn.id, type: "installed" });
@@ -84,8 +85,12 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
     const a = await createAccount(t, { name: "A2" });
     const conn = await newConnection(a.account.id);
     const key = { accountId: a.account.id, id: conn.id };
-    await updateConnection(t.db, key, { status: "deleted" });
-    expect(await updateConnection(t.db, { ...key, fromStatus: ["deploying"] }, { status: "running" })).toBeUndefined();
+    await markDeleted(t.db, key, { by: "system" });
+    const running = { sandbox_id: "s", host: "h", started_at: new Date(), expires_at: new Date() };
+    expect(await markRunning(t.db, key, running)).toBeUndefined();
+    expect(await listConnectionEvents(t.db, { accountId: a.account.id, connectionId: conn.id })).toEqual([
+      expect.objectContaining({ type: "deleted", data: { by: "system" } }),
+    ]);
     expect(await getConnection(t.db, key)).toBeUndefined(); // deleted rows are invisible
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedCatalogue } from "@/lib/catalogue/seed";
+import { markDeleted } from "@/lib/core/services/connections/status";
 import { rotateCredentials } from "@/lib/core/services/keys/rotate";
 import { type CredentialsCipher, createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { insertAccount } from "@/lib/db/queries/accounts";
@@ -37,7 +38,7 @@ describe.each(["pglite", "postgres"] as const)("rotating the credentials key on 
       credentialsCiphertext: ciphertext,
       credentialsKeyId: keyId,
     });
-    if (status === "deleted") await updateConnection(t.db, { accountId, id }, { status: "deleted" });
+    if (status === "deleted") await markDeleted(t.db, { accountId, id }, { by: "system" });
     secrets.set(id, credentials);
     return id;
   }

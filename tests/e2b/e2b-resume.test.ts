@@ -7,6 +7,7 @@ import { type ConnectionOpts, Sandbox } from "e2b";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FakeE2B } from "../fakes/e2b-server";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { expectUniformTimeline } from "../support/timeline";
 import { until } from "../support/until";
 
 /**
@@ -179,7 +180,11 @@ describe.skipIf(!support.ok).each(MODES)(
     };
     const get = async (id: string) => (await call("GET", `/api/mcp-connections/${id}`)).body.data as Conn;
     /** Newest first. */
-    const events = async (id: string) => (await call("GET", `/api/mcp-connections/${id}/events`)).body.data as Event[];
+    const events = async (id: string) => {
+      const list = (await call("GET", `/api/mcp-connections/${id}/events`)).body.data as Event[];
+      expectUniformTimeline(list);
+      return list;
+    };
 
     const connectClient = async (conn: Conn) => {
       const client = new Client({ name: "e2b-resume", version: "1" });

@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type api, type BerthServer, newAccount, startBerth } from "../support/berth-server";
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from "../support/databases";
+import { expectUniformTimeline } from "../support/timeline";
 import { until } from "../support/until";
 import { localBubblewrap } from "./providers";
 
@@ -127,9 +128,10 @@ describe("the database dropping mid-request (PostgreSQL, local sandboxes)", () =
     }
     for (const id of installed) {
       const events = (await call("GET", `/api/mcp-connections/${id}/events`)).body?.data as
-        | { id: string; type: string }[]
+        | { id: string; type: string; data: Record<string, unknown> }[]
         | undefined;
       if (!events) continue; // deleted
+      expectUniformTimeline(events);
       expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
       expect(events.filter((e) => e.type === "running").length, JSON.stringify(events)).toBeLessThanOrEqual(1);
     }

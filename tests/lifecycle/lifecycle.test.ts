@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crashingServer, slowServer } from "../fixtures/servers";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { expectUniformTimeline } from "../support/timeline";
 import { until } from "../support/until";
 import { PROVIDERS } from "./providers";
 
@@ -58,7 +59,12 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
     return res.body.data as Conn;
   };
   const get = async (id: string) => (await call("GET", `/api/mcp-connections/${id}`)).body.data as Conn;
-  const events = async (id: string) => (await call("GET", `/api/mcp-connections/${id}/events`)).body.data as Event[];
+  /** Every timeline this suite reads is also checked to read the same whoever wrote it. */
+  const events = async (id: string) => {
+    const list = (await call("GET", `/api/mcp-connections/${id}/events`)).body.data as Event[];
+    expectUniformTimeline(list);
+    return list;
+  };
   const waitFor = (what: string, id: string, ok: (c: Conn) => boolean) =>
     until(what, async () => {
       const c = await get(id);
@@ -126,8 +132,11 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
       (c) => c.status === "running" && c.sandbox_id !== conn.sandbox_id,
     );
     expect(back.mcp_url).toBe(conn.mcp_url);
-    const types = (await events(conn.id)).map((e) => e.type);
-    expect(types).toContain("crashed");
+    const list = await events(conn.id);
+    expect(list.map((e) => e.type)).toContain("crashed");
+    expect(list).toContainEqual(
+      expect.objectContaining({ type: "deploying", data: { reason: "crash_restart", by: "system" } }),
+    );
     await call("DELETE", `/api/mcp-connections/${conn.id}`);
   });
 
@@ -164,7 +173,10 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
     const replaced = await call("PUT", `/api/mcp-connections/${conn.id}/credentials`, { credentials: {} });
     expect(replaced.body.data.status).toBe("running");
     expect(replaced.body.data.sandbox_id).not.toBe(restarted.body.data.sandbox_id);
-    expect((await events(conn.id)).map((e) => e.type)).toContain("credentials_updated");
+    const list = await events(conn.id);
+    expect(list.map((e) => e.type)).toContain("credentials_updated");
+    for (const reason of ["requested", "credentials_updated"])
+      expect(list).toContainEqual(expect.objectContaining({ type: "restarted", data: { reason, by: "api_key" } }));
     await call("DELETE", `/api/mcp-connections/${conn.id}`);
   });
 
@@ -176,6 +188,10 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
     const back = await waitFor("recovery", conn.id, (c) => c.status === "running");
     expect(back.mcp_url.endsWith(`/api/mcp/${conn.id}`)).toBe(true);
     expect(provider.processes(berth, back.sandbox_id).length).toBeGreaterThan(0);
+    expect((await events(conn.id)).find((e) => e.type === "deploying")?.data).toMatchObject({
+      reason: "berth_restarted",
+      by: "system",
+    });
     await call("DELETE", `/api/mcp-connections/${conn.id}`);
   });
 
@@ -198,6 +214,7 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
     expect(["deploying", "running"]).toContain(conn.status);
     const running = await waitFor("the redeploy", conn.id, (c) => c.status === "running");
     expect(running.sandbox_id).not.toBe(orphan);
+    await events(conn.id);
     await call("DELETE", `/api/mcp-connections/${conn.id}`);
   });
 
@@ -239,8 +256,8 @@ describe.each(PROVIDERS)("connection lifecycle on $name", (provider) => {
     const back = await waitFor("the connection to run again", conn.id, (c) => c.status === "running");
     expect(provider.processes(berth, back.sandbox_id).length).toBeGreaterThan(0);
     expect(await orphans(before)).toEqual([]);
-    const events = (await call("GET", `/api/mcp-connections/${conn.id}/events`)).body.data as Event[];
-    expect(events[0]?.type, JSON.stringify(events.map((e) => e.type))).toBe("running");
+    const list = await events(conn.id);
+    expect(list[0]?.type, JSON.stringify(list.map((e) => e.type))).toBe("running");
     await call("DELETE", `/api/mcp-connections/${conn.id}`);
   });
 

@@ -158,7 +158,10 @@ export const ConnectionEvent = z
         "installed, deploying, running, failed, crashed, extended, expired, restarted, credentials_updated, deleted or tool_call.",
     }),
     created_at: z.iso.datetime(),
-    data: z.record(z.string(), z.unknown()),
+    data: z.record(z.string(), z.unknown()).meta({
+      description:
+        "What happened: `deploying` says why (`reason`: installed, requested, credentials_updated, resumed_by_request, sandbox_lifetime, crash_restart, deploy_abandoned, berth_restarted or adopted) and who (`by`: api_key, user or system), as does the `restarted` just before it; `running` names its `sandbox_id`; `failed` and `crashed` their `error` (and `stderr` tail); `expired` its `expires_at`.",
+    }),
   })
   .meta({ id: "Event" });
 

@@ -108,10 +108,10 @@ export function listConnections(db: Db, { accountId }: { accountId: string }) {
   );
 }
 
+/** What may change of a connection, but its status: only lib/core/services/connections/status.ts changes that (`changeStatus`). */
 export type ConnectionChanges = Partial<
   Pick<
     ConnectionRow,
-    | "status"
     | "sandbox_id"
     | "expires_at"
     | "last_error"
@@ -131,12 +131,29 @@ export type ConnectionChanges = Partial<
  * Applies changes to a connection. With `fromStatus`, only if the connection is still in one
  * of those statuses, so a slow deploy cannot overwrite a delete that happened meanwhile.
  */
-export async function updateConnection(
+export function updateConnection(
   db: Db,
-  { accountId, id, fromStatus }: { accountId: string; id: string; fromStatus?: ConnectionStatus[] },
+  key: { accountId: string; id: string; fromStatus?: ConnectionStatus[] },
   changes: ConnectionChanges,
 ) {
-  const keys = Object.keys(changes) as (keyof ConnectionChanges)[];
+  return applyChanges(db, key, changes);
+}
+
+/** Changes a connection's status (with other changes): for lib/core/services/connections/status.ts only, which records it. */
+export function changeStatus(
+  db: Db,
+  key: { accountId: string; id: string; fromStatus: ConnectionStatus[] },
+  changes: ConnectionChanges & { status: ConnectionStatus },
+) {
+  return applyChanges(db, key, changes);
+}
+
+async function applyChanges(
+  db: Db,
+  { accountId, id, fromStatus }: { accountId: string; id: string; fromStatus?: ConnectionStatus[] },
+  changes: ConnectionChanges & { status?: ConnectionStatus },
+) {
+  const keys = Object.keys(changes) as (keyof typeof changes)[];
   const sets = keys.map((k, i) => `${k} = $${i + 3}`);
   const params: unknown[] = [accountId, id, ...keys.map((k) => changes[k])];
   let where = "account_id = $1 and id = $2";

@@ -3,11 +3,14 @@ import type { ConnectionRow } from "./connections";
 
 /**
  * The maintenance loop's work, claimed row by row with `FOR UPDATE SKIP LOCKED` and changed in
- * the same statement, so with several Berth instances on one database each due connection is
+ * the same transaction, so with several Berth instances on one database each due connection is
  * handled by exactly one of them. These span accounts by design: they are the system's jobs.
  */
 
-type Claimed = Pick<ConnectionRow, "id" | "account_id" | "sandbox_id" | "timeout_seconds" | "expires_at" | "host">;
+export type Claimed = Pick<
+  ConnectionRow,
+  "id" | "account_id" | "sandbox_id" | "timeout_seconds" | "expires_at" | "host"
+>;
 
 const RETURNING = "c.id, c.account_id, c.sandbox_id, c.timeout_seconds, c.expires_at, c.host";
 
@@ -25,60 +28,43 @@ export function claimKeepAlive(db: Db, { limit = 100 } = {}) {
   );
 }
 
-/** Running connections without keep-alive past expires_at become `expired`; returns their old sandbox. */
-export function claimExpired(db: Db, { limit = 100 } = {}) {
-  return db.query<Claimed>(
-    `with due as (
-       select id, sandbox_id from mcp_connections
-       where status = 'running' and not keep_alive and expires_at <= now()
-       order by expires_at for update skip locked limit $1)
-     update mcp_connections c set status = 'expired', sandbox_id = null, next_restart_at = null, updated_at = now()
-     from due where c.id = due.id
-     returning c.id, c.account_id, due.sandbox_id, c.timeout_seconds, c.expires_at, c.host`,
-    [limit],
-  );
-}
-
-/** Crashed connections whose backoff has passed go back to `deploying`. */
-export function claimRestarts(db: Db, { limit = 20 } = {}) {
-  return db.query<Claimed>(
-    `with due as (
-       select id from mcp_connections
-       where status = 'failed' and next_restart_at <= now()
-       order by next_restart_at for update skip locked limit $1)
-     update mcp_connections c set status = 'deploying', next_restart_at = null, updated_at = now()
-     from due where c.id = due.id returning ${RETURNING}`,
-    [limit],
-  );
-}
-
 /**
- * Connections left `deploying` longer than `seconds` (their Berth died mid-deploy) are claimed
- * for a new deploy; touching updated_at keeps other instances off them meanwhile.
+ * The rows of one kind of due work, locked for this transaction (`FOR UPDATE SKIP LOCKED`: other
+ * instances skip them); the caller changes their status (lib/core/services/connections/status.ts)
+ * before it commits.
  */
-export function claimStuckDeploys(db: Db, { seconds, limit = 20 }: { seconds: number; limit?: number }) {
+function lockDue(db: Db, where: string, order: string, params: unknown[]) {
   return db.query<Claimed>(
-    `with due as (
-       select id from mcp_connections
-       where status = 'deploying' and updated_at < now() - $1 * interval '1 second'
-       order by updated_at for update skip locked limit $2)
-     update mcp_connections c set updated_at = now()
-     from due where c.id = due.id returning ${RETURNING}`,
-    [seconds, limit],
+    `select ${RETURNING} from mcp_connections c where ${where}
+     order by ${order} for update skip locked limit $1`,
+    params,
   );
+}
+
+/** Running connections without keep-alive past expires_at: to be `expired`. */
+export function lockExpired(db: Db, { limit = 100 } = {}) {
+  return lockDue(db, "status = 'running' and not keep_alive and expires_at <= now()", "expires_at", [limit]);
+}
+
+/** Crashed connections whose backoff has passed: to be deployed again. */
+export function lockRestarts(db: Db, { limit = 20 } = {}) {
+  return lockDue(db, "status = 'failed' and next_restart_at <= now()", "next_restart_at", [limit]);
+}
+
+/** Connections left `deploying` longer than `seconds` (their Berth died mid-deploy): to be deployed again. */
+export function lockStuckDeploys(db: Db, { seconds, limit = 20 }: { seconds: number; limit?: number }) {
+  return lockDue(db, "status = 'deploying' and updated_at < now() - $2 * interval '1 second'", "updated_at", [
+    limit,
+    seconds,
+  ]);
 }
 
 /** Running sandboxes older than `seconds` (E2B's lifetime cap is near): to be replaced. */
-export function claimAgedSandboxes(db: Db, { seconds, limit = 20 }: { seconds: number; limit?: number }) {
-  return db.query<Claimed>(
-    `with due as (
-       select id from mcp_connections
-       where status = 'running' and started_at < now() - $1 * interval '1 second'
-       order by started_at for update skip locked limit $2)
-     update mcp_connections c set status = 'deploying', updated_at = now()
-     from due where c.id = due.id returning ${RETURNING}`,
-    [seconds, limit],
-  );
+export function lockAgedSandboxes(db: Db, { seconds, limit = 20 }: { seconds: number; limit?: number }) {
+  return lockDue(db, "status = 'running' and started_at < now() - $2 * interval '1 second'", "started_at", [
+    limit,
+    seconds,
+  ]);
 }
 
 /** Of these connection ids, the ones whose current sandbox is still the given one. */

@@ -1,10 +1,9 @@
 import type { Ctx } from "@/lib/core/context";
 import { persistently } from "@/lib/core/retry";
-import { type ConnectionStatus, updateConnection } from "@/lib/db/queries/connections";
-import { addConnectionEvent } from "@/lib/db/queries/events";
 import { requireAdmin } from "../scope";
 import { getConnectionOrThrow } from "./get";
 import { providerCall } from "./provider-call";
+import { markDeleted } from "./status";
 
 /**
  * Stops the sandbox first, then marks the row, so a failed stop leaves the connection visible (as
@@ -17,17 +16,9 @@ export async function deleteConnection(ctx: Ctx, id: string) {
   await providerCall(ctx, "stop the sandbox", () => ctx.runtime.stop(conn.id, conn.sandbox_id));
   const deleted = await persistently(() =>
     ctx.db.transaction(async (tx) => {
-      const key = { accountId: ctx.accountId, id };
-      const notDeleted: ConnectionStatus[] = ["deploying", "running", "failed", "expired"];
-      const row = await updateConnection(
-        tx,
-        { ...key, fromStatus: notDeleted },
-        { status: "deleted", sandbox_id: null },
-      );
+      const row = await markDeleted(tx, { accountId: ctx.accountId, id }, { by: ctx.actor.kind });
       // Tried again after a commit whose answer was lost: the row is deleted, its event written.
-      if (!row) return { ...conn, status: "deleted" as const };
-      await addConnectionEvent(tx, { ...key, connectionId: id, type: "deleted", data: { by: ctx.actor.kind } });
-      return row;
+      return row ?? { ...conn, status: "deleted" as const };
     }),
   );
   ctx.runtime.deleted(id);

@@ -1,9 +1,9 @@
 import type { Ctx } from "@/lib/core/context";
 import { persistently } from "@/lib/core/retry";
 import { DeployError, httpEndpointOf, isDeployError } from "@/lib/core/runtime";
-import { type ConnectionRow, getConnection, updateConnection } from "@/lib/db/queries/connections";
-import { addConnectionEvent } from "@/lib/db/queries/events";
+import { type ConnectionRow, getConnection } from "@/lib/db/queries/connections";
 import { getServer } from "@/lib/db/queries/servers";
+import { markFailed, markRunning } from "./status";
 
 /**
  * Brings a connection that is `deploying` to `running` or `failed`. The one place a sandbox is
@@ -30,29 +30,15 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       reattachSandboxId: conn.sandbox_id ?? undefined,
     });
     const running = await persistently(() =>
-      ctx.db.transaction(async (tx) => {
-        const updated = await updateConnection(
-          tx,
-          { ...key, fromStatus: ["deploying"] },
-          {
-            status: "running",
-            sandbox_id: sandboxId,
-            last_error: null,
-            host: ctx.host,
-            started_at: startedAt,
-            // A sandbox taken over keeps its expiry (extended or not); a new one counts from its start.
-            expires_at: reattached ? conn.expires_at : new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
-          },
-        );
-        if (updated)
-          await addConnectionEvent(tx, {
-            ...key,
-            connectionId: conn.id,
-            type: "running",
-            data: { sandbox_id: sandboxId },
-          });
-        return updated;
-      }),
+      ctx.db.transaction((tx) =>
+        markRunning(tx, key, {
+          sandbox_id: sandboxId,
+          host: ctx.host,
+          started_at: startedAt,
+          // A sandbox taken over keeps its expiry (extended or not); a new one counts from its start.
+          expires_at: reattached ? conn.expires_at : new Date(startedAt.getTime() + conn.timeout_seconds * 1000),
+        }),
+      ),
     );
     if (!running) {
       const now = await persistently(() => getConnection(ctx.db, key));
@@ -71,7 +57,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       return (await markDeployFailed(ctx, conn.id, { message, stderr })) ?? (await getConnection(ctx.db, key)) ?? conn;
     } catch (dbErr) {
       // The database stayed away: the row stays `deploying`, no sandbox behind it, and
-      // maintenance deploys it again once it is old (claimStuckDeploys). Nothing is thrown:
+      // maintenance deploys it again once it is old (lockStuckDeploys). Nothing is thrown:
       // this often runs after the install has answered, with no one left to catch it.
       ctx.log.error({ err: dbErr, connectionId: conn.id }, "deploy outcome not recorded");
       return conn;
@@ -104,15 +90,6 @@ export async function markDeployFailed(
 ) {
   const key = { accountId: ctx.accountId, id: connectionId };
   return persistently(() =>
-    ctx.db.transaction(async (tx) => {
-      const updated = await updateConnection(
-        tx,
-        { ...key, fromStatus: ["deploying"] },
-        { status: "failed", last_error: stderr ? `${message}\n${stderr}` : message, sandbox_id: sandboxId },
-      );
-      if (updated)
-        await addConnectionEvent(tx, { ...key, connectionId, type: "failed", data: { error: message, stderr } });
-      return updated;
-    }),
+    ctx.db.transaction((tx) => markFailed(tx, key, { from: ["deploying"], error: message, stderr, sandboxId })),
   );
 }

@@ -8,6 +8,7 @@ import { assertOwnAccount, getServerOrThrow, requireAdmin } from "../scope";
 import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
 import { validateCredentials } from "./credentials";
 import { deployWithin } from "./deploy";
+import { recordDeploying } from "./status";
 
 /**
  * Stores the connection as `deploying` with its credentials encrypted, then deploys it.
@@ -61,7 +62,7 @@ export async function installConnection(
         keep_alive: input.keep_alive,
       };
       await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "installed", data });
-      await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
+      await recordDeploying(tx, { accountId: ctx.accountId, id }, { reason: "installed", by: ctx.actor.kind });
       return row;
     });
   } catch (err) {

@@ -37,5 +37,5 @@ export async function replaceCredentials(ctx: Ctx, id: string, input: Credential
     return row;
   });
   if (!stored) throw new BerthError("not_found", "No such connection.");
-  return restartConnection(ctx, id, "requested", { startTaken: true });
+  return restartConnection(ctx, id, "credentials_updated", { startTaken: true });
 }

@@ -1,10 +1,10 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import { getConnectionForUpdate, updateConnection } from "@/lib/db/queries/connections";
-import { addConnectionEvent } from "@/lib/db/queries/events";
+import { getConnectionForUpdate } from "@/lib/db/queries/connections";
 import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
 import { deployWithin, markDeployFailed } from "./deploy";
 import { providerCall } from "./provider-call";
+import { type DeployReason, markDeploying } from "./status";
 
 /**
  * Replaces the sandbox: the old one is stopped, a new one deployed under the same id and MCP
@@ -14,33 +14,35 @@ import { providerCall } from "./provider-call";
  * not found (a restart racing a delete never brings it back). It counts as one of the account's
  * sandbox starts (`startTaken`: the caller already counted it).
  */
-export async function restartConnection(ctx: Ctx, id: string, reason = "requested", { startTaken = false } = {}) {
+export async function restartConnection(
+  ctx: Ctx,
+  id: string,
+  reason: DeployReason = "requested",
+  { startTaken = false } = {},
+) {
   if (!startTaken) takeSandboxStart(ctx);
   const claimed = await ctx.db.transaction(async (tx) => {
     const conn = await getConnectionForUpdate(tx, { accountId: ctx.accountId, id });
     if (!conn) throw new BerthError("not_found", "No such connection.");
     if (conn.status === "deploying") return { conn, previousSandbox: undefined };
     await assertSandboxCapacity(ctx, tx, id);
-    const row = await updateConnection(
+    const row = await markDeploying(
       tx,
-      { accountId: ctx.accountId, id, fromStatus: [conn.status] },
+      { accountId: ctx.accountId, id },
       {
-        status: "deploying",
-        sandbox_id: null,
-        last_error: null,
-        host: ctx.host,
-        restart_attempts: 0,
-        next_restart_at: null,
-        expires_at: new Date(ctx.now() + conn.timeout_seconds * 1000),
+        from: [conn.status],
+        reason,
+        by: ctx.actor.kind,
+        changes: {
+          sandbox_id: null,
+          last_error: null,
+          host: ctx.host,
+          restart_attempts: 0,
+          next_restart_at: null,
+          expires_at: new Date(ctx.now() + conn.timeout_seconds * 1000),
+        },
       },
     );
-    await addConnectionEvent(tx, {
-      accountId: ctx.accountId,
-      connectionId: id,
-      type: "restarted",
-      data: { by: ctx.actor.kind, reason },
-    });
-    await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "deploying", data: {} });
     return { conn: row ?? conn, previousSandbox: conn.sandbox_id };
   });
   if (claimed.previousSandbox === undefined) return claimed.conn;

@@ -1,10 +1,10 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import { type ConnectionRow, updateConnection } from "@/lib/db/queries/connections";
-import { addConnectionEvent } from "@/lib/db/queries/events";
+import type { ConnectionRow } from "@/lib/db/queries/connections";
 import { deployWithin } from "./deploy";
 import { getConnectionOrThrow } from "./get";
 import { restartConnection } from "./restart";
+import { markDeploying } from "./status";
 
 const POLL_MS = 50;
 
@@ -48,14 +48,13 @@ export async function resumeConnection(ctx: Ctx, id: string) {
 async function adoptConnection(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
   const key = { accountId: ctx.accountId, id: conn.id };
   const claimed = await ctx.db.transaction(async (tx) => {
-    const row = await updateConnection(
-      tx,
-      { ...key, fromStatus: ["running"] },
-      { status: "deploying", host: ctx.host },
-    );
-    const data = { reason: "adopted", from_host: conn.host, reattach: true };
-    if (row) await addConnectionEvent(tx, { ...key, connectionId: conn.id, type: "deploying", data });
-    return row;
+    return markDeploying(tx, key, {
+      from: ["running"],
+      reason: "adopted",
+      by: ctx.actor.kind,
+      changes: { host: ctx.host },
+      data: { from_host: conn.host, reattach: true },
+    });
   });
   if (!claimed) return (await getConnectionOrThrow(ctx, conn.id)) as ConnectionRow;
   return deployWithin(ctx, claimed, ctx.installWaitMs);
