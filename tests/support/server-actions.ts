@@ -3,7 +3,14 @@ import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-export type ActionResult = { status: number; text: string; result?: any };
+export type ActionResult = {
+  status: number;
+  text: string;
+  result?: any;
+  setCookies: string[];
+  /** Where a redirect pointed, as sent. */
+  location: string | null;
+};
 
 /** The production build's server action ids, by exported name (as a browser finds them in its chunks). */
 export function actionIds(): Record<string, string> {
@@ -46,5 +53,11 @@ export async function callAction(
   });
   const text = await res.text();
   const line = text.split("\n").find((l) => l.startsWith("1:{"));
-  return { status: res.status, text, result: line ? JSON.parse(line.slice(2)) : undefined };
+  return {
+    status: res.status,
+    text,
+    result: line ? JSON.parse(line.slice(2)) : undefined,
+    setCookies: res.headers.getSetCookie(),
+    location: res.headers.get("location"),
+  };
 }

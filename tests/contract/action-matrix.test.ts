@@ -1,0 +1,227 @@
+import crypto from "node:crypto";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROVIDERS } from "../lifecycle/providers";
+import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { launchChromium } from "../support/browser";
+import { actionIds, callAction } from "../support/server-actions";
+
+/**
+ * The dashboard's server actions, each a public endpoint, against every caller that must not get
+ * through: nobody, a signed-out session's copied cookie, a member of the account (admin actions),
+ * and the owner of another account aiming at this one's objects. The actions come from the
+ * build's manifest, as a browser finds them: an action without its row in ACTIONS fails the suite.
+ */
+
+/** The objects of account A the callers aim at. */
+type Targets = { connId: string; keyId: string; memberId: string; accountId: string };
+
+type Row =
+  | {
+      /** A valid input aimed at A's objects (or A itself). */
+      input: (t: Targets) => unknown;
+      /** Owners and admins only (a member is refused 403), or operators only (everyone here is). */
+      guard: "admin" | "operator" | "member";
+      /** What the owner of another account gets for that input: not_found when it names A's object. */
+      stranger: "not_found" | "forbidden" | "own account only";
+    }
+  | { public: string };
+
+const definition = { slug: "matrix-def", title: "Matrix", start_command: "node -e 0" };
+
+const ACTIONS: Record<string, Row> = {
+  installAction: { input: () => ({ server_id: "memory" }), guard: "admin", stranger: "own account only" },
+  testCredentialsAction: { input: () => ({ server_id: "memory" }), guard: "admin", stranger: "own account only" },
+  extendAction: { input: (t) => ({ id: t.connId, seconds: 600 }), guard: "member", stranger: "not_found" },
+  restartAction: { input: (t) => ({ id: t.connId }), guard: "member", stranger: "not_found" },
+  deleteAction: { input: (t) => ({ id: t.connId }), guard: "admin", stranger: "not_found" },
+  updateAction: { input: (t) => ({ id: t.connId, name: "renamed" }), guard: "member", stranger: "not_found" },
+  replaceCredentialsAction: {
+    input: (t) => ({ id: t.connId, credentials: {} }),
+    guard: "admin",
+    stranger: "not_found",
+  },
+  updateSettingsAction: {
+    input: () => ({ name: "Renamed", default_timeout: null }),
+    guard: "admin",
+    stranger: "own account only",
+  },
+  createApiKeyAction: { input: () => ({ name: "k" }), guard: "admin", stranger: "own account only" },
+  revokeApiKeyAction: { input: (t) => ({ id: t.keyId }), guard: "admin", stranger: "not_found" },
+  inviteMemberAction: {
+    input: () => ({ email: "new@matrix.test", role: "member" }),
+    guard: "admin",
+    stranger: "own account only",
+  },
+  setMemberRoleAction: {
+    input: (t) => ({ user_id: t.memberId, role: "owner" }),
+    guard: "admin",
+    stranger: "not_found",
+  },
+  removeMemberAction: { input: (t) => ({ user_id: t.memberId }), guard: "admin", stranger: "not_found" },
+  createDefinitionAction: { input: () => definition, guard: "operator", stranger: "forbidden" },
+  updateDefinitionAction: {
+    input: () => ({ slug: "memory", definition: { ...definition, slug: "memory" } }),
+    guard: "operator",
+    stranger: "forbidden",
+  },
+  removeDefinitionAction: { input: () => ({ slug: "memory" }), guard: "operator", stranger: "forbidden" },
+  switchAccountAction: { input: (t) => ({ account_id: t.accountId }), guard: "member", stranger: "not_found" },
+  // Signing in, setting up and joining are how a caller gets a session; their own suites attack them.
+  signInAction: { public: "signs in: e2e/dashboard.spec.ts, tests/isolation/hostile-dashboard.test.ts" },
+  supabaseSignInAction: { public: "signs in with Supabase Auth: e2e/supabase.spec.ts" },
+  setUpAction: { public: "first-run setup, closed once an account exists: e2e/dashboard.spec.ts" },
+  acceptInviteAction: { public: "the invitation's token is the credential: tests/isolation/hostile-dashboard.test.ts" },
+  joinInviteAction: { public: "the invitation's token is the credential: tests/isolation/hostile-dashboard.test.ts" },
+  signOutAction: { public: "ends the caller's own session, if any: e2e/dashboard.spec.ts" },
+};
+
+describe.each(PROVIDERS)("every server action's callers on $name", (provider) => {
+  let berth: BerthServer;
+  let browser: Browser;
+  let ids: Record<string, string>;
+  let targets: Targets;
+  let ownerA: { account_id: string; api_key: string };
+  const cookies = { member: "", stranger: "", signedOut: "" };
+  const password = "matrix-password-1";
+  const mark = crypto.randomBytes(3).toString("hex");
+
+  /** Signs in through the sign-in page, as a person does: the session cookie. */
+  async function signIn(email: string) {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${berth.url}/sign-in`);
+      await page.fill("#email", email);
+      await page.fill("#password", password);
+      await Promise.all([
+        page.waitForURL((u) => !u.pathname.startsWith("/sign-in"), { timeout: 20_000 }),
+        page.click("button[type=submit]"),
+      ]);
+      const c = (await context.cookies()).find((x) => x.name === "berth_session");
+      if (!c) throw new Error(`no session cookie for ${email}`);
+      return `berth_session=${c.value}`;
+    } finally {
+      await context.close();
+    }
+  }
+  const act = (cookie: string, name: string, input: unknown) =>
+    callAction(berth.url, {
+      cookie,
+      page: "/dashboard",
+      action: ids[name] as string,
+      args: [input],
+      headers: { origin: berth.url },
+    });
+  const account = (name: string, email: string) =>
+    berth.cli(["accounts", "create", "--name", name, "--owner-email", email, "--owner-password", password]) as Promise<{
+      account_id: string;
+      api_key: string;
+    }>;
+
+  beforeAll(async () => {
+    ids = actionIds();
+    await provider.setup();
+    berth = await startBerth(provider.env());
+    browser = await launchChromium();
+    ownerA = await account("A", `a-${mark}@matrix.test`);
+    await account("B", `b-${mark}@matrix.test`);
+    // The member's own account comes first: switching into A is one of the cells.
+    await account("M", `m-${mark}@matrix.test`);
+    const member = (await berth.cli([
+      "members",
+      "add",
+      "--account",
+      ownerA.account_id,
+      "--email",
+      `m-${mark}@matrix.test`,
+      "--role",
+      "member",
+    ])) as { user_id: string };
+    const asA = api(berth.url, ownerA.api_key);
+    const conn = await asA("POST", "/api/mcp-connections/install", {
+      account_id: ownerA.account_id,
+      server_id: "memory",
+    });
+    expect(conn.status, conn.text).toBe(201);
+    const key = await asA("POST", "/api/api-keys", { name: "aimed at" });
+    targets = {
+      connId: conn.body.data.id,
+      keyId: key.body.data.id,
+      memberId: member.user_id,
+      accountId: ownerA.account_id,
+    };
+
+    cookies.stranger = await signIn(`b-${mark}@matrix.test`);
+    // The member acts in A: the switch answers the session's new cookie.
+    const inM = await signIn(`m-${mark}@matrix.test`);
+    const switched = await act(inM, "switchAccountAction", { account_id: ownerA.account_id });
+    expect(switched.result, switched.text).toMatchObject({ ok: true });
+    const fresh = switched.setCookies.find((c) => c.startsWith("berth_session="));
+    cookies.member = fresh ? (fresh.split(";")[0] as string) : inM;
+    // A session signed out: its copied cookie must open nothing.
+    cookies.signedOut = await signIn(`a-${mark}@matrix.test`);
+    const out = await callAction(berth.url, {
+      cookie: cookies.signedOut,
+      page: "/dashboard",
+      action: ids.signOutAction as string,
+      args: [],
+      headers: { origin: berth.url },
+    });
+    expect(out.status, out.text).toBeLessThan(500);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await berth?.stop();
+    await provider.teardown();
+  });
+
+  it("has a row for every action the build serves, and none for an action it does not", () => {
+    expect(Object.keys(ids).sort()).toEqual(Object.keys(ACTIONS).sort());
+    for (const [name, row] of Object.entries(ACTIONS))
+      if ("public" in row) console.log(`[action matrix] ${name} is public: ${row.public}`);
+  });
+
+  const guarded = Object.entries(ACTIONS).flatMap(([name, row]) => ("public" in row ? [] : [[name, row] as const]));
+
+  it("refuses nobody and a signed-out session's cookie on every action: `unauthorized`, or sent to sign in first", async () => {
+    for (const [name, row] of guarded) {
+      for (const cookie of ["", cookies.signedOut]) {
+        const res = await act(cookie, name, row.input(targets));
+        // The dashboard's proxy sends a request without a session to sign in before any action runs.
+        const refused = res.result?.error?.code ?? (res.location?.startsWith("/sign-in") ? "unauthorized" : res.status);
+        expect([name, refused], res.text.slice(0, 300)).toEqual([name, "unauthorized"]);
+      }
+    }
+  });
+
+  it("answers the owner of another account not_found for A's objects, forbidden for the catalogue", async () => {
+    for (const [name, row] of guarded) {
+      if (row.stranger === "own account only") continue; // the session's account is the only one it acts in
+      const res = await act(cookies.stranger, name, row.input(targets));
+      expect([name, res.result?.error?.code], res.text.slice(0, 300)).toEqual([name, row.stranger]);
+    }
+  });
+
+  it("answers a member of A forbidden on every admin and operator action, and lets the rest through", async () => {
+    for (const [name, row] of guarded) {
+      const res = await act(cookies.member, name, row.input(targets));
+      const expected = row.guard === "member" ? true : "forbidden";
+      const got = res.result?.ok === true ? true : res.result?.error?.code;
+      expect([name, got], res.text.slice(0, 300)).toEqual([name, expected]);
+    }
+  }, 60_000);
+
+  it("left A's objects as they were", async () => {
+    const asA = api(berth.url, ownerA.api_key);
+    const conn = (await asA("GET", `/api/mcp-connections/${targets.connId}`)).body.data;
+    expect(conn.status).toBe("running");
+    const keys = (await asA("GET", "/api/api-keys")).body.data as { id: string; revoked_at: string | null }[];
+    expect(keys.find((k) => k.id === targets.keyId)?.revoked_at).toBeNull();
+    const members = (await asA("GET", "/api/members")).body.data as { user_id: string; role: string }[];
+    expect(members.find((m) => m.user_id === targets.memberId)?.role).toBe("member");
+    expect((await asA("GET", "/api/account")).body.data.name).toBe("A");
+    expect((await asA("GET", "/api/mcp-server-definitions/memory")).status).toBe(200);
+  });
+});
