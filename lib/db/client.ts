@@ -50,6 +50,12 @@ async function openPostgres(url: string): Promise<DbHandle> {
     async transaction(fn) {
       const c = await pool.connect().catch(unreachable);
       let broken: Error | undefined;
+      // The pool listens for a client's errors only while it is idle: a session dropped while this
+      // transaction holds it would be an uncaught error. The query under way fails by itself.
+      const dropped = (err: Error) => {
+        broken = err;
+      };
+      c.on("error", dropped);
       try {
         await c.query("begin").catch(unreachable);
         const result = await fn(inTx(c));
@@ -60,6 +66,7 @@ async function openPostgres(url: string): Promise<DbHandle> {
         await c.query("rollback").catch(() => {});
         throw err;
       } finally {
+        c.off("error", dropped);
         c.release(broken); // a client whose connection broke is dropped, not pooled again
       }
     },
@@ -67,17 +74,34 @@ async function openPostgres(url: string): Promise<DbHandle> {
   };
 }
 
-/** PostgreSQL's connection exceptions (class 08) and its shutting a session down (57P01-57P03). */
-const LOST_SQLSTATES = /^(08...|57P0[123])$/;
-const LOST_SOCKET = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"]);
+/**
+ * PostgreSQL's connection exceptions (class 08), its shutting a session down or not taking new
+ * ones yet (57P01-57P03), and its running out of room for one (class 53: too many clients, a full
+ * pooler, out of memory or disk).
+ */
+const LOST_SQLSTATES = /^(08...|57P0[123]|53...)$/;
+const LOST_SOCKET = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 /** Whether a query failed because the database could not be reached or dropped the session. */
 function isConnectionLost(err: unknown): boolean {
   if (err instanceof BerthError) return err.code === "unavailable";
   const { code, message } = err as { code?: string; message?: string };
   if (code && (LOST_SQLSTATES.test(code) || LOST_SOCKET.has(code))) return true;
-  // pg's own words when the socket ends under a query or a client is used after it broke.
-  return /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(message ?? "");
+  // pg's own words when the socket ends under a query or a client is used after it broke, and
+  // PostgreSQL's for a database closed to new sessions (55000, ALTER DATABASE … ALLOW_CONNECTIONS false).
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect|not currently accepting connections/i.test(
+    message ?? "",
+  );
 }
 
 /**

@@ -48,6 +48,45 @@ describe("install with an Idempotency-Key", () => {
     for (const id of await live()) expect((await call("DELETE", `/api/mcp-connections/${id}`)).status).toBe(200);
   });
 
+  it("the same key with other credentials, or another name, timeout or keep_alive, answers 409: never 'stored' for what was not", async () => {
+    const key = crypto.randomUUID();
+    const body = {
+      account_id: accountId,
+      server_id: "brave-search",
+      credentials: { BRAVE_API_KEY: "old-token" },
+      name: "Search",
+      timeout: 600,
+      keep_alive: false,
+    };
+    const send = (changes: Record<string, unknown>) =>
+      call("POST", "/api/mcp-connections/install", { ...body, ...changes }, { "idempotency-key": key });
+    const first = await send({});
+    expect(first.status, first.text).toBe(201);
+    for (const changes of [
+      { credentials: { BRAVE_API_KEY: "new-token" } },
+      { name: "Other" },
+      { timeout: 60 },
+      { keep_alive: true },
+    ]) {
+      const res = await send(changes);
+      expect([JSON.stringify(changes), res.status, res.body.error?.code]).toEqual([
+        JSON.stringify(changes),
+        409,
+        "conflict",
+      ]);
+      expect(res.body.error.message).toContain(first.body.data.id);
+      expect(res.text).not.toContain("token");
+    }
+    // Resent as it was (the name and timeout left to their defaults would not count either): the same connection.
+    expect((await send({})).body.data.id).toBe(first.body.data.id);
+    const { name: _, timeout: __, ...withDefaults } = body;
+    const keyed = crypto.randomUUID();
+    const a = await call("POST", "/api/mcp-connections/install", withDefaults, { "idempotency-key": keyed });
+    const b = await call("POST", "/api/mcp-connections/install", { ...withDefaults }, { "idempotency-key": keyed });
+    expect([a.status, b.status, b.body.data.id]).toEqual([201, 201, a.body.data.id]);
+    for (const id of await live()) await call("DELETE", `/api/mcp-connections/${id}`);
+  });
+
   it("without a key every install is a new connection", async () => {
     const a = await install(undefined);
     const b = await install(undefined);

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type api, type BerthServer, newAccount, startBerth } from "../support/berth-server";
+import { api, type BerthServer, mcpInitialize, newAccount, startBerth } from "../support/berth-server";
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from "../support/databases";
 import { expectUniformTimeline } from "../support/timeline";
 import { until } from "../support/until";
@@ -143,7 +143,50 @@ describe("the database dropping mid-request (PostgreSQL, local sandboxes)", () =
       if (sandboxes.length === running.length) break;
     }
     expect(sandboxes.sort(), `running connections: ${running.join(", ")}`).toEqual(running.sort());
+    // A session cut while a transaction held it was once an error nobody listened for.
+    expect(berth.output()).not.toMatch(/uncaughtException|unhandledRejection/);
 
     for (const c of connections) await call("DELETE", `/api/mcp-connections/${c.id}`);
   }, 180_000);
+
+  it("answers 503 while the database takes no new sessions (closed, full), and the retried install is made once", async () => {
+    const { call: asOwner, key } = await newAccount(berth, "db closed");
+    const account = (await asOwner("GET", "/api/account")).body.data.id as string;
+    const conn = await asOwner("POST", "/api/mcp-connections/install", { account_id: account, server_id: "memory" });
+    expect(conn.status, conn.text).toBe(201);
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    const idempotencyKey = crypto.randomUUID();
+    const install = () =>
+      asOwner(
+        "POST",
+        "/api/mcp-connections/install",
+        { account_id: account, server_id: "memory" },
+        { "idempotency-key": idempotencyKey },
+      );
+    try {
+      // PostgreSQL refuses every new session with 55000 "not currently accepting connections".
+      await admin.query(`alter database "${name}" allow_connections false`);
+      await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [name]);
+      const answers = [
+        ["list", await asOwner("GET", `/api/mcp-connections?account_id=${account}`)],
+        ["install", await install()],
+        ["extend", await asOwner("POST", `/api/mcp-connections/${conn.body.data.id}/extend`, { seconds: 600 })],
+        ["MCP initialize with a key not cached", await mcpInitialize(api(berth.url, key), conn.body.data.id)],
+      ] as const;
+      for (const [what, res] of answers) expectTruthful(what, res, []);
+    } finally {
+      await admin.query(`alter database "${name}" allow_connections true`);
+      await admin.end();
+    }
+    const again = await until("the database to take sessions again", async () => {
+      const res = await install();
+      return res.status === 503 ? undefined : res;
+    });
+    expect(again.status, again.text).toBe(201);
+    const list = (await asOwner("GET", `/api/mcp-connections?account_id=${account}`)).body.data as { id: string }[];
+    expect(list.map((c) => c.id).sort()).toEqual([conn.body.data.id, again.body.data.id].sort());
+    for (const c of list) await asOwner("DELETE", `/api/mcp-connections/${c.id}`);
+  }, 120_000);
 });

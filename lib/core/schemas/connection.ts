@@ -59,9 +59,10 @@ export const InstallHeaders = z.object({
     .optional()
     .meta({
       description:
-        "Any unique string (a UUID, say). Sent again with an install of the same server, it answers the live " +
-        "connection the first install made (201) instead of making another: safe to retry after a timeout or a 503. " +
-        "With another server, 409. A deleted connection frees its key.",
+        "Any unique string (a UUID, say). Sent again with the same install, it answers the connection the first " +
+        "install made, as it is now (201), instead of making another: safe to retry after a timeout or a 503. " +
+        "With another server, other credentials, or another name, timeout or keep_alive given, 409. A deleted " +
+        "connection frees its key.",
     }),
 });
 

@@ -27,9 +27,9 @@ export async function installConnection(
     idempotencyKey
       ? await getConnectionByIdempotencyKey(ctx.db, { accountId: ctx.accountId, key: idempotencyKey })
       : undefined;
-  const replayed = await earlier();
-  if (replayed) return sameInstall(replayed, server.id);
   const env = validateCredentials(server, input.credentials);
+  const replayed = await earlier();
+  if (replayed) return sameInstall(ctx, replayed, { ...input, server_id: server.id }, env);
   takeSandboxStart(ctx);
   const id = crypto.randomUUID();
   // The install's own timeout, else the account's default (settings), else the server's.
@@ -69,7 +69,7 @@ export async function installConnection(
     // The same key sent twice at once: the other install stored its connection first.
     const first = (err as { code?: string }).code === UNIQUE_VIOLATION ? await earlier() : undefined;
     if (!first) throw err;
-    return sameInstall(first, server.id);
+    return sameInstall(ctx, first, { ...input, server_id: server.id }, env);
   }
   if (!conn) throw new BerthError("internal_error", "The connection could not be stored.");
   return deployWithin(ctx, conn, ctx.installWaitMs);
@@ -77,13 +77,37 @@ export async function installConnection(
 
 const UNIQUE_VIOLATION = "23505";
 
-/** The connection an earlier install with the same key made, if that install was of this server. */
-function sameInstall(conn: ConnectionRow, serverId: string): ConnectionRow {
-  if (conn.server_id !== serverId) {
-    throw new BerthError(
+/**
+ * The connection an earlier install with the same key made, if that install asked for the same:
+ * the same server and credentials, and the name, timeout and keep-alive it gave. A retry that
+ * changed any of them (new credentials, say) would otherwise be told it was stored: 409.
+ */
+async function sameInstall(
+  ctx: Ctx,
+  conn: ConnectionRow,
+  input: Omit<InstallInput, "dry_run">,
+  env: Record<string, string>,
+): Promise<ConnectionRow> {
+  const conflict = (what: string) =>
+    new BerthError(
       "conflict",
-      `This Idempotency-Key already installed another server (connection ${conn.id}); send a new key.`,
+      `This Idempotency-Key already installed ${what} (connection ${conn.id}); send a new key.`,
     );
-  }
+  if (conn.server_id !== input.server_id) throw conflict("another server");
+  const stored = await ctx.cipher.decrypt(
+    { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
+    conn.id,
+  );
+  const differs =
+    !sameEntries(stored, env) ||
+    (input.name !== undefined && input.name !== conn.name) ||
+    (input.timeout !== undefined && input.timeout !== conn.timeout_seconds) ||
+    input.keep_alive !== conn.keep_alive;
+  if (differs) throw conflict("a connection with other settings or credentials");
   return conn;
+}
+
+function sameEntries(a: Record<string, string>, b: Record<string, string>) {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
