@@ -6,7 +6,11 @@ import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import { runCommand } from "@/lib/cli/commands";
 import type { Ctx } from "@/lib/core/context";
-import { ServerDefinitionInput as InputSchema, type ServerDefinitionInput } from "@/lib/core/schemas/server-definition";
+import {
+  ServerDefinitionInput as InputSchema,
+  type ServerDefinitionInput,
+  serverFieldsOf,
+} from "@/lib/core/schemas/server-definition";
 import { createAccount } from "@/lib/core/services/accounts/create-account";
 import { createFirstAccount } from "@/lib/core/services/accounts/first-run";
 import { dryRunConnection } from "@/lib/core/services/connections/dry-run";
@@ -23,7 +27,7 @@ import {
 import { acceptInvite, inviteMember, removeMember } from "@/lib/core/services/members";
 import { type CredentialsCipher, createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { isOperator } from "@/lib/db/queries/accounts";
-import { getServer } from "@/lib/db/queries/servers";
+import { getServer, upsertServer } from "@/lib/db/queries/servers";
 import { insertTestConnection } from "../support/connections";
 import { openTestDb, type TestDb } from "../support/databases";
 
@@ -110,6 +114,27 @@ describe.each(["pglite", "postgres"] as const)("editing the catalogue on %s", (k
       details: [{ path: "slug", message: "Taken: another server in the catalogue has this slug." }],
     });
     expect((await getDefinition(t, def.slug)).title).toBe("Weather");
+  });
+
+  it("writes a new definition and an edit in one statement each: no race between looking and writing", async () => {
+    // A new definition never overwrites one in the catalogue, however many race to add the slug.
+    const def = weather();
+    const fields = serverFieldsOf(def);
+    expect(await upsertServer(t.db, fields, "removed")).toMatchObject({ title: "Weather" });
+    expect(await upsertServer(t.db, { ...fields, title: "Overwritten" }, "removed")).toBeUndefined();
+    expect((await getDefinition(t, def.slug)).title).toBe("Weather");
+    // An edit that lands after a removal does not bring the definition back.
+    await removeDefinition(operator(), def.slug);
+    expect(await upsertServer(t.db, { ...fields, title: "Edited" }, "live")).toBeUndefined();
+    expect(await getServer(t.db, { idOrSlug: def.slug })).toBeUndefined();
+    // A removed slug may be added again, as new.
+    expect(await upsertServer(t.db, { ...fields, title: "Again" }, "removed")).toMatchObject({ title: "Again" });
+    const outcomes = await Promise.allSettled(
+      ["A", "B", "C", "D"].map((title) =>
+        createDefinition(operator(), { ...weather({ title }), slug: `raced-${kind}` }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === "fulfilled").length).toBe(1);
   });
 
   it("edits a definition but never its slug; a missing one is not found", async () => {

@@ -52,21 +52,34 @@ const COLUMNS =
   "slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path, credential_check, tools";
 const VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
 
-/** Adds a definition, or replaces the one with the same slug (back in the catalogue if it was removed). */
-export async function upsertServer(db: Db, s: ServerFields) {
-  return (await one(
+const REPLACE = COLUMNS.split(", ")
+  .filter((c) => c !== "slug")
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ");
+
+/** Which definition with the same slug an upsert may replace (in one statement: no race between looking and writing). */
+const REPLACING = {
+  /** Any: the CLI's `servers add` (a removed one comes back with these fields). */
+  any: "",
+  /** Only a removed one: a new definition never overwrites one in the catalogue. */
+  removed: " where mcp_servers.removed_at is not null",
+  /** Only one in the catalogue: an edit never brings back one removed meanwhile. */
+  live: " where mcp_servers.removed_at is null",
+};
+
+/**
+ * Adds a definition, or replaces the one with the same slug as `replacing` allows (back in the
+ * catalogue if it was removed); undefined when there was one it may not replace.
+ */
+export function upsertServer(db: Db, s: ServerFields, replacing: keyof typeof REPLACING = "any") {
+  return one(
     db.query<ServerRow>(
       `insert into mcp_servers (${COLUMNS}) values (${VALUES})
-       on conflict (slug) do update set title = excluded.title, description = excluded.description,
-         start_command = excluded.start_command, credential_schema = excluded.credential_schema,
-         default_timeout = excluded.default_timeout, version = excluded.version, env = excluded.env,
-         network = excluded.network, transport = excluded.transport, port = excluded.port, path = excluded.path,
-         credential_check = excluded.credential_check, tools = excluded.tools,
-         removed_at = null, updated_at = now()
+       on conflict (slug) do update set ${REPLACE}, removed_at = null, updated_at = now()${REPLACING[replacing]}
        returning *`,
       serverParams(s),
     ),
-  )) as ServerRow;
+  );
 }
 
 /** Seeds a definition only where its slug is new, so an operator's edits (and removals) survive restarts. */

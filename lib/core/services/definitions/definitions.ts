@@ -5,9 +5,9 @@ import { type ServerDefinitionInput, serverFieldsOf } from "@/lib/core/schemas/s
 import { isOperator } from "@/lib/db/queries/accounts";
 import {
   countServerConnections,
-  getServer,
   listServers,
   markServerRemoved,
+  type ServerRow,
   upsertServer,
 } from "@/lib/db/queries/servers";
 import { getServerOrThrow } from "../scope";
@@ -40,7 +40,7 @@ async function requireOperator(ctx: Caller) {
 /** Adds a definition to the shared catalogue, or replaces the one with the same slug. */
 export async function addDefinition(ctx: Caller, input: ServerDefinitionInput) {
   await requireOperator(ctx);
-  return upsertServer(ctx.db, serverFieldsOf(input));
+  return (await upsertServer(ctx.db, serverFieldsOf(input))) as ServerRow; // "any" always writes
 }
 
 /**
@@ -49,13 +49,12 @@ export async function addDefinition(ctx: Caller, input: ServerDefinitionInput) {
  */
 export async function createDefinition(ctx: Caller, input: ServerDefinitionInput) {
   await requireOperator(ctx);
-  return ctx.db.transaction(async (tx) => {
-    if (await getServer(tx, { idOrSlug: input.slug }))
-      throw new BerthError("conflict", `The catalogue already has "${input.slug}"; edit it instead.`, [
-        { path: "slug", message: "Taken: another server in the catalogue has this slug." },
-      ]);
-    return upsertServer(tx, serverFieldsOf(input));
-  });
+  const created = await upsertServer(ctx.db, serverFieldsOf(input), "removed");
+  if (!created)
+    throw new BerthError("conflict", `The catalogue already has "${input.slug}"; edit it instead.`, [
+      { path: "slug", message: "Taken: another server in the catalogue has this slug." },
+    ]);
+  return created;
 }
 
 /**
@@ -69,7 +68,10 @@ export async function updateDefinition(ctx: Caller, slug: string, input: ServerD
       { path: "slug", message: "Cannot change: add a new server instead." },
     ]);
   await getServerOrThrow(ctx, slug);
-  return upsertServer(ctx.db, serverFieldsOf(input));
+  // Removed since the line above: not found, rather than brought back.
+  const updated = await upsertServer(ctx.db, serverFieldsOf(input), "live");
+  if (!updated) throw new BerthError("not_found", `No server definition "${slug}".`);
+  return updated;
 }
 
 /**
