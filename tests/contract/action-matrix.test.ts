@@ -3,7 +3,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROVIDERS } from "../lifecycle/providers";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
-import { launchChromium } from "../support/browser";
+import { launchChromium, signInThroughPage } from "../support/browser";
 import { actionIds, callAction } from "../support/server-actions";
 
 /**
@@ -88,22 +88,9 @@ describe.each(PROVIDERS)("every server action's callers on $name", (provider) =>
 
   /** Signs in through the sign-in page, as a person does: the session cookie. */
   async function signIn(email: string) {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
-      await page.goto(`${berth.url}/sign-in`);
-      await page.fill("#email", email);
-      await page.fill("#password", password);
-      await Promise.all([
-        page.waitForURL((u) => !u.pathname.startsWith("/sign-in"), { timeout: 20_000 }),
-        page.click("button[type=submit]"),
-      ]);
-      const c = (await context.cookies()).find((x) => x.name === "berth_session");
-      if (!c) throw new Error(`no session cookie for ${email}`);
-      return `berth_session=${c.value}`;
-    } finally {
-      await context.close();
-    }
+    const { cookie } = await signInThroughPage(browser, berth.url, email, password);
+    if (!cookie) throw new Error(`no session cookie for ${email}`);
+    return cookie;
   }
   const act = (cookie: string, name: string, input: unknown) =>
     callAction(berth.url, {

@@ -58,15 +58,10 @@ describe.skipIf(!support.ok)("the REST contract", () => {
     supabase = await FakeSupabaseAuth.start();
     const db = await createPostgresDatabase();
     dropDb = db.drop;
-    const c = fake.connection;
     const env = {
       DATABASE_URL: db.url,
       BERTH_ENCRYPTION_KEYS: `k1:${crypto.randomBytes(32).toString("base64")}`,
-      SANDBOX_PROVIDER: "e2b",
-      E2B_API_KEY: c.apiKey,
-      E2B_API_URL: c.apiUrl,
-      E2B_SANDBOX_URL: c.sandboxUrl,
-      E2B_PORT_URL_TEMPLATE: c.portUrlTemplate,
+      ...fake.berthEnv(),
       SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
       // Sweeps happen when the tests ask for them (POST /maintenance), as on Supabase with pg_cron.
       BERTH_MAINTENANCE_INTERVAL_MS: "3600000",

@@ -25,11 +25,7 @@ describe.skipIf(!support.ok)("E2B failing under install, extend, delete and rest
   beforeAll(async () => {
     fake = await FakeE2B.start();
     berth = await startBerth({
-      SANDBOX_PROVIDER: "e2b",
-      E2B_API_KEY: fake.apiKey,
-      E2B_API_URL: fake.url,
-      E2B_SANDBOX_URL: fake.url,
-      E2B_PORT_URL_TEMPLATE: fake.connection.portUrlTemplate,
+      ...fake.berthEnv(),
     });
     ({ accountId, call } = await newAccount(berth, "E2B failing"));
   });

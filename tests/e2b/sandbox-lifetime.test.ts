@@ -26,11 +26,7 @@ describe.skipIf(!support.ok)("a keep-alive connection outliving E2B's sandbox li
   beforeAll(async () => {
     fake = await FakeE2B.start();
     berth = await startBerth({
-      SANDBOX_PROVIDER: "e2b",
-      E2B_API_KEY: fake.apiKey,
-      E2B_API_URL: fake.url,
-      E2B_SANDBOX_URL: fake.url,
-      E2B_PORT_URL_TEMPLATE: fake.connection.portUrlTemplate,
+      ...fake.berthEnv(),
       E2B_MAX_LIFETIME_SECONDS: "300",
       BERTH_MAINTENANCE_INTERVAL_MS: "500",
     });

@@ -165,6 +165,18 @@ export class FakeE2B {
     };
   }
 
+  /** Berth's environment for E2B sandboxes from this fake. */
+  berthEnv(): Record<string, string> {
+    const c = this.connection;
+    return {
+      SANDBOX_PROVIDER: "e2b",
+      E2B_API_KEY: c.apiKey,
+      E2B_API_URL: c.apiUrl,
+      E2B_SANDBOX_URL: c.sandboxUrl,
+      E2B_PORT_URL_TEMPLATE: c.portUrlTemplate,
+    };
+  }
+
   sandboxIds(): string[] {
     return [...this.sandboxes.values()].filter((s) => s.state === "running").map((s) => s.id);
   }

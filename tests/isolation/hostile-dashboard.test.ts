@@ -25,7 +25,7 @@ import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, type BerthServer, freePort, startBerth } from "../support/berth-server";
-import { launchChromium } from "../support/browser";
+import { launchChromium, signInThroughPage } from "../support/browser";
 import { actionIds, callAction } from "../support/server-actions";
 
 const MARK = crypto.randomBytes(3).toString("hex");
@@ -70,23 +70,8 @@ function withCookie(cookie: string) {
     api(berth.url)(method, p, body, { cookie, ...headers });
 }
 
-async function signIn(mail: string, password: string, next?: string): Promise<{ cookie: string; url: string }> {
-  const ctx = await browser.newContext();
-  try {
-    const page = await ctx.newPage();
-    await page.goto(`${berth.url}/sign-in${next === undefined ? "" : `?next=${encodeURIComponent(next)}`}`);
-    await page.fill("#email", mail);
-    await page.fill("#password", password);
-    await Promise.all([
-      page.waitForURL((u) => !u.pathname.startsWith("/sign-in"), { timeout: 20_000 }),
-      page.click("button[type=submit]"),
-    ]);
-    const c = (await ctx.cookies()).find((x) => x.name === "berth_session");
-    return { cookie: c ? `berth_session=${c.value}` : "", url: page.url() };
-  } finally {
-    await ctx.close();
-  }
-}
+const signIn = (mail: string, password: string, next?: string) =>
+  signInThroughPage(browser, berth.url, mail, password, next);
 
 async function acceptInvite(
   inviteUrl: string,

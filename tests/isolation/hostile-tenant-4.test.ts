@@ -1301,17 +1301,7 @@ describe.runIf(e2bSupport.ok)("hostile HTTP server, E2B (fake): the relay runs i
   let victimConnection: string;
   const VICTIM_SECRET = `victim-secret-${crypto.randomBytes(6).toString("hex")}`;
 
-  const e2bEnv = () => {
-    const c = fake.connection;
-    return {
-      SANDBOX_PROVIDER: "e2b",
-      E2B_API_KEY: c.apiKey,
-      E2B_API_URL: c.apiUrl,
-      E2B_SANDBOX_URL: c.sandboxUrl,
-      E2B_PORT_URL_TEMPLATE: c.portUrlTemplate,
-      BERTH_MAINTENANCE_INTERVAL_MS: "1000",
-    };
-  };
+  const e2bEnv = () => ({ ...fake.berthEnv(), BERTH_MAINTENANCE_INTERVAL_MS: "1000" });
 
   /** A Berth of its own on the same fake, with the attacker and a victim whose server runs (memory tests). */
   async function freshBerth() {

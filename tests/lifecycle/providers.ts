@@ -76,16 +76,7 @@ export const e2bAgainstFake: ProviderUnderTest = {
     await fake?.close();
     fake = undefined;
   },
-  env: () => {
-    const c = fakeE2B().connection;
-    return {
-      SANDBOX_PROVIDER: "e2b",
-      E2B_API_KEY: c.apiKey,
-      E2B_API_URL: c.apiUrl,
-      E2B_SANDBOX_URL: c.sandboxUrl,
-      E2B_PORT_URL_TEMPLATE: c.portUrlTemplate,
-    };
-  },
+  env: () => fakeE2B().berthEnv(),
   sandboxIds: () => fakeE2B().sandboxIds(),
   processes: (_berth, id) =>
     fakeE2B()
