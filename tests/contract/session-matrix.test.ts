@@ -1,16 +1,21 @@
 import crypto from "node:crypto";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Route } from "@/lib/core/http/route";
+import { ROUTES, type RouteKey } from "@/lib/core/http/routes";
 import { PROVIDERS } from "../lifecycle/providers";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
 import { launchChromium, signInThroughPage } from "../support/browser";
 import { actionIds, callAction } from "../support/server-actions";
 
 /**
- * The dashboard's server actions, each a public endpoint, against every caller that must not get
- * through: nobody, a signed-out session's copied cookie, a member of the account (admin actions),
- * and the owner of another account aiming at this one's objects. The actions come from the
- * build's manifest, as a browser finds them: an action without its row in ACTIONS fails the suite.
+ * What a signed-in person's session can reach, on each sandbox provider: the dashboard's server
+ * actions (each a public endpoint) and every REST route and the MCP endpoint (the cookie counts
+ * from Berth's own pages), against every caller that must not get through: nobody, a signed-out
+ * session's copied cookie, a member of the account (admin actions), and the owner of another
+ * account aiming at this one's objects. The actions come from the build's manifest, as a browser
+ * finds them, and the routes from the route table: one without its cells fails the suite.
+ * (API keys and Supabase tokens against the same routes: tests/contract/contract.test.ts.)
  */
 
 /** The objects of account A the callers aim at. */
@@ -26,6 +31,13 @@ type Row =
       stranger: "not_found" | "forbidden" | "own account only";
     }
   | { public: string };
+
+const INITIALIZE = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "matrix", version: "1" } },
+};
 
 const definition = { slug: "matrix-def", title: "Matrix", start_command: "node -e 0" };
 
@@ -76,7 +88,11 @@ const ACTIONS: Record<string, Row> = {
   signOutAction: { public: "ends the caller's own session, if any: e2e/dashboard.spec.ts" },
 };
 
-describe.each(PROVIDERS)("every server action's callers on $name", (provider) => {
+const routes = (Object.entries(ROUTES) as [RouteKey, Route][]).filter(
+  ([, r]) => r.access === "account" || r.access === "gateway",
+);
+
+describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
   let berth: BerthServer;
   let browser: Browser;
   let ids: Record<string, string>;
@@ -197,6 +213,46 @@ describe.each(PROVIDERS)("every server action's callers on $name", (provider) =>
       const expected = row.guard === "member" ? true : "forbidden";
       const got = res.result?.ok === true ? true : res.result?.error?.code;
       expect([name, got], res.text.slice(0, 300)).toEqual([name, expected]);
+    }
+  }, 60_000);
+
+  /** A route called with a session cookie from Berth's own page, aimed at A's objects. */
+  const rest = (cookie: string, key: RouteKey, r: Route) => {
+    const [method = "", path = ""] = key.split(" ");
+    const url = path.replace(/:(\w+)/g, (_, k: string) =>
+      k === "userId" ? targets.memberId : k === "idOrSlug" ? "memory" : targets.connId,
+    );
+    const headers: Record<string, string> = { origin: berth.url, ...(cookie ? { cookie } : {}) };
+    if (r.access === "gateway") headers.accept = "application/json, text/event-stream";
+    const body = r.example ?? (r.access === "gateway" && method === "POST" ? INITIALIZE : undefined);
+    return api(berth.url)(method, url, body, headers);
+  };
+
+  it("answers nobody and a signed-out session's cookie 401 on every route of an account and the MCP endpoint", async () => {
+    expect(routes.length).toBeGreaterThan(20);
+    for (const [key, r] of routes)
+      for (const cookie of ["", cookies.signedOut]) {
+        const res = await rest(cookie, key, r);
+        expect([key, res.status], res.text.slice(0, 300)).toEqual([key, 401]);
+      }
+  });
+
+  it("answers the owner of another account 404 on every route of A's connection (and the MCP endpoint)", async () => {
+    for (const [key, r] of routes.filter(([key]) => /\/:id(\/|$)/.test(key) && key.includes("mcp"))) {
+      const res = await rest(cookies.stranger, key, r);
+      expect([key, res.status], res.text.slice(0, 300)).toEqual([key, 404]);
+    }
+  });
+
+  it("answers a member 403 on every admin route, and lets them through the rest", async () => {
+    for (const [key, r] of routes) {
+      const res = await rest(cookies.member, key, r);
+      if (r.admin) expect([key, res.status, res.body?.error?.code]).toEqual([key, 403, "forbidden"]);
+      else {
+        // A route's own answer (a 4xx it declares, the server's 502) is fine; never refused.
+        const refused = res.status === 401 || res.status === 403 || (res.status >= 500 && res.status !== 502);
+        expect(refused, `${key} → ${res.status} ${res.text.slice(0, 300)}`).toBe(false);
+      }
     }
   }, 60_000);
 
