@@ -1,5 +1,8 @@
+import fs from "node:fs";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { slowServer } from "../fixtures/servers";
 import { api, type BerthServer, mcpInitialize, newAccount, startBerth } from "../support/berth-server";
 import { createPostgresDatabase, POSTGRES_ADMIN_URL } from "../support/databases";
 import { expectUniformTimeline } from "../support/timeline";
@@ -189,4 +192,51 @@ describe("the database dropping mid-request (PostgreSQL, local sandboxes)", () =
     expect(list.map((c) => c.id).sort()).toEqual([conn.body.data.id, again.body.data.id].sort());
     for (const c of list) await asOwner("DELETE", `/api/mcp-connections/${c.id}`);
   }, 120_000);
+
+  it("a deploy whose outcome meets the database closed records it once the database is back, not 120 s later", async () => {
+    const file = path.join(berth.dataDir, "slow.json");
+    fs.writeFileSync(file, JSON.stringify(slowServer(2000)));
+    await berth.cli(["servers", "add", "--file", file]);
+    const { call: asOwner } = await newAccount(berth, "db closed mid-deploy");
+    const account = (await asOwner("GET", "/api/account")).body.data.id as string;
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    try {
+      const pending = asOwner("POST", "/api/mcp-connections/install", {
+        account_id: account,
+        server_id: "slow",
+        keep_alive: false,
+      });
+      const db = new pg.Client({ connectionString: database.url });
+      await db.connect();
+      await until(
+        "the install to be stored",
+        async () =>
+          (await db.query("select 1 from mcp_connections where account_id = $1", [account])).rowCount || undefined,
+        10_000,
+      );
+      await db.end();
+      // The server answers initialize 2 s after it starts: Berth records `running` while the
+      // database is closed, and keeps trying until it opens again (`persistently`).
+      await admin.query(`alter database "${name}" allow_connections false`);
+      await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [name]);
+      await sleep(4000);
+      await admin.query(`alter database "${name}" allow_connections true`);
+      expectTruthful("install", await pending, [201]);
+    } finally {
+      await admin.query(`alter database "${name}" allow_connections true`);
+      await admin.end();
+    }
+    const conn = await until(
+      "the deploy's outcome",
+      async () => {
+        const list = (await asOwner("GET", `/api/mcp-connections?account_id=${account}`)).body?.data;
+        return list?.[0]?.status === "deploying" ? undefined : list?.[0];
+      },
+      10_000,
+    );
+    expect(conn.status, JSON.stringify(conn)).toBe("running");
+    await asOwner("DELETE", `/api/mcp-connections/${conn.id}`);
+  }, 60_000);
 });
