@@ -99,6 +99,8 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
   let targets: Targets;
   let ownerA: { account_id: string; api_key: string };
   const cookies = { member: "", stranger: "", signedOut: "" };
+  /** API keys: another account's, one of A's revoked before it is used, and one that is no key at all. */
+  const keys = { stranger: "", revoked: "", malformed: "berth_not-a-real-key-000000000000000000000000" };
   const password = "matrix-password-1";
   const mark = crypto.randomBytes(3).toString("hex");
 
@@ -128,7 +130,7 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
     berth = await startBerth(provider.env());
     browser = await launchChromium();
     ownerA = await account("A", `a-${mark}@matrix.test`);
-    await account("B", `b-${mark}@matrix.test`);
+    keys.stranger = (await account("B", `b-${mark}@matrix.test`)).api_key;
     // The member's own account comes first: switching into A is one of the cells.
     await account("M", `m-${mark}@matrix.test`);
     const member = (await berth.cli([
@@ -148,6 +150,9 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
     });
     expect(conn.status, conn.text).toBe(201);
     const key = await asA("POST", "/api/api-keys", { name: "aimed at" });
+    const revoked = (await asA("POST", "/api/api-keys", { name: "revoked" })).body.data;
+    expect((await asA("DELETE", `/api/api-keys/${revoked.id}`)).status).toBe(200);
+    keys.revoked = revoked.key;
     targets = {
       connId: conn.body.data.id,
       keyId: key.body.data.id,
@@ -216,37 +221,42 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
     }
   }, 60_000);
 
-  /** A route called with a session cookie from Berth's own page, aimed at A's objects. */
-  const rest = (cookie: string, key: RouteKey, r: Route) => {
+  /** A route called with a session cookie from Berth's own page, or with an API key, aimed at A's objects. */
+  const rest = (caller: { cookie?: string; bearer?: string }, key: RouteKey, r: Route) => {
     const [method = "", path = ""] = key.split(" ");
     const url = path.replace(/:(\w+)/g, (_, k: string) =>
       k === "userId" ? targets.memberId : k === "idOrSlug" ? "memory" : targets.connId,
     );
-    const headers: Record<string, string> = { origin: berth.url, ...(cookie ? { cookie } : {}) };
+    const headers: Record<string, string> = caller.cookie ? { origin: berth.url, cookie: caller.cookie } : {};
     if (r.access === "gateway") headers.accept = "application/json, text/event-stream";
     const body = r.example ?? (r.access === "gateway" && method === "POST" ? INITIALIZE : undefined);
-    return api(berth.url)(method, url, body, headers);
+    return api(berth.url, caller.bearer)(method, url, body, headers);
   };
 
-  it("answers nobody and a signed-out session's cookie 401 on every route of an account and the MCP endpoint", async () => {
+  it("answers nobody, a signed-out session's cookie, a revoked key and a malformed one 401 on every route of an account and the MCP endpoint", async () => {
     expect(routes.length).toBeGreaterThan(20);
+    const callers = { nobody: {}, signedOut: { cookie: cookies.signedOut }, revoked: { bearer: keys.revoked } };
     for (const [key, r] of routes)
-      for (const cookie of ["", cookies.signedOut]) {
-        const res = await rest(cookie, key, r);
-        expect([key, res.status], res.text.slice(0, 300)).toEqual([key, 401]);
+      for (const [who, caller] of Object.entries({ ...callers, malformed: { bearer: keys.malformed } })) {
+        const res = await rest(caller, key, r);
+        expect([key, who, res.status], res.text.slice(0, 300)).toEqual([key, who, 401]);
       }
   });
 
-  it("answers the owner of another account 404 on every route of A's connection (and the MCP endpoint)", async () => {
-    for (const [key, r] of routes.filter(([key]) => /\/:id(\/|$)/.test(key) && key.includes("mcp"))) {
-      const res = await rest(cookies.stranger, key, r);
-      expect([key, res.status], res.text.slice(0, 300)).toEqual([key, 404]);
-    }
+  it("answers another account's owner (session) and API key 404 on every route of A's connection (and the MCP endpoint)", async () => {
+    for (const [key, r] of routes.filter(([key]) => /\/:id(\/|$)/.test(key) && key.includes("mcp")))
+      for (const [who, caller] of Object.entries({
+        session: { cookie: cookies.stranger },
+        key: { bearer: keys.stranger },
+      })) {
+        const res = await rest(caller, key, r);
+        expect([key, who, res.status], res.text.slice(0, 300)).toEqual([key, who, 404]);
+      }
   });
 
   it("answers a member 403 on every admin route, and lets them through the rest", async () => {
     for (const [key, r] of routes) {
-      const res = await rest(cookies.member, key, r);
+      const res = await rest({ cookie: cookies.member }, key, r);
       if (r.admin) expect([key, res.status, res.body?.error?.code]).toEqual([key, 403, "forbidden"]);
       else {
         // A route's own answer (a 4xx it declares, the server's 502) is fine; never refused.
