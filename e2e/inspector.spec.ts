@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Locator, type Page, test } from "@playwright/test";
-import { accountId, expectNoHorizontalScroll, OWNER } from "./support";
+import { accountId, expectNoHorizontalScroll, signInOrSetUp } from "./support";
 
 // The connection page's inspector against the reference server (`everything`): a form per tool,
 // rendered results (text, JSON, images), resources, prompts and the history, on a desktop, on a
@@ -10,23 +10,6 @@ import { accountId, expectNoHorizontalScroll, OWNER } from "./support";
 const SCREENSHOT = path.join("docs", "screenshots", "inspector.png");
 
 test.describe.configure({ mode: "serial" });
-
-/** Signs in as OWNER, creating the first account at /setup on a fresh data directory. */
-async function signInOrSetUp(page: Page) {
-  await page.goto("/setup");
-  if (/\/setup$/.test(page.url())) {
-    await page.getByLabel("Account name").fill(OWNER.account);
-    await page.getByLabel("Your email").fill(OWNER.email);
-    await page.getByLabel("Password").fill(OWNER.password);
-    await page.getByRole("button", { name: "Create account" }).click();
-  } else if (!/\/dashboard$/.test(page.url())) {
-    await page.goto("/sign-in");
-    await page.getByLabel("Email").fill(OWNER.email);
-    await page.getByLabel("Password").fill(OWNER.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-  }
-  await expect(page).toHaveURL(/\/dashboard$/);
-}
 
 type Tool = { name: string; inputSchema?: { properties?: Record<string, { type?: string }>; required?: string[] } };
 

@@ -19,6 +19,23 @@ export async function signIn(page: Page, who: { email: string; password: string 
   await page.waitForURL((url) => !url.pathname.startsWith("/sign-in"));
 }
 
+/** Signs in as OWNER, creating the first account at /setup on a fresh data directory. */
+export async function signInOrSetUp(page: Page) {
+  await page.goto("/setup");
+  if (/\/setup$/.test(page.url())) {
+    await page.getByLabel("Account name").fill(OWNER.account);
+    await page.getByLabel("Your email").fill(OWNER.email);
+    await page.getByLabel("Password").fill(OWNER.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+  } else if (!/\/dashboard$/.test(page.url())) {
+    await page.goto("/sign-in");
+    await page.getByLabel("Email").fill(OWNER.email);
+    await page.getByLabel("Password").fill(OWNER.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
 /** The signed-in page's account id (REST bodies name it). */
 export async function accountId(page: Page): Promise<string> {
   const res = await page.request.get("/api/account");

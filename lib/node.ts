@@ -10,12 +10,17 @@ import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import type { Config } from "@/lib/config";
 import type { Logger } from "@/lib/core/context";
+import { ApprovalWaiters, awaitApproval } from "@/lib/core/services/tool-approvals";
 import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
 import { loadKeyring, loadOrCreateSecret } from "@/lib/crypto/keyring";
 import { type DbHandle, openDb } from "@/lib/db/client";
-import { listenForKeyRevocations } from "@/lib/db/key-revocations";
+import type { Db } from "@/lib/db/db";
 import { migrate } from "@/lib/db/migrate";
+import { listenForNotifications } from "@/lib/db/notifications";
+import { KEY_REVOKED_CHANNEL } from "@/lib/db/queries/api-keys";
+import { getToolPolicy, TOOL_POLICY_CHANNEL } from "@/lib/db/queries/connections";
 import { getInstallationId } from "@/lib/db/queries/settings";
+import { TOOL_APPROVAL_CHANNEL } from "@/lib/db/queries/tool-approvals";
 import { runMaintenance } from "@/lib/jobs/maintenance";
 import { TokenBuckets } from "@/lib/limits/token-buckets";
 import { createLogger } from "@/lib/log";
@@ -75,7 +80,10 @@ export async function openBerth(config: Config): Promise<Berth> {
     supabase: config.supabase && createSupabaseJwtVerifier(config.supabase),
   };
   const apiKeyCache = new ApiKeyCache();
-  const revocations = config.databaseUrl ? hearKeyRevocations(config.databaseUrl, apiKeyCache, log) : undefined;
+  const approvalWaiters = new ApprovalWaiters();
+  const notifications = config.databaseUrl
+    ? hearOtherInstances(config.databaseUrl, db, { apiKeyCache, approvalWaiters, runtime, log })
+    : undefined;
   const deps: AppDeps = {
     db,
     runtime,
@@ -95,6 +103,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     supabase: config.supabase && { url: config.supabase.url, publishableKey: config.supabase.publishableKey },
     auth,
     apiKeyCache,
+    approvalWaiters,
     onApiKeyRevoked: (keyId) => apiKeyCache.forgetKeyId(keyId),
     supabaseAuth: Boolean(config.supabase),
     authenticate: (req) => authenticateHeaders(db, auth, authHeadersOf(req)),
@@ -108,13 +117,15 @@ export async function openBerth(config: Config): Promise<Berth> {
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),
     isService: serviceKeyCheck(config.serviceRoleKey),
   };
+  runtime.onApproval = async ({ connectionId, accountId, ...call }) =>
+    (await awaitApproval(deps, { ...call, connectionId, accountId })).status as "approved" | "rejected" | "expired";
   return {
     deps,
     db,
     runtime,
     warnings,
     async close() {
-      await revocations?.close();
+      await notifications?.close();
       await runtime.shutdown();
       await db.close();
     },
@@ -122,18 +133,49 @@ export async function openBerth(config: Config): Promise<Berth> {
 }
 
 /**
- * On PostgreSQL other processes revoke keys too (other instances, the CLI): the cache trusts
- * itself only while it hears them, so a revoked key stops working on every instance as soon as the
- * database's notification arrives (milliseconds).
+ * On PostgreSQL other processes revoke keys, set tool policies and decide approvals too (other
+ * instances, the CLI, the Edge Function).
+ * The key cache trusts itself only while it hears them, so a revoked key stops working on every
+ * instance as soon as the database's notification arrives (milliseconds); a tool policy is applied
+ * to the sessions this instance holds with the connection's server, and after a gap in hearing,
+ * read again for all of them; a decision wakes the call waiting here for it (which also looks
+ * for itself every 2 s).
  */
-function hearKeyRevocations(url: string, cache: ApiKeyCache, log: Logger) {
+function hearOtherInstances(
+  url: string,
+  db: Db,
+  {
+    apiKeyCache: cache,
+    approvalWaiters,
+    runtime,
+    log,
+  }: { apiKeyCache: ApiKeyCache; approvalWaiters: ApprovalWaiters; runtime: NodeSandboxRuntime; log: Logger },
+) {
+  const applyPolicy = async (connectionId: string) => {
+    if (!runtime.isLive(connectionId)) return;
+    try {
+      runtime.setToolPolicy(connectionId, await getToolPolicy(db, { id: connectionId }));
+    } catch (err) {
+      log.error({ err, connectionId }, "a connection's tool policy could not be read");
+    }
+  };
+  let missed = false;
   cache.suspend();
-  return listenForKeyRevocations(url, {
-    onRevoked: (keyId) => cache.forgetKeyId(keyId),
-    onListening: () => cache.resume(),
+  return listenForNotifications(url, {
+    channels: {
+      [KEY_REVOKED_CHANNEL]: (keyId) => cache.forgetKeyId(keyId),
+      [TOOL_POLICY_CHANNEL]: (connectionId) => void applyPolicy(connectionId),
+      [TOOL_APPROVAL_CHANNEL]: (approvalId) => approvalWaiters.wake(approvalId),
+    },
+    onListening: () => {
+      cache.resume();
+      if (missed) for (const { connectionId } of runtime.liveSandboxes()) void applyPolicy(connectionId);
+      missed = false;
+    },
     onLost: (err) => {
       cache.suspend();
-      log.warn({ err }, "stopped hearing API key revocations; checking every key in the database until back");
+      missed = true;
+      log.warn({ err }, "stopped hearing other instances; checking every API key in the database until back");
     },
   });
 }

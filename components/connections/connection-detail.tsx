@@ -22,7 +22,9 @@ import { ConnectionStatusBadge } from "./connection-status-badge";
 import { Countdown } from "./countdown";
 import { DeployProgress, EventTimeline } from "./event-timeline";
 import { ExtendControls } from "./extend-controls";
+import { PendingApprovals } from "./pending-approvals";
 import { ReplaceCredentials } from "./replace-credentials";
+import { ToolPolicyEditor } from "./tool-policy-editor";
 
 /** One connection: live status with its controls, the inspector, agent configs and the timeline. */
 export function ConnectionDetail({
@@ -143,7 +145,9 @@ export function ConnectionDetail({
         </CardContent>
       </Card>
 
+      <PendingApprovals accountId={accountId} connectionId={conn.id} admin={admin} />
       <Inspector accountId={accountId} connectionId={conn.id} running={running} />
+      <ToolPolicyEditor accountId={accountId} connectionId={conn.id} running={running} admin={admin} />
       <ConnectAgent accountId={accountId} connectionId={conn.id} canCreateKeys={admin} />
       {admin && <ReplaceCredentials accountId={accountId} connectionId={conn.id} definition={definition} />}
       <Card>

@@ -16,7 +16,18 @@ export function remaining(iso: string, now: number) {
  * Time left until expiry, ticking each second. Rendered first as the absolute time (the server
  * and the browser agree on it; they would not on "now"), then counting down once mounted.
  */
-export function Countdown({ expiresAt, className }: { expiresAt: string; className?: string }) {
+export function Countdown({
+  expiresAt,
+  className,
+  label = "expires in",
+  testId = "connection-expires",
+}: {
+  expiresAt: string;
+  className?: string;
+  /** What ends when it runs out ("expires in", "fails in"). */
+  label?: string;
+  testId?: string;
+}) {
   const [now, setNow] = useState<number | undefined>(undefined);
   useEffect(() => {
     setNow(Date.now());
@@ -24,13 +35,8 @@ export function Countdown({ expiresAt, className }: { expiresAt: string; classNa
     return () => clearInterval(timer);
   }, []);
   return (
-    <time
-      dateTime={expiresAt}
-      title={formatUtc(expiresAt, true)}
-      className={className}
-      data-testid="connection-expires"
-    >
-      {now === undefined ? formatUtc(expiresAt) : `expires in ${remaining(expiresAt, now)}`}
+    <time dateTime={expiresAt} title={formatUtc(expiresAt, true)} className={className} data-testid={testId}>
+      {now === undefined ? formatUtc(expiresAt) : `${label} ${remaining(expiresAt, now)}`}
     </time>
   );
 }

@@ -21,9 +21,11 @@ export function EventTimeline({ events }: { events: ConnectionEvent[] }) {
   );
 }
 
-/** A short line from an event's data (`tool_call`: tool, outcome, duration). */
+/** A short line from an event's data (`tool_call`: tool, outcome, duration; `tool_approval`: tool, outcome, who). */
 function summarize(data: Record<string, unknown>) {
-  if (typeof data.tool === "string") return `${data.tool} · ${data.outcome} · ${data.duration_ms} ms`;
+  if (typeof data.tool === "string" && typeof data.duration_ms === "number")
+    return `${data.tool} · ${data.outcome} · ${data.duration_ms} ms`;
+  if (typeof data.tool === "string") return `${data.tool} · ${data.outcome} · by ${data.by}`;
   return Object.entries(data)
     .filter(([k, v]) => k !== "stderr" && (typeof v === "string" || typeof v === "number"))
     .map(([k, v]) => `${k}: ${v}`)

@@ -4,7 +4,7 @@
  * pass through anyway. A key revoked through this process (REST, dashboard, the CLI over the
  * socket) is dropped at once (`forgetKeyId`, via Deps.onApiKeyRevoked); on PostgreSQL, one revoked
  * anywhere else (another instance, the CLI) as soon as the database's notification arrives
- * (lib/db/key-revocations.ts), milliseconds later. While that news cannot arrive (not listening
+ * (lib/db/notifications.ts), milliseconds later. While that news cannot arrive (not listening
  * yet, or the listener lost its connection) the cache is suspended: every key is checked in the
  * database.
  */

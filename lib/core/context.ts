@@ -3,6 +3,7 @@ import type { Db } from "@/lib/db/db";
 import type { Role } from "@/lib/db/queries/accounts";
 import type { TokenBuckets } from "@/lib/limits/token-buckets";
 import type { SandboxRuntime } from "./runtime";
+import type { ApprovalWaiters } from "./services/tool-approvals";
 
 export type Logger = {
   info(obj: object, msg?: string): void;
@@ -34,6 +35,8 @@ export type Deps = {
    * gateway's key cache); on PostgreSQL the other instances hear it from the database.
    */
   onApiKeyRevoked?(keyId: string): void;
+  /** Tool calls waiting here for an approval, woken by decisions (lib/core/services/tool-approvals.ts). */
+  approvalWaiters?: ApprovalWaiters;
   /** Sign-in is Supabase Auth's: Berth sets no passwords, so it invites no new user by email. */
   supabaseAuth?: boolean;
 };

@@ -1,3 +1,5 @@
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolPolicy } from "./schemas/tool-policy";
 /**
  * What the core needs from the sandbox side: start a connection's server and know it answers
  * MCP, stop it, move its expiry. Implemented in lib/sandbox/runtime.ts for Node; the core
@@ -15,6 +17,8 @@ export type DeploySpec = {
   timeoutSeconds: number;
   /** A sandbox that may have outlived a restart of Berth (E2B): reattach to it when possible. */
   reattachSandboxId?: string;
+  /** Which tools the MCP endpoint offers; none: all. */
+  toolPolicy?: ToolPolicy;
 };
 
 export type HttpEndpoint = { port: number; path: string };
@@ -125,7 +129,17 @@ export interface SandboxRuntime {
    * Sends one MCP request to a running connection's server over Berth's own session (the
    * inspector). Rejects with `{ code }` for a JSON-RPC error, or when the server is not live.
    */
-  mcpRequest(connectionId: string, method: string, params: Record<string, unknown>): Promise<unknown>;
+  mcpRequest(
+    connectionId: string,
+    method: string,
+    params: Record<string, unknown>,
+    /** `approved`: a tools/call goes ahead without asking, for a caller who may decide approvals. */
+    options?: { approved?: boolean },
+  ): Promise<unknown>;
+  /** Applies a tool policy to the connection's live session here, if this process holds one (none: lifted). */
+  setToolPolicy(connectionId: string, policy: ToolPolicy | undefined): void;
+  /** The running server's own tool list, all of it (the policy editor's). */
+  serverTools(connectionId: string): Promise<Tool[]>;
   /** A one-off command in a fresh sandbox, destroyed afterwards; output capped at 1 MiB. */
   run(spec: RunSpec): Promise<RunResult>;
 }

@@ -5,10 +5,14 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
   LATEST_PROTOCOL_VERSION,
+  type ListToolsResult,
   type LoggingLevel,
   type RequestId,
   SUPPORTED_PROTOCOL_VERSIONS,
+  type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolPolicy } from "@/lib/core/schemas/tool-policy";
+import { policyKey, type ToolView, viewTools } from "@/lib/core/tool-view";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 
 /** One client session of the gateway, as the upstream sees it. */
@@ -27,6 +31,8 @@ export type Peer = {
   logLevel?: LoggingLevel;
   /** The protocol version negotiated with this client in its `initialize` (its own, when Berth speaks it). */
   protocolVersion?: string;
+  /** The name the client gave in its `initialize` (clientInfo), shown to whoever approves its calls. */
+  clientName?: string;
   /**
    * Takes back a request that provably never reached the server (its sandbox was gone), to send
    * it to the connection's next server; without it such a request is answered with an error.
@@ -88,6 +94,18 @@ function declaredCapabilities(declared: unknown): DeclaredCapabilities {
 /** A tools/call in flight, for the audit log. */
 type ToolCallTiming = { tool: string; started: number; requestBytes: number };
 
+export type ApprovalOutcome = "approved" | "rejected" | "expired";
+
+export type ApprovalAsk = {
+  /** The server's name for the tool, and the one the client called. */
+  tool: string;
+  calledAs: string;
+  arguments: unknown;
+  /** The client's own name for itself (its initialize's clientInfo), if it gave one. */
+  client: string;
+  timeoutSeconds: number;
+};
+
 export type ToolCallObservation = Omit<ToolCallRecord, "accountId" | "connectionId">;
 
 type Pending = (
@@ -108,6 +126,10 @@ const JSONRPC_SERVER_GONE = -32000;
 const SANDBOX_GONE = "The MCP server's sandbox is gone.";
 /** How long a server that ended leaves requests being sent to learn whether they reached it. */
 const SEND_GRACE_MS = 5000;
+/** Pages of tools/list Berth reads to know a server's tools (a server's pages are its own to size). */
+const MAX_TOOL_PAGES = 50;
+/** The JSON-RPC error MCP gives a call of a tool the server does not have. */
+const UNKNOWN_TOOL = -32602;
 
 /**
  * Berth's single MCP session with one connection's server, shared by every client session
@@ -131,8 +153,18 @@ export class UpstreamSession {
   private closedBecause = "The MCP server is not running.";
   /** Clients' requests the transport has not yet taken: whether each reached the server is not yet known. */
   private readonly sends = new Set<Promise<void>>();
+  /** Which of the server's tools clients see (tool-view.ts); none: all of them, untouched, at no cost. */
+  private toolPolicy: ToolPolicy | undefined;
+  /** The server's whole tool list, read while a policy is set, until the server says it changed. */
+  private serverTools: Promise<Tool[]> | undefined;
+  private view: { tools: Tool[]; policy: ToolPolicy; result: ToolView } | undefined;
   initializeResult: InitializeResult | undefined;
   onclose?: () => void;
+  /**
+   * Puts a call of a tool under `approval` to the account's admins and resolves with their
+   * decision (`expired` if none came in time). Without it such calls are refused.
+   */
+  onApproval?: (call: ApprovalAsk) => Promise<ApprovalOutcome>;
   /** Called once per answered tools/call, with sizes and timing only. */
   onToolCall?: (call: ToolCallObservation) => void;
 
@@ -167,8 +199,96 @@ export class UpstreamSession {
     });
   }
 
+  /**
+   * A request of Berth's own made as a client would (the inspector): under the tool policy; a
+   * call that needs approval is made only when `approved` (the caller may decide it itself).
+   */
+  async requestAsClient(method: string, params: Record<string, unknown>, { approved = false } = {}): Promise<unknown> {
+    const view = method === "tools/list" || method === "tools/call" ? await this.toolView() : undefined;
+    if (!view) return this.request(method, params);
+    if (method === "tools/list") return { tools: view.tools };
+    const serverName = view.serverName.get(String(params.name));
+    if (!serverName) throw new McpRequestError(unknownTool(params.name), UNKNOWN_TOOL);
+    // Not waited for here: a caller that gave up (the inspector's timeout) would leave an approval
+    // that, granted later, made the call with nobody to answer.
+    if (!approved && view.approval.has(serverName)) {
+      const text = `Calls of ${String(params.name)} need an admin's approval: make them through the MCP endpoint, or as an owner or admin in the dashboard.`;
+      return { content: [{ type: "text", text }], isError: true };
+    }
+    return this.request(method, { ...params, name: serverName });
+  }
+
+  /**
+   * Waits for the decision on a call of a tool under `approval`: undefined to go on, else the
+   * error result the client gets instead (a tool error, which agents read and act on).
+   */
+  private async approval(peer: Peer, view: ToolView, serverName: string, params: Record<string, unknown> | undefined) {
+    if (!view.approval.has(serverName)) return undefined;
+    const calledAs = String(params?.name);
+    const timeoutSeconds = this.toolPolicy?.approval_timeout_seconds ?? 120;
+    const client = peer.clientName ?? "an MCP client";
+    const ask = { tool: serverName, calledAs, arguments: params?.arguments, client, timeoutSeconds };
+    const outcome = this.onApproval
+      ? await this.onApproval(ask).catch((err: Error) => `could not be put to an admin (${err.message})`)
+      : "cannot be approved here";
+    if (outcome === "approved") return undefined;
+    const why =
+      outcome === "rejected"
+        ? "was rejected by an admin of the account"
+        : outcome === "expired"
+          ? `was not approved within ${timeoutSeconds} s`
+          : outcome;
+    return { content: [{ type: "text", text: `This call of ${calledAs} ${why}.` }], isError: true };
+  }
+
   get isOpen() {
     return !this.closed;
+  }
+
+  /**
+   * Sets which tools clients see; clients are told their list changed (they ask again). Berth
+   * declares `tools.listChanged` to every client for this (answerInitialize).
+   */
+  setToolPolicy(policy: ToolPolicy | undefined) {
+    if (policyKey(policy) === policyKey(this.toolPolicy)) return;
+    this.toolPolicy = policy;
+    if (!policy) this.serverTools = undefined;
+    for (const peer of this.peers) peer.deliver({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
+  }
+
+  /** The server's tools as it lists them, all pages (read once until it says they changed). */
+  serverToolList(): Promise<Tool[]> {
+    if (!this.serverTools) {
+      const read = this.readServerTools();
+      this.serverTools = read;
+      read.catch(() => {
+        if (this.serverTools === read) this.serverTools = undefined; // the next ask tries again
+      });
+    }
+    return this.serverTools;
+  }
+
+  /** The tools under the policy, or undefined when there is none. */
+  async toolView(): Promise<ToolView | undefined> {
+    if (!this.toolPolicy) return undefined;
+    const tools = await this.serverToolList();
+    const policy = this.toolPolicy; // the latest, should it have changed while the list was read
+    if (!policy) return undefined;
+    if (this.view?.tools !== tools || this.view.policy !== policy)
+      this.view = { tools, policy, result: viewTools(tools, policy) };
+    return this.view.result;
+  }
+
+  private async readServerTools() {
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const result = (await this.request("tools/list", cursor ? { cursor } : undefined)) as ListToolsResult;
+      tools.push(...(result.tools ?? []));
+      cursor = result.nextCursor;
+      if (!cursor) break;
+    }
+    return tools;
   }
 
   /** Adds a client session, renewing on this server what it had asked of an earlier one. */
@@ -210,31 +330,16 @@ export class UpstreamSession {
       if (message.method === "initialize") {
         peer.capabilities = declaredCapabilities(message.params?.capabilities);
         peer.protocolVersion = negotiateVersion(message.params?.protocolVersion);
+        const info = message.params?.clientInfo as { name?: unknown } | undefined;
+        peer.clientName = typeof info?.name === "string" ? info.name.slice(0, 100) : undefined;
         return this.answerInitialize(peer, message.id);
       }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);
+      if (this.toolPolicy && (message.method === "tools/list" || message.method === "tools/call"))
+        return void this.throughPolicy(peer, message);
       const request = this.intercept(peer, message);
       if (!request) return peer.deliver({ jsonrpc: "2.0", id: message.id, result: {} }, message.id);
-      const id = this.nextId++;
-      const params = request.params ? { ...request.params } : undefined;
-      let progressToken: string | undefined;
-      const meta = params?._meta as { progressToken?: string | number } | undefined;
-      if (meta?.progressToken !== undefined) {
-        progressToken = `p${id}`;
-        this.progress.set(progressToken, { peer, token: meta.progressToken, requestId: message.id });
-        (params as Record<string, unknown>)._meta = { ...meta, progressToken };
-      }
-      const entry: Pending = {
-        kind: "peer",
-        peer,
-        id: message.id,
-        progressToken,
-        subscribing: message.method === "resources/subscribe" ? (message.params?.uri as string) : undefined,
-        toolCall: timeToolCall(message.method, params),
-        sending: message,
-      };
-      this.pending.set(id, entry);
-      return this.sendRequest(id, entry, { ...request, id, params });
+      return this.forwardRequest(peer, message, request);
     }
     if ("method" in message) {
       if (message.method === "notifications/initialized") return;
@@ -252,6 +357,61 @@ export class UpstreamSession {
       this.serverRequests.delete(key);
       return this.send({ ...message, id: req.upstreamId });
     }
+  }
+
+  /**
+   * tools/list and tools/call under the policy: the list is Berth's view of the server's, and a
+   * call goes to the server under the tool's own name, or, for a tool not offered, is answered
+   * as MCP answers a call of an unknown tool.
+   */
+  private async throughPolicy(peer: Peer, message: JSONRPCRequest) {
+    let view: ToolView | undefined;
+    try {
+      view = await this.toolView();
+    } catch (err) {
+      const error = {
+        code: JSONRPC_SERVER_GONE,
+        message: `The MCP server did not list its tools: ${(err as Error).message}`,
+      };
+      return peer.deliver({ jsonrpc: "2.0", id: message.id, error }, message.id);
+    }
+    if (!view) return this.forwardRequest(peer, message, message); // the policy was lifted meanwhile
+    if (message.method === "tools/list")
+      return peer.deliver({ jsonrpc: "2.0", id: message.id, result: { tools: view.tools } }, message.id);
+    const serverName = view.serverName.get(String(message.params?.name));
+    if (!serverName) {
+      const error = { code: UNKNOWN_TOOL, message: unknownTool(message.params?.name) };
+      return peer.deliver({ jsonrpc: "2.0", id: message.id, error }, message.id);
+    }
+    const refused = await this.approval(peer, view, serverName, message.params);
+    if (refused) return peer.deliver({ jsonrpc: "2.0", id: message.id, result: refused }, message.id);
+    if (view.approval.has(serverName) && !this.peers.has(peer)) return; // the client left while its call waited
+    this.forwardRequest(peer, message, { ...message, params: { ...message.params, name: serverName } });
+  }
+
+  /** Sends a client's request on under an id of Berth's; `original` is kept to retry on the next server. */
+  private forwardRequest(peer: Peer, original: JSONRPCRequest, request: JSONRPCRequest) {
+    if (this.closed) return peer.deliver(goneError(original.id), original.id);
+    const id = this.nextId++;
+    const params = request.params ? { ...request.params } : undefined;
+    let progressToken: string | undefined;
+    const meta = params?._meta as { progressToken?: string | number } | undefined;
+    if (meta?.progressToken !== undefined) {
+      progressToken = `p${id}`;
+      this.progress.set(progressToken, { peer, token: meta.progressToken, requestId: original.id });
+      (params as Record<string, unknown>)._meta = { ...meta, progressToken };
+    }
+    const entry: Pending = {
+      kind: "peer",
+      peer,
+      id: original.id,
+      progressToken,
+      subscribing: request.method === "resources/subscribe" ? (request.params?.uri as string) : undefined,
+      toolCall: timeToolCall(request.method, params),
+      sending: original,
+    };
+    this.pending.set(id, entry);
+    return this.sendRequest(id, entry, { ...request, id, params });
   }
 
   async close() {
@@ -285,6 +445,10 @@ export class UpstreamSession {
    */
   private answerInitialize(peer: Peer, id: RequestId) {
     const result = { ...this.initializeResult, protocolVersion: peer.protocolVersion } as Record<string, unknown>;
+    // A tool policy can change the list at any time, and clients are told (setToolPolicy).
+    const capabilities = this.initializeResult?.capabilities;
+    if (capabilities?.tools)
+      result.capabilities = { ...capabilities, tools: { ...capabilities.tools, listChanged: true } };
     peer.deliver({ jsonrpc: "2.0", id, result }, id);
   }
 
@@ -356,6 +520,7 @@ export class UpstreamSession {
         for (const peer of this.peers) if (level >= rank(peer.logLevel ?? "debug")) peer.deliver(message);
         return;
       }
+      if (message.method === "notifications/tools/list_changed") this.serverTools = undefined;
       if (message.method === "notifications/resources/updated") {
         for (const peer of this.subscribers.get(String(message.params?.uri)) ?? []) peer.deliver(message);
         return;
@@ -515,6 +680,8 @@ function measuredBytes(transport: Transport): number | undefined {
 const isUndelivered = (err: unknown) => (err as { undelivered?: boolean } | undefined)?.undelivered === true;
 
 const sendFailure = (err: unknown) => (isUndelivered(err) ? SANDBOX_GONE : "The MCP server stopped reading its input.");
+
+const unknownTool = (name: unknown) => `Tool ${String(name).slice(0, 200)} not found`;
 
 function goneError(id: RequestId, message = "The MCP server is not running."): JSONRPCMessage {
   return { jsonrpc: "2.0", id, error: { code: JSONRPC_SERVER_GONE, message } };

@@ -12,9 +12,10 @@ import {
   type ToolCheck,
   type ToolSummary,
 } from "@/lib/core/runtime";
+import type { ToolPolicy } from "@/lib/core/schemas/tool-policy";
 import { scrubSecrets, scrubTail } from "@/lib/core/services/connections/credentials";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
-import { UpstreamSession } from "@/lib/mcp/upstream-session";
+import { type ApprovalAsk, type ApprovalOutcome, UpstreamSession } from "@/lib/mcp/upstream-session";
 import { CHECK_TIMEOUT_MS, checkFailure, quotedFailure } from "./credential-check";
 import type { Sandbox, SandboxProvider } from "./provider";
 
@@ -59,6 +60,8 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   private readonly crashes = new Map<string, Promise<void>>();
   /** Every answered tools/call of a connection (the audit log). */
   onToolCall?: (record: ToolCallRecord) => void;
+  /** A call of a tool under `approval` waits for the account's decision (lib/core/services/tool-approvals.ts). */
+  onApproval?: (call: ApprovalAsk & { accountId: string; connectionId: string }) => Promise<ApprovalOutcome>;
   /** A connection was deleted (the gateway ends its clients' sessions). */
   onDeleted?: (connectionId: string) => void;
 
@@ -94,10 +97,20 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     await this.crashes.get(connectionId);
   }
 
-  mcpRequest(connectionId: string, method: string, params: Record<string, unknown>) {
+  mcpRequest(connectionId: string, method: string, params: Record<string, unknown>, options?: { approved?: boolean }) {
     const upstream = this.session(connectionId);
     if (!upstream) return Promise.reject(new Error("The connection's MCP server is not running."));
-    return withTimeout(upstream.request(method, params), INSPECTOR_TIMEOUT_MS, method);
+    return withTimeout(upstream.requestAsClient(method, params, options), INSPECTOR_TIMEOUT_MS, method);
+  }
+
+  setToolPolicy(connectionId: string, policy: ToolPolicy | undefined) {
+    this.live.get(connectionId)?.upstream.setToolPolicy(policy);
+  }
+
+  serverTools(connectionId: string) {
+    const upstream = this.session(connectionId);
+    if (!upstream) return Promise.reject(new Error("The connection's MCP server is not running."));
+    return withTimeout(upstream.serverToolList(), INSPECTOR_TIMEOUT_MS, "tools/list");
   }
 
   async run(spec: RunSpec): Promise<RunResult> {
@@ -310,8 +323,13 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     }
     if (connectionId) this.starting.set(connectionId, sandbox);
     const upstream = new UpstreamSession(sandbox.transport);
+    upstream.setToolPolicy(spec.toolPolicy);
     if (connectionId) {
       upstream.onToolCall = (call) => this.onToolCall?.({ ...call, connectionId, accountId: spec.accountId });
+      upstream.onApproval = (call) =>
+        this.onApproval
+          ? this.onApproval({ ...call, connectionId, accountId: spec.accountId })
+          : Promise.resolve("expired" as const);
     }
     try {
       const exited = sandbox.exited.then((e) => {

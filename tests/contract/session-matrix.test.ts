@@ -53,6 +53,17 @@ const ACTIONS: Record<string, Row> = {
     guard: "admin",
     stranger: "not_found",
   },
+  setToolPolicyAction: {
+    input: (t) => ({ id: t.connId, policy: { deny: ["read_graph"] } }),
+    guard: "admin",
+    stranger: "not_found",
+  },
+  // No call waits for a decision here: the guard and the account are checked before the approval is looked up.
+  decideApprovalAction: {
+    input: () => ({ id: crypto.randomUUID(), decision: "approved" }),
+    guard: "admin",
+    stranger: "not_found",
+  },
   updateSettingsAction: {
     input: () => ({ name: "Renamed", default_timeout: null }),
     guard: "admin",

@@ -5,5 +5,7 @@ export const connectionKeys = {
   detail: (accountId: string, id: string) => [...connectionKeys.all, "detail", accountId, id] as const,
   events: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "events"] as const,
   tools: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "tools"] as const,
+  toolPolicy: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "tool-policy"] as const,
+  approvals: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "approvals"] as const,
   clientConfig: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "client-config"] as const,
 };

@@ -127,6 +127,10 @@ function createBerthDocument(routes: Record<string, Route>, serverUrl: string): 
       { name: "Server definitions", description: "The catalogue of MCP servers that can be installed." },
       { name: "Connections", description: "Installed MCP servers, each in its own sandbox." },
       { name: "Inspector", description: "Ask a running connection's server directly, as an agent would." },
+      {
+        name: "Approvals",
+        description: "Tool calls that wait for an owner's or admin's decision under a connection's tool policy.",
+      },
       { name: "Sandbox runs", description: "One-off commands in fresh sandboxes." },
       { name: "API keys", description: "The account's API keys: create (the key is shown once), list, revoke." },
       { name: "Members", description: "The people of the account and their roles; invitations by email." },

@@ -35,6 +35,7 @@ export type Tag =
   | "Server definitions"
   | "Connections"
   | "Inspector"
+  | "Approvals"
   | "Sandbox runs"
   | "API keys"
   | "Members"

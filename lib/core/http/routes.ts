@@ -27,6 +27,13 @@ import {
 import { InvitedMember, InviteMemberInput, Member, MemberParams, SetMemberRoleInput } from "@/lib/core/schemas/member";
 import { SandboxRunInput, SandboxRunResult } from "@/lib/core/schemas/sandbox-run";
 import { ServerDefinition, toServerDefinitionJson } from "@/lib/core/schemas/server-definition";
+import {
+  ApprovalIdParams,
+  ListApprovalsQuery,
+  ToolApproval,
+  ToolPolicy,
+  ToolPolicyAnswer,
+} from "@/lib/core/schemas/tool-policy";
 import { createApiKey, listApiKeys, revokeApiKey } from "@/lib/core/services/api-keys";
 import { clientConfig } from "@/lib/core/services/connections/client-config";
 import { deleteConnection } from "@/lib/core/services/connections/delete";
@@ -44,11 +51,13 @@ import { listAccountConnections, listEventsOfConnection } from "@/lib/core/servi
 import { presentConnection, presentConnections } from "@/lib/core/services/connections/present";
 import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
 import { restartConnection } from "@/lib/core/services/connections/restart";
+import { getToolPolicy, setToolPolicy } from "@/lib/core/services/connections/tool-policy";
 import { updateConnection } from "@/lib/core/services/connections/update";
 import { getDefinition, listDefinitions } from "@/lib/core/services/definitions/definitions";
 import { inviteMember, listMembers, removeMember, setMemberRole } from "@/lib/core/services/members";
 import { runInSandbox } from "@/lib/core/services/sandbox-runs/run";
 import { getAccountSettings, updateAccountSettings } from "@/lib/core/services/settings";
+import { decideApproval, listApprovals } from "@/lib/core/services/tool-approvals";
 import { parseInput } from "./input";
 import { buildDocsPage, buildOpenApiDocument } from "./openapi";
 import { type Answer, account, gateway, json, open, type Route } from "./route";
@@ -73,6 +82,26 @@ const inspect = (kind: InspectKind, summary: string, description: string, operat
       errors: [401, 404, 409, 502],
     },
     async ({ ctx, id }) => json(await listFromServer(ctx, id, kind)),
+  );
+
+const approvalDecision = (status: "approved" | "rejected") =>
+  account(
+    {
+      operationId: status === "approved" ? "approveToolCall" : "rejectToolCall",
+      admin: true,
+      tags: ["Approvals"],
+      summary: status === "approved" ? "Approve a waiting tool call" : "Reject a waiting tool call",
+      description:
+        status === "approved"
+          ? "The call goes on to the server and its client gets the tool's answer. Recorded as a `tool_approval` event."
+          : "The call is not made; its client gets an error result saying an admin rejected it. Recorded as a " +
+            "`tool_approval` event.",
+      params: ApprovalIdParams,
+      notFound: "No such approval.",
+      answers: { 200: { description: "The decided approval.", schema: ToolApproval } },
+      errors: [401, 404, 409],
+    },
+    async ({ ctx, id }) => json(await decideApproval(ctx, id, status)),
   );
 
 const mcp = (operationId: string, summary: string, description: string, withBody: boolean, errors: Route["errors"]) => {
@@ -286,10 +315,47 @@ export const ROUTES = {
     },
     async ({ ctx, id }) => json(await clientConfig(ctx, id)),
   ),
+  "GET /api/mcp-connections/:id/tool-policy": account(
+    {
+      operationId: "getToolPolicy",
+      tags: ["Connections"],
+      live: true,
+      summary: "Get a connection's tool policy",
+      description:
+        "The policy, and while the connection runs each of its server's tools with what the policy makes of it " +
+        "(offered or hidden, and why; the name and description clients see). Served by the app, not the Edge Function.",
+      params: ConnectionId,
+      answers: { 200: { description: "The policy and the server's tools.", schema: ToolPolicyAnswer } },
+      errors: [401, 404],
+    },
+    async ({ ctx, id }) => json(await getToolPolicy(ctx, id)),
+  ),
+  "PUT /api/mcp-connections/:id/tool-policy": account(
+    {
+      operationId: "setToolPolicy",
+      admin: true,
+      tags: ["Connections"],
+      summary: "Set which tools a connection offers",
+      description:
+        "Replaces the policy: `allow` and `deny` by the server's tool names, `read_only` to offer only tools the " +
+        "server marks read-only, `tools` to rename or redescribe them. Takes effect at once: the MCP endpoint's " +
+        "clients get `notifications/tools/list_changed`, a hidden tool is left out of `tools/list` and calling it " +
+        "answers JSON-RPC error -32602, as an unknown tool does. The inspector sees what clients see. An empty " +
+        "body (`{}`) offers every tool again. Recorded as a `tool_policy_changed` event. The answer's `tools` is null " +
+        "unless the server runs in the Berth that answers (GET lists them wherever it runs).",
+      params: ConnectionId,
+      body: ToolPolicy,
+      example: { allow: null, deny: ["delete_file"], read_only: false, tools: { search: { name: "web_search" } } },
+      answers: { 200: { description: "The policy now in force and the server's tools.", schema: ToolPolicyAnswer } },
+      errors: [400, 401, 404, 413],
+    },
+    async ({ ctx, id, input }) => json(await setToolPolicy(ctx, id, input)),
+  ),
   "GET /api/mcp-connections/:id/tools": inspect(
     "tools",
     "List a running connection's tools",
-    "Asks the server (tools/list). A keep-alive connection that expired or crashed is brought back first.",
+    "Asks the server (tools/list), under the connection's tool policy: what agents see. A keep-alive connection " +
+      "that expired or crashed is brought back first.",
     "listConnectionTools",
   ),
   "GET /api/mcp-connections/:id/resources": inspect(
@@ -366,6 +432,22 @@ export const ROUTES = {
     },
     async ({ ctx, input }) => json(await runInSandbox(ctx, input)),
   ),
+  "GET /api/tool-approvals": account(
+    {
+      operationId: "listToolApprovals",
+      tags: ["Approvals"],
+      summary: "List tool calls waiting for approval (and decided ones)",
+      description:
+        "Calls of tools whose policy asks for `approval`, newest first, at most 100: `?status=pending` for those " +
+        "waiting now. Each waits in the MCP endpoint until decided or `expires_at`.",
+      query: ListApprovalsQuery,
+      answers: { 200: { description: "The approvals, newest first.", schema: z.array(ToolApproval) } },
+      errors: [400, 401],
+    },
+    async ({ ctx, input }) => json(await listApprovals(ctx, input)),
+  ),
+  "POST /api/tool-approvals/:id/approve": approvalDecision("approved"),
+  "POST /api/tool-approvals/:id/reject": approvalDecision("rejected"),
   "GET /api/api-keys": account(
     {
       operationId: "listApiKeys",

@@ -29,7 +29,7 @@ export async function createApiKey(ctx: ApiKeysCtx, input: CreateApiKeyInput): P
  * Revokes one of the account's keys (owners and admins); another account's or an unknown id is
  * not found. Revoking a revoked key answers it as it is. The key stops working at once in this
  * process: `onApiKeyRevoked` drops it from the MCP gateway's cache; other instances on PostgreSQL
- * drop it when the database's notification reaches them (lib/db/key-revocations.ts).
+ * drop it when the database's notification reaches them (lib/db/notifications.ts).
  */
 export async function revokeApiKey(ctx: ApiKeysCtx, id: string): Promise<ApiKey> {
   requireAdmin(ctx);

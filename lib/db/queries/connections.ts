@@ -1,3 +1,4 @@
+import type { ToolPolicy } from "@/lib/core/schemas/tool-policy";
 import { type Db, one } from "../db";
 
 export type ConnectionStatus = "deploying" | "running" | "failed" | "expired" | "deleted";
@@ -26,6 +27,8 @@ export type ConnectionRow = {
   idempotency_key: string | null;
   tool_calls: number;
   tool_errors: number;
+  /** Which tools the MCP endpoint offers (ToolPolicy); null: all of them. */
+  tool_policy: ToolPolicy | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -234,4 +237,35 @@ export function countCredentialsByKey(db: Db) {
   return db.query<{ key_id: string; n: number }>(
     "select credentials_key_id as key_id, count(*)::int as n from mcp_connections group by 1 order by 1",
   );
+}
+
+/** The channel every Berth on the same PostgreSQL hears tool policy changes on (the connection's id as payload). */
+export const TOOL_POLICY_CHANNEL = "berth_tool_policy";
+
+/**
+ * Sets a live connection's tool policy (null: none) and tells every listening Berth, since each
+ * instance holding a session with the connection's server applies it there; undefined if there
+ * is no such connection.
+ */
+export async function setToolPolicyRow(
+  db: Db,
+  { accountId, id }: { accountId: string; id: string },
+  policy: ToolPolicy | null,
+) {
+  const rows = await db.query<{ id: string }>(
+    `update mcp_connections set tool_policy = $3::jsonb, updated_at = now()
+     where account_id = $1 and id = $2 and status <> 'deleted' returning id`,
+    [accountId, id, policy && JSON.stringify(policy)],
+  );
+  if (!rows.length) return undefined;
+  await db.query("select pg_notify($1, $2)", [TOOL_POLICY_CHANNEL, id]);
+  return one(db.query<ConnectionRow>(`${SELECT} where c.account_id = $1 and c.id = $2`, [accountId, id]));
+}
+
+/** A connection's tool policy by id alone, for an instance told it changed. */
+export async function getToolPolicy(db: Db, { id }: { id: string }) {
+  const row = await one(
+    db.query<{ tool_policy: ToolPolicy | null }>("select tool_policy from mcp_connections where id = $1", [id]),
+  );
+  return row?.tool_policy ?? undefined;
 }

@@ -11,7 +11,9 @@ export type EventType =
   | "restarted"
   | "credentials_updated"
   | "deleted"
-  | "tool_call";
+  | "tool_call"
+  | "tool_policy_changed"
+  | "tool_approval";
 
 export type EventRow = {
   id: string;

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { defineAction } from "@/lib/actions/define-action";
 import { CredentialsInput, ExtendInput, InstallInput, UpdateConnectionInput } from "@/lib/core/schemas/connection";
+import { ToolPolicy } from "@/lib/core/schemas/tool-policy";
 import { deleteConnection } from "@/lib/core/services/connections/delete";
 import { dryRunConnection } from "@/lib/core/services/connections/dry-run";
 import { extendConnection } from "@/lib/core/services/connections/extend";
@@ -10,7 +11,9 @@ import { installConnection } from "@/lib/core/services/connections/install";
 import { presentConnection } from "@/lib/core/services/connections/present";
 import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
 import { restartConnection } from "@/lib/core/services/connections/restart";
+import { setToolPolicy } from "@/lib/core/services/connections/tool-policy";
 import { updateConnection } from "@/lib/core/services/connections/update";
+import { decideApproval } from "@/lib/core/services/tool-approvals";
 
 // The dashboard's connection changes: the same services and input schemas as the REST routes.
 
@@ -46,4 +49,13 @@ export const updateAction = defineAction(Target.extend(UpdateConnectionInput.sha
 export const replaceCredentialsAction = defineAction(
   Target.extend(CredentialsInput.shape),
   async (ctx, { id, ...input }) => presentConnection(ctx, await replaceCredentials(ctx, id, input)),
+);
+
+export const setToolPolicyAction = defineAction(Target.extend({ policy: ToolPolicy }), (ctx, { id, policy }) =>
+  setToolPolicy(ctx, id, policy),
+);
+
+export const decideApprovalAction = defineAction(
+  z.strictObject({ id: z.uuid({ error: "No such approval." }), decision: z.enum(["approved", "rejected"]) }),
+  (ctx, { id, decision }) => decideApproval(ctx, id, decision),
 );

@@ -28,6 +28,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       http: httpEndpointOf(server),
       timeoutSeconds: conn.timeout_seconds,
       reattachSandboxId: conn.sandbox_id ?? undefined,
+      toolPolicy: conn.tool_policy ?? undefined,
     });
     const running = await persistently(() =>
       ctx.db.transaction((tx) =>
@@ -40,6 +41,8 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
         }),
       ),
     );
+    // A policy set while the server started is applied now (the row read is the latest).
+    if (running) ctx.runtime.setToolPolicy(conn.id, running.tool_policy ?? undefined);
     if (!running) {
       const now = await persistently(() => getConnection(ctx.db, key));
       // A commit whose answer the dropped session lost: the row is ours already.

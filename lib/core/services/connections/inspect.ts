@@ -22,7 +22,10 @@ export async function listFromServer(ctx: Ctx, id: string, kind: keyof typeof LI
 export async function callToolOnServer(ctx: Ctx, id: string, input: CallToolInput) {
   await resumeConnection(ctx, id);
   try {
-    return await ctx.runtime.mcpRequest(id, "tools/call", { name: input.name, arguments: input.arguments });
+    // An owner or admin in the dashboard is who would approve the call; an API key (an agent's) asks.
+    const approved = ctx.actor.kind === "user" && ctx.role !== "member" && ctx.role !== undefined;
+    const params = { name: input.name, arguments: input.arguments };
+    return await ctx.runtime.mcpRequest(id, "tools/call", params, { approved });
   } catch (err) {
     throw serverError(err);
   }

@@ -1,19 +1,18 @@
 import type { Client } from "pg";
-import { KEY_REVOKED_CHANNEL } from "./queries/api-keys";
 
-export type KeyRevocationListener = { close(): Promise<void> };
+export type NotificationListener = { close(): Promise<void> };
 
 /**
- * Hears API key revocations made by any process on this PostgreSQL database (LISTEN on
- * KEY_REVOKED_CHANNEL, on a connection of its own), so each Berth drops a revoked key from its
- * cache at once. `onListening` once LISTEN holds; `onLost` when the connection drops (news may be
- * missed until it is back: the caller stops trusting its cache), then it reconnects, backing off
- * from 0.5 s to 10 s.
+ * Hears what any process on this PostgreSQL database announces with pg_notify on `channels` (an
+ * API key revoked, a tool policy changed), on a connection of its own, so each Berth acts on it at
+ * once. `onListening` once LISTEN holds on every channel; `onLost` when the connection drops (news
+ * may be missed until it is back: the caller stops trusting what it caches, and catches up at the
+ * next `onListening`), then it reconnects, backing off from 0.5 s to 10 s.
  */
-export function listenForKeyRevocations(
+export function listenForNotifications(
   url: string,
-  handlers: { onRevoked(keyId: string): void; onListening(): void; onLost(err: unknown): void },
-): KeyRevocationListener {
+  handlers: { channels: Record<string, (payload: string) => void>; onListening(): void; onLost(err: unknown): void },
+): NotificationListener {
   let client: Client | undefined;
   let closed = false;
   let delay = 500;
@@ -37,11 +36,12 @@ export function listenForKeyRevocations(
     c.on("error", lost);
     c.on("end", () => lost(new Error("the connection ended")));
     c.on("notification", (n) => {
-      if (n.channel === KEY_REVOKED_CHANNEL && n.payload) handlers.onRevoked(n.payload);
+      const handler = Object.hasOwn(handlers.channels, n.channel) ? handlers.channels[n.channel] : undefined;
+      if (n.payload) handler?.(n.payload);
     });
     try {
       await c.connect();
-      await c.query(`listen ${KEY_REVOKED_CHANNEL}`);
+      for (const channel of Object.keys(handlers.channels)) await c.query(`listen ${channel}`);
       if (closed) return;
       delay = 500;
       handlers.onListening();
