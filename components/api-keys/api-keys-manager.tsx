@@ -18,6 +18,7 @@ export type ApiKeyRow = {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  scope: "admin" | "mcp";
 };
 
 const when = (iso: string | null) => (iso ? formatUtc(iso) : "never");
@@ -26,10 +27,11 @@ const when = (iso: string | null) => (iso ? formatUtc(iso) : "never");
 export function ApiKeysManager({ initialKeys }: { initialKeys: ApiKeyRow[] }) {
   const [keys, setKeys] = useState(initialKeys);
   const [name, setName] = useState("");
+  const [scope, setScope] = useState<"admin" | "mcp">("mcp");
   const [created, setCreated] = useState<{ name: string; key: string }>();
   const nameInput = useRef<HTMLInputElement>(null);
   const create = useMutation({
-    mutationFn: () => unwrap(createApiKeyAction({ name })),
+    mutationFn: () => unwrap(createApiKeyAction({ name, scope })),
     onSuccess: ({ key, ...row }) => {
       setCreated({ name: row.name, key });
       setKeys((all) => [{ last_used_at: null, revoked_at: null, ...row }, ...all]);
@@ -75,6 +77,29 @@ export function ApiKeysManager({ initialKeys }: { initialKeys: ApiKeyRow[] }) {
                 errors={create.error ? [create.error.message] : undefined}
               />
             </div>
+            <fieldset className="grid gap-1.5 text-sm">
+              <legend className="mb-1.5 text-sm font-medium">Reaches</legend>
+              <label className="flex items-center gap-2">
+                <input
+                  type="radio"
+                  name="key-scope"
+                  className="accent-primary"
+                  checked={scope === "mcp"}
+                  onChange={() => setScope("mcp")}
+                />
+                MCP endpoints only (an agent's key)
+              </label>
+              <label className="flex items-center gap-2">
+                <input
+                  type="radio"
+                  name="key-scope"
+                  className="accent-primary"
+                  checked={scope === "admin"}
+                  onChange={() => setScope("admin")}
+                />
+                The REST API too, as an admin
+              </label>
+            </fieldset>
             <Button type="submit" aria-disabled={create.isPending}>
               {create.isPending ? "Creating…" : "Create key"}
             </Button>
@@ -98,7 +123,9 @@ export function ApiKeysManager({ initialKeys }: { initialKeys: ApiKeyRow[] }) {
             <li key={k.id} className="bg-card flex flex-wrap items-center justify-between gap-3 rounded-lg border p-4">
               <div className="grid min-w-0 gap-0.5">
                 <span className="truncate font-medium">{k.name}</span>
-                <span className="text-muted-foreground font-mono text-xs">{k.prefix}…</span>
+                <span className="text-muted-foreground font-mono text-xs">
+                  {k.prefix}… · {k.scope === "mcp" ? "MCP endpoints only" : "REST API and MCP"}
+                </span>
                 <span className="text-muted-foreground text-xs">
                   Created {when(k.created_at)} · last used {when(k.last_used_at)}
                 </span>

@@ -13,7 +13,8 @@ import { unwrap } from "@/lib/client/action";
 /** "Create a key for this": a named API key made in place, handed to the caller once. */
 export function CreateKeyInline({ defaultName, onCreated }: { defaultName: string; onCreated: (key: string) => void }) {
   const [name, setName] = useState(defaultName);
-  const create = useMutation({ mutationFn: () => unwrap(createApiKeyAction({ name })) });
+  // A key made here goes into an agent's configuration: it reaches MCP endpoints only.
+  const create = useMutation({ mutationFn: () => unwrap(createApiKeyAction({ name, scope: "mcp" })) });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (create.isPending) return;
@@ -28,7 +29,7 @@ export function CreateKeyInline({ defaultName, onCreated }: { defaultName: strin
     <form onSubmit={submit} className="flex flex-wrap items-end gap-2" noValidate>
       <div className="grid min-w-48 flex-1 gap-1">
         <Label htmlFor="inline-key-name" className="text-xs">
-          New API key's name
+          New agent key's name (MCP endpoints only)
         </Label>
         <Input
           id="inline-key-name"

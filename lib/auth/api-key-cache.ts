@@ -1,3 +1,5 @@
+import type { KeyHolder } from "@/lib/core/services/accounts/authenticate";
+
 /**
  * A short-lived cache of API key → account, so the MCP hot path neither hashes the key nor
  * queries the database on every call. It lives only in this process's memory, where the keys
@@ -12,12 +14,12 @@ const TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 
 export class ApiKeyCache {
-  private readonly entries = new Map<string, { accountId: string; keyId?: string; until: number }>();
+  private readonly entries = new Map<string, { holder: KeyHolder; keyId?: string; until: number }>();
   private suspended = false;
   /** Counts forgets: a lookup that began before one may have read a key since revoked. */
   private forgets = 0;
 
-  get(key: string): string | undefined {
+  get(key: string): KeyHolder | undefined {
     if (this.suspended) return undefined;
     const e = this.entries.get(key);
     if (!e) return undefined;
@@ -25,7 +27,7 @@ export class ApiKeyCache {
       this.entries.delete(key);
       return undefined;
     }
-    return e.accountId;
+    return e.holder;
   }
 
   /** Taken before looking a key up in the database; `set` with it keeps the answer only if nothing was forgotten meanwhile. */
@@ -33,10 +35,10 @@ export class ApiKeyCache {
     return this.forgets;
   }
 
-  set(key: string, accountId: string, keyId: string, ticket: number) {
+  set(key: string, holder: KeyHolder, keyId: string, ticket: number) {
     if (this.suspended || ticket !== this.forgets) return;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(key, { accountId, keyId, until: Date.now() + TTL_MS });
+    this.entries.set(key, { holder, keyId, until: Date.now() + TTL_MS });
   }
 
   /** Drops the cached entry of the key with this id (revoked): its next use is checked again. */

@@ -1,6 +1,6 @@
 import { BerthError } from "@/lib/core/errors";
 import type { Principal } from "@/lib/core/http/route";
-import { accountOfBearer, type KeyCache } from "@/lib/core/services/accounts/authenticate";
+import { holderOfBearer, type KeyCache, type KeyHolder } from "@/lib/core/services/accounts/authenticate";
 import type { Db } from "@/lib/db/db";
 import { listMembershipsOfUser } from "@/lib/db/queries/accounts";
 import { getSessionMember } from "@/lib/db/queries/sessions";
@@ -38,8 +38,8 @@ export async function authenticateHeaders(
     return user ? memberPrincipal(db, user.userId, headers.account) : undefined;
   }
   if (headers.authorization) {
-    const accountId = await accountOfBearer(db, headers.authorization, opts.keyCache);
-    return accountId ? { accountId, role: "admin", actor: { kind: "api_key" } } : undefined;
+    const holder = await holderOfBearer(db, headers.authorization, opts.keyCache);
+    return holder && keyPrincipal(holder);
   }
   const sealed = opts.sessionPassword ? readCookie(headers.cookie, SESSION_COOKIE) : undefined;
   const session = sealed ? await unsealSession(sealed, opts.sessionPassword as string) : undefined;
@@ -74,4 +74,9 @@ export function authHeadersOf(req: Request): AuthHeaders {
     cookie: req.headers.get("cookie"),
     account: req.headers.get("berth-account") ?? new URL(req.url).searchParams.get("account_id"),
   };
+}
+
+/** An API key's principal: an admin of its account, reaching what its scope allows. */
+export function keyPrincipal({ accountId, scope }: KeyHolder): Principal {
+  return { accountId, role: "admin", actor: { kind: "api_key", scope } };
 }

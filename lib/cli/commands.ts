@@ -31,7 +31,7 @@ export type CliDeps = {
 
 export const USAGE = `Usage:
   berth accounts create --name <name> [--owner-email <email> [--owner-password <password>]] [--json]
-  berth api-keys create --account <account_id> [--name <name>] [--json]
+  berth api-keys create --account <account_id> [--name <name>] [--scope admin|mcp] [--json]
   berth api-keys list --account <account_id> [--json]
   berth api-keys revoke --id <api_key_id> [--json]
   berth keys rotate [--json]
@@ -53,6 +53,7 @@ const AccountOption = z.uuid("--account must be an account id (a UUID)");
 const ApiKeysCreate = z.object({
   account: AccountOption,
   name: z.string().trim().min(1, "--name must not be empty").max(100).default("default"),
+  scope: z.enum(["admin", "mcp"], "--scope must be admin or mcp").default("admin"),
 });
 
 /** The operator at the command line acts in an account as Berth itself (an admin's rights). */
@@ -100,8 +101,8 @@ export async function runCommand(deps: CliDeps, { command, options }: CliInvocat
     }
     case "api-keys create": {
       const o = parse(ApiKeysCreate, options);
-      const created = await createApiKey(await operator(deps, o.account), { name: o.name });
-      return { api_key: created.key, id: created.id, name: created.name, prefix: created.prefix };
+      const created = await createApiKey(await operator(deps, o.account), { name: o.name, scope: o.scope });
+      return { api_key: created.key, id: created.id, name: created.name, prefix: created.prefix, scope: created.scope };
     }
     case "api-keys list": {
       const o = parse(z.object({ account: AccountOption }), options);

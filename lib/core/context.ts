@@ -41,7 +41,10 @@ export type Deps = {
   supabaseAuth?: boolean;
 };
 
-export type Actor = { kind: "api_key" } | { kind: "user"; userId: string } | { kind: "system" };
+/** What an API key may reach: the REST API and MCP endpoints (`admin`), or MCP endpoints only (`mcp`, an agent's). */
+export type ApiKeyScope = "admin" | "mcp";
+
+export type Actor = { kind: "api_key"; scope: ApiKeyScope } | { kind: "user"; userId: string } | { kind: "system" };
 
 /** A request's view: one account, always (and the caller's role in it, when a person calls). */
 export type Ctx = Deps & { accountId: string; actor: Actor; role?: Role };

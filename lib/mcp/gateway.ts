@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { AppDeps } from "@/lib/app-deps";
-import { authenticateHeaders } from "@/lib/auth/authenticate";
+import { authenticateHeaders, keyPrincipal } from "@/lib/auth/authenticate";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
 import { corsHeaders, judgeOrigin, type Origins, originRefused, preflightHeaders } from "@/lib/core/http/origins";
@@ -219,8 +219,8 @@ export class McpGateway {
    */
   private principalOf(req: IncomingMessage, cookies: boolean): Principal | Promise<Principal | undefined> {
     const key = bearerKey(req.headers.authorization);
-    const accountId = key && this.deps.apiKeyCache.get(key);
-    if (accountId) return { accountId, role: "admin", actor: { kind: "api_key" } };
+    const holder = key && this.deps.apiKeyCache.get(key);
+    if (holder) return keyPrincipal(holder);
     const { authorization } = req.headers;
     const cookie = cookies ? req.headers.cookie : undefined;
     const account = req.headers["berth-account"];

@@ -42,3 +42,14 @@ begin
     grant select (tool_policy) on mcp_connections to authenticated;
   end if;
 end $$;
+
+-- What an API key may reach: `admin`, the REST API and MCP endpoints (every key made before); `mcp`,
+-- MCP endpoints only: an agent's key, which cannot change the tool policy it is held to nor decide
+-- the approvals its own calls wait for.
+alter table api_keys add column if not exists scope text not null default 'admin' check (scope in ('admin', 'mcp'));
+do $$
+begin
+  if to_regrole('authenticated') is not null then
+    grant select (scope) on api_keys to authenticated;
+  end if;
+end $$;

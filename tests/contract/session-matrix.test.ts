@@ -111,7 +111,7 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
   let ownerA: { account_id: string; api_key: string };
   const cookies = { member: "", stranger: "", signedOut: "" };
   /** API keys: another account's, one of A's revoked before it is used, and one that is no key at all. */
-  const keys = { stranger: "", revoked: "", malformed: "berth_not-a-real-key-000000000000000000000000" };
+  const keys = { stranger: "", revoked: "", agent: "", malformed: "berth_not-a-real-key-000000000000000000000000" };
   const password = "matrix-password-1";
   const mark = crypto.randomBytes(3).toString("hex");
 
@@ -164,6 +164,9 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
     const revoked = (await asA("POST", "/api/api-keys", { name: "revoked" })).body.data;
     expect((await asA("DELETE", `/api/api-keys/${revoked.id}`)).status).toBe(200);
     keys.revoked = revoked.key;
+    const agent = await asA("POST", "/api/api-keys", { name: "agent", scope: "mcp" });
+    expect(agent.body.data.scope, agent.text).toBe("mcp");
+    keys.agent = agent.body.data.key;
     targets = {
       connId: conn.body.data.id,
       keyId: key.body.data.id,
@@ -264,6 +267,16 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
         expect([key, who, res.status], res.text.slice(0, 300)).toEqual([key, who, 404]);
       }
   });
+
+  it("answers an agent's key (scope mcp) 403 on every REST route of its own account, and serves it the MCP endpoint", async () => {
+    for (const [key, r] of routes) {
+      const res = await rest({ bearer: keys.agent }, key, r);
+      if (r.access === "gateway") {
+        const refused = res.status === 401 || res.status === 403 || res.status >= 500;
+        expect(refused, `${key} → ${res.status} ${res.text.slice(0, 300)}`).toBe(false);
+      } else expect([key, res.status, res.body?.error?.code]).toEqual([key, 403, "forbidden"]);
+    }
+  }, 60_000);
 
   it("answers a member 403 on every admin route, and lets them through the rest", async () => {
     for (const [key, r] of routes) {

@@ -91,7 +91,7 @@ describe.each(["pglite", "postgres"] as const)("editing the catalogue on %s", (k
     expect(await canEditCatalogue(operator())).toBe(true);
     expect(await canEditCatalogue(ctxOf({ kind: "system" }))).toBe(true);
     const owner = ctxOf({ kind: "user", userId: ownerId });
-    const key = ctxOf({ kind: "api_key" }, "admin");
+    const key = ctxOf({ kind: "api_key", scope: "admin" }, "admin");
     for (const ctx of [owner, key]) {
       expect(await canEditCatalogue(ctx)).toBe(false);
       const def = weather();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedCatalogue } from "@/lib/catalogue/seed";
-import { accountOfBearer } from "@/lib/core/services/accounts/authenticate";
+import { holderOfBearer } from "@/lib/core/services/accounts/authenticate";
 import { createAccount } from "@/lib/core/services/accounts/create-account";
 import { markDeleted, markFailed, markRunning } from "@/lib/core/services/connections/status";
 import { createCredentialsCipher } from "@/lib/crypto/credentials-cipher";
@@ -114,9 +114,9 @@ describe.each(["pglite", "postgres"] as const)("data layer on %s", (kind) => {
       account.id,
     ]);
     expect(raw[0]?.row).not.toContain(apiKey);
-    expect(await accountOfBearer(t.db, `Bearer ${apiKey}`)).toBe(account.id);
-    expect(await accountOfBearer(t.db, `Bearer ${apiKey}x`)).toBeUndefined();
-    expect(await accountOfBearer(t.db, null)).toBeUndefined();
+    expect((await holderOfBearer(t.db, `Bearer ${apiKey}`))?.accountId).toBe(account.id);
+    expect(await holderOfBearer(t.db, `Bearer ${apiKey}x`)).toBeUndefined();
+    expect(await holderOfBearer(t.db, null)).toBeUndefined();
   });
 
   it("guards account tables with row level security for roles other than the owner", async () => {

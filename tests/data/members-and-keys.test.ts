@@ -3,7 +3,7 @@ import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import type { Ctx } from "@/lib/core/context";
-import { accountOfBearer } from "@/lib/core/services/accounts/authenticate";
+import { holderOfBearer } from "@/lib/core/services/accounts/authenticate";
 import { createAccount } from "@/lib/core/services/accounts/create-account";
 import { signIn } from "@/lib/core/services/accounts/sign-in";
 import { createApiKey, listApiKeys, revokeApiKey } from "@/lib/core/services/api-keys";
@@ -54,7 +54,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
     }) as unknown as Ctx;
   const asUser = (userId: string, role: Role, account = accountId) => ctxOf({ kind: "user", userId }, role, account);
   const owner = () => asUser(ownerId, "owner");
-  const apiKey = () => ctxOf({ kind: "api_key" }, "admin");
+  const apiKey = () => ctxOf({ kind: "api_key", scope: "admin" }, "admin");
 
   beforeAll(async () => {
     t = await openTestDb(kind);
@@ -117,6 +117,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
       name: "agent",
       prefix: created.key.slice(0, 12),
       created_at: expect.any(String),
+      scope: "admin",
       key: expect.stringMatching(/^berth_/),
     });
     const listed = await listApiKeys(apiKey());
@@ -127,6 +128,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
       created_at: created.created_at,
       last_used_at: null,
       revoked_at: null,
+      scope: "admin",
     });
     expect(JSON.stringify(listed)).not.toContain(created.key);
     expect(JSON.stringify(listed)).not.toMatch(/hash/);
@@ -134,23 +136,23 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
 
     const cache = new ApiKeyCache();
     const bearer = `Bearer ${created.key}`;
-    expect(await accountOfBearer(t.db, bearer, cache)).toBe(accountId);
-    expect(cache.get(created.key)).toBe(accountId); // warm: the gateway would not ask the database again
+    expect((await holderOfBearer(t.db, bearer, cache))?.accountId).toBe(accountId);
+    expect(cache.get(created.key)).toEqual({ accountId, scope: "admin" }); // warm: the gateway would not ask the database again
 
     // Another account cannot see or revoke it.
     const other = await createAccount(t, { name: "Other" });
-    await expect(revokeApiKey(ctxOf({ kind: "api_key" }, "admin", other.account.id), created.id)).rejects.toMatchObject(
-      { code: "not_found" },
-    );
+    await expect(
+      revokeApiKey(ctxOf({ kind: "api_key", scope: "admin" }, "admin", other.account.id), created.id),
+    ).rejects.toMatchObject({ code: "not_found" });
     await expect(revokeApiKey(owner(), crypto.randomUUID())).rejects.toMatchObject({ code: "not_found" });
     await expect(revokeApiKey(owner(), "not-a-uuid")).rejects.toMatchObject({ code: "not_found" });
-    expect(await accountOfBearer(t.db, bearer, cache)).toBe(accountId);
+    expect((await holderOfBearer(t.db, bearer, cache))?.accountId).toBe(accountId);
 
     const ctx = { ...owner(), onApiKeyRevoked: (id: string) => cache.forgetKeyId(id) };
     const gone = await revokeApiKey(ctx, created.id);
     expect(gone).toMatchObject({ id: created.id, revoked_at: expect.any(String) });
     expect(cache.get(created.key)).toBeUndefined();
-    expect(await accountOfBearer(t.db, bearer, cache)).toBeUndefined();
+    expect(await holderOfBearer(t.db, bearer, cache)).toBeUndefined();
     // Idempotent: the first revoked_at stays.
     expect((await revokeApiKey(owner(), created.id)).revoked_at).toBe(gone.revoked_at);
     expect(revoked).toContain(created.id);

@@ -159,7 +159,13 @@ describe.each(PROVIDERS)("tool policy on $name", (provider) => {
     const conn = await install();
     const policy = { tools: { "get-sum": { approval: true } }, approval_timeout_seconds: 5 };
     expect((await setPolicy(conn.id, policy)).status).toBe(200);
-    const { client } = await agent(conn.mcp_url);
+    // The agent holds a key for MCP endpoints only: it can neither lift the policy nor approve its own calls.
+    const agentKey = await call("POST", "/api/api-keys", { name: "agent", scope: "mcp" });
+    expect(agentKey.body.data.scope).toBe("mcp");
+    const asAgent = api(berth.url, agentKey.body.data.key);
+    const { client } = await connect(conn.mcp_url, agentKey.body.data.key);
+    clients.push(client);
+    expect((await asAgent("PUT", `/api/mcp-connections/${conn.id}/tool-policy`, {})).status).toBe(403);
     const pending = async () => {
       const res = await call("GET", `/api/tool-approvals?status=pending&connection_id=${conn.id}`);
       expect(res.status, res.text).toBe(200);
@@ -179,6 +185,9 @@ describe.each(PROVIDERS)("tool policy on $name", (provider) => {
     const sum = () => client.callTool({ name: "get-sum", arguments: { a: 20, b: 22 } });
 
     const approvedCall = sum();
+    const waitingNow = await until("the first call to wait", async () => (await pending())[0]);
+    for (const verdict of ["approve", "reject"])
+      expect((await asAgent("POST", `/api/tool-approvals/${waitingNow.id}/${verdict}`)).status).toBe(403);
     const approvedId = await decide("approve");
     const approved = await approvedCall;
     expect(approved.isError).toBeFalsy();

@@ -108,6 +108,9 @@ export function account<const S extends RouteDoc & Input>(
     if (crossSiteCapable(req)) {
       throw new BerthError("unsupported_media_type", "Send Content-Type: application/json with a signed-in session.");
     }
+    if (principal.actor.kind === "api_key" && principal.actor.scope === "mcp") {
+      throw new BerthError("forbidden", "This API key may only call MCP endpoints (/api/mcp/:id).");
+    }
     if (spec.admin && principal.role === "member") {
       throw new BerthError("forbidden", "Members cannot do this; ask an owner or admin of the account.");
     }

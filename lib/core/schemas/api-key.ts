@@ -8,8 +8,18 @@ export const ApiKeyName = z
   .min(1, { error: "Give the key a name." })
   .max(100, { error: "At most 100 characters." });
 
+export const ApiKeyScope = z.enum(["admin", "mcp"]).meta({
+  description:
+    "`admin`: the REST API (as an owner or admin of the account) and every MCP endpoint. `mcp`: MCP endpoints " +
+    "only, for agents: the REST API answers it 403, so it can neither change the tool policy it is held to nor " +
+    "approve its own calls.",
+});
+
 export const CreateApiKeyInput = z
-  .strictObject({ name: ApiKeyName.meta({ description: "What the key is for, e.g. the agent using it." }) })
+  .strictObject({
+    name: ApiKeyName.meta({ description: "What the key is for, e.g. the agent using it." }),
+    scope: ApiKeyScope.default("admin"),
+  })
   .meta({ id: "CreateApiKeyInput" });
 export type CreateApiKeyInput = z.input<typeof CreateApiKeyInput>;
 
@@ -26,6 +36,7 @@ export const ApiKey = z
     created_at: time,
     last_used_at: time.nullable(),
     revoked_at: time.nullable().meta({ description: "Set once revoked; a revoked key is refused at once." }),
+    scope: ApiKeyScope,
   })
   .meta({ id: "ApiKey" });
 export type ApiKey = z.output<typeof ApiKey>;
@@ -36,6 +47,7 @@ export const CreatedApiKey = z
     name: z.string(),
     prefix: z.string(),
     created_at: time,
+    scope: ApiKeyScope,
     key: z.string().meta({ description: "The key itself, shown this once: only its hash is kept." }),
   })
   .meta({ id: "CreatedApiKey" });
@@ -51,5 +63,6 @@ export function toApiKeyJson(row: ApiKeyRow): ApiKey {
     created_at: iso(row.created_at) as string,
     last_used_at: iso(row.last_used_at),
     revoked_at: iso(row.revoked_at),
+    scope: row.scope,
   };
 }

@@ -1,4 +1,4 @@
-import type { Ctx } from "@/lib/core/context";
+import type { ApiKeyScope, Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import { parseInput } from "@/lib/core/http/input";
 import { type ApiKey, CreateApiKeyInput, type CreatedApiKey, toApiKeyJson } from "@/lib/core/schemas/api-key";
@@ -20,9 +20,9 @@ export async function listApiKeys(ctx: ApiKeysCtx): Promise<ApiKey[]> {
 /** A new key of the account (owners and admins): the key itself is answered this once, only its hash is kept. */
 export async function createApiKey(ctx: ApiKeysCtx, input: CreateApiKeyInput): Promise<CreatedApiKey> {
   requireAdmin(ctx);
-  const { name } = parseInput(CreateApiKeyInput, input);
+  const { name, scope } = parseInput(CreateApiKeyInput, input);
   if (!(await getAccount(ctx.db, { accountId: ctx.accountId }))) throw new BerthError("not_found", "No such account.");
-  return issueApiKey(ctx.db, { accountId: ctx.accountId, name });
+  return issueApiKey(ctx.db, { accountId: ctx.accountId, name, scope });
 }
 
 /**
@@ -40,9 +40,12 @@ export async function revokeApiKey(ctx: ApiKeysCtx, id: string): Promise<ApiKey>
 }
 
 /** Makes and stores a key, no questions asked (account creation, inside its transaction). */
-export async function issueApiKey(db: Db, { accountId, name }: { accountId: string; name: string }) {
+export async function issueApiKey(
+  db: Db,
+  { accountId, name, scope }: { accountId: string; name: string; scope?: ApiKeyScope },
+) {
   const { key, prefix } = generateApiKey();
-  const row = await insertApiKey(db, { accountId, name, prefix, keyHash: await hashApiKey(key) });
+  const row = await insertApiKey(db, { accountId, name, prefix, scope, keyHash: await hashApiKey(key) });
   const { revoked_at: _r, last_used_at: _l, ...shown } = toApiKeyJson(row);
   return { ...shown, key };
 }

@@ -1,3 +1,4 @@
+import type { ApiKeyScope } from "@/lib/core/context";
 import { type Db, one } from "../db";
 
 /** An API key as it may be shown: never its hash. */
@@ -9,17 +10,24 @@ export type ApiKeyRow = {
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  scope: ApiKeyScope;
 };
-const COLUMNS = "id, account_id, name, prefix, created_at, last_used_at, revoked_at";
+const COLUMNS = "id, account_id, name, prefix, created_at, last_used_at, revoked_at, scope";
 
 export async function insertApiKey(
   db: Db,
-  { accountId, name, prefix, keyHash }: { accountId: string; name: string; prefix: string; keyHash: string },
+  {
+    accountId,
+    name,
+    prefix,
+    keyHash,
+    scope = "admin",
+  }: { accountId: string; name: string; prefix: string; keyHash: string; scope?: ApiKeyScope },
 ) {
   return (await one(
     db.query<ApiKeyRow>(
-      `insert into api_keys (account_id, name, prefix, key_hash) values ($1, $2, $3, $4) returning ${COLUMNS}`,
-      [accountId, name, prefix, keyHash],
+      `insert into api_keys (account_id, name, prefix, key_hash, scope) values ($1, $2, $3, $4, $5) returning ${COLUMNS}`,
+      [accountId, name, prefix, keyHash, scope],
     ),
   )) as ApiKeyRow;
 }
@@ -57,17 +65,12 @@ export async function revokeApiKeyRow(db: Db, { accountId, id }: { accountId: st
 /** The unrevoked key with this hash (its id and account); touches last_used_at at most once a minute. */
 export async function findApiKeyByHash(db: Db, { keyHash }: { keyHash: string }) {
   const row = await one(
-    db.query<{ account_id: string; id: string; stale: boolean }>(
-      `select id, account_id, (last_used_at is null or last_used_at < now() - interval '1 minute') as stale
+    db.query<{ account_id: string; id: string; scope: ApiKeyScope; stale: boolean }>(
+      `select id, account_id, scope, (last_used_at is null or last_used_at < now() - interval '1 minute') as stale
        from api_keys where key_hash = $1 and revoked_at is null`,
       [keyHash],
     ),
   );
   if (row?.stale) await db.query("update api_keys set last_used_at = now() where id = $1", [row.id]);
-  return row && { id: row.id, accountId: row.account_id };
-}
-
-/** The account an unrevoked key belongs to; touches last_used_at at most once a minute. */
-export async function findAccountIdByKeyHash(db: Db, { keyHash }: { keyHash: string }) {
-  return (await findApiKeyByHash(db, { keyHash }))?.accountId;
+  return row && { id: row.id, accountId: row.account_id, scope: row.scope };
 }
