@@ -117,8 +117,10 @@ export async function openBerth(config: Config): Promise<Berth> {
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),
     isService: serviceKeyCheck(config.serviceRoleKey),
   };
-  runtime.onApproval = async ({ connectionId, accountId, ...call }) =>
-    (await awaitApproval(deps, { ...call, connectionId, accountId })).status as "approved" | "rejected" | "expired";
+  runtime.onApproval = async (call, signal) => {
+    const { status } = await awaitApproval(deps, call, signal);
+    return status === "pending" ? "expired" : status;
+  };
   return {
     deps,
     db,

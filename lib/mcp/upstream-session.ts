@@ -94,7 +94,7 @@ function declaredCapabilities(declared: unknown): DeclaredCapabilities {
 /** A tools/call in flight, for the audit log. */
 type ToolCallTiming = { tool: string; started: number; requestBytes: number };
 
-export type ApprovalOutcome = "approved" | "rejected" | "expired";
+export type ApprovalOutcome = "approved" | "rejected" | "expired" | "cancelled";
 
 export type ApprovalAsk = {
   /** The server's name for the tool, and the one the client called. */
@@ -128,6 +128,8 @@ const SANDBOX_GONE = "The MCP server's sandbox is gone.";
 const SEND_GRACE_MS = 5000;
 /** Pages of tools/list Berth reads to know a server's tools (a server's pages are its own to size). */
 const MAX_TOOL_PAGES = 50;
+/** How often a call waiting for approval tells its client it still waits (if it asked for progress). */
+const APPROVAL_PROGRESS_MS = 10_000;
 /** The JSON-RPC error MCP gives a call of a tool the server does not have. */
 const UNKNOWN_TOOL = -32602;
 
@@ -158,13 +160,15 @@ export class UpstreamSession {
   /** The server's whole tool list, read while a policy is set, until the server says it changed. */
   private serverTools: Promise<Tool[]> | undefined;
   private view: { tools: Tool[]; policy: ToolPolicy; result: ToolView } | undefined;
+  /** Clients' calls waiting for an approval, by client and its request id: its cancellation or leaving withdraws them. */
+  private readonly awaiting = new Map<Peer, Map<RequestId, AbortController>>();
   initializeResult: InitializeResult | undefined;
   onclose?: () => void;
   /**
    * Puts a call of a tool under `approval` to the account's admins and resolves with their
    * decision (`expired` if none came in time). Without it such calls are refused.
    */
-  onApproval?: (call: ApprovalAsk) => Promise<ApprovalOutcome>;
+  onApproval?: (call: ApprovalAsk, signal: AbortSignal) => Promise<ApprovalOutcome>;
   /** Called once per answered tools/call, with sizes and timing only. */
   onToolCall?: (call: ToolCallObservation) => void;
 
@@ -222,15 +226,27 @@ export class UpstreamSession {
    * Waits for the decision on a call of a tool under `approval`: undefined to go on, else the
    * error result the client gets instead (a tool error, which agents read and act on).
    */
-  private async approval(peer: Peer, view: ToolView, serverName: string, params: Record<string, unknown> | undefined) {
+  private async approval(peer: Peer, view: ToolView, serverName: string, message: JSONRPCRequest) {
     if (!view.approval.has(serverName)) return undefined;
+    const { params } = message;
     const calledAs = String(params?.name);
-    const timeoutSeconds = this.toolPolicy?.approval_timeout_seconds ?? 120;
+    const timeoutSeconds = this.toolPolicy?.approval_timeout_seconds ?? 55;
     const client = peer.clientName ?? "an MCP client";
     const ask = { tool: serverName, calledAs, arguments: params?.arguments, client, timeoutSeconds };
-    const outcome = this.onApproval
-      ? await this.onApproval(ask).catch((err: Error) => `could not be put to an admin (${err.message})`)
-      : "cannot be approved here";
+    const withdrawn = new AbortController();
+    const mine = this.awaiting.get(peer) ?? new Map<RequestId, AbortController>();
+    mine.set(message.id, withdrawn);
+    this.awaiting.set(peer, mine);
+    const stopProgress = this.reportWaiting(peer, message);
+    const outcome = await (this.onApproval
+      ? this.onApproval(ask, withdrawn.signal).catch((err: Error) => `could not be put to an admin (${err.message})`)
+      : Promise.resolve("cannot be approved here")
+    ).finally(() => {
+      stopProgress();
+      mine.delete(message.id);
+      if (!mine.size && this.awaiting.get(peer) === mine) this.awaiting.delete(peer);
+    });
+    if (withdrawn.signal.aborted) return "withdrawn" as const; // cancelled or gone: nobody to answer
     if (outcome === "approved") return undefined;
     const why =
       outcome === "rejected"
@@ -239,6 +255,22 @@ export class UpstreamSession {
           ? `was not approved within ${timeoutSeconds} s`
           : outcome;
     return { content: [{ type: "text", text: `This call of ${calledAs} ${why}.` }], isError: true };
+  }
+
+  /**
+   * While a call waits for approval, tells its client every 10 s (when it asked for progress), so a
+   * client that resets its timeout on progress keeps waiting; returns how to stop.
+   */
+  private reportWaiting(peer: Peer, message: JSONRPCRequest) {
+    const token = (message.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    if (token === undefined) return () => {};
+    let progress = 0;
+    const timer = setInterval(() => {
+      progress += 1;
+      const params = { progressToken: token, progress, message: "Waiting for an admin's approval" };
+      peer.deliver({ jsonrpc: "2.0", method: "notifications/progress", params }, message.id);
+    }, APPROVAL_PROGRESS_MS);
+    return () => clearInterval(timer);
   }
 
   get isOpen() {
@@ -306,6 +338,7 @@ export class UpstreamSession {
   /** Forgets a client session and cancels what it still had in flight. */
   detach(peer: Peer) {
     this.peers.delete(peer);
+    for (const waiting of this.awaiting.get(peer)?.values() ?? []) waiting.abort();
     if (this.lastActive === peer) this.lastActive = undefined;
     for (const uri of peer.subscriptions ?? []) {
       if (this.unsubscribe(peer, uri)) this.request("resources/unsubscribe", { uri }).catch(() => {});
@@ -344,6 +377,8 @@ export class UpstreamSession {
     if ("method" in message) {
       if (message.method === "notifications/initialized") return;
       if (message.method === "notifications/cancelled") {
+        const awaiting = this.awaiting.get(peer)?.get(message.params?.requestId as RequestId);
+        if (awaiting) return awaiting.abort(); // never sent: withdrawn from its approval instead
         const upstreamId = this.upstreamIdOf(peer, message.params?.requestId as RequestId);
         if (upstreamId === undefined) return;
         return this.send({ ...message, params: { ...message.params, requestId: upstreamId } });
@@ -383,9 +418,9 @@ export class UpstreamSession {
       const error = { code: UNKNOWN_TOOL, message: unknownTool(message.params?.name) };
       return peer.deliver({ jsonrpc: "2.0", id: message.id, error }, message.id);
     }
-    const refused = await this.approval(peer, view, serverName, message.params);
+    const refused = await this.approval(peer, view, serverName, message);
+    if (refused === "withdrawn") return;
     if (refused) return peer.deliver({ jsonrpc: "2.0", id: message.id, result: refused }, message.id);
-    if (view.approval.has(serverName) && !this.peers.has(peer)) return; // the client left while its call waited
     this.forwardRequest(peer, message, { ...message, params: { ...message.params, name: serverName } });
   }
 

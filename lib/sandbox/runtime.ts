@@ -61,7 +61,10 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   /** Every answered tools/call of a connection (the audit log). */
   onToolCall?: (record: ToolCallRecord) => void;
   /** A call of a tool under `approval` waits for the account's decision (lib/core/services/tool-approvals.ts). */
-  onApproval?: (call: ApprovalAsk & { accountId: string; connectionId: string }) => Promise<ApprovalOutcome>;
+  onApproval?: (
+    call: ApprovalAsk & { accountId: string; connectionId: string },
+    signal: AbortSignal,
+  ) => Promise<ApprovalOutcome>;
   /** A connection was deleted (the gateway ends its clients' sessions). */
   onDeleted?: (connectionId: string) => void;
 
@@ -326,9 +329,9 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     upstream.setToolPolicy(spec.toolPolicy);
     if (connectionId) {
       upstream.onToolCall = (call) => this.onToolCall?.({ ...call, connectionId, accountId: spec.accountId });
-      upstream.onApproval = (call) =>
+      upstream.onApproval = (call, signal) =>
         this.onApproval
-          ? this.onApproval({ ...call, connectionId, accountId: spec.accountId })
+          ? this.onApproval({ ...call, connectionId, accountId: spec.accountId }, signal)
           : Promise.resolve("expired" as const);
     }
     try {

@@ -22,7 +22,8 @@ create table if not exists tool_approvals (
   arguments text not null,
   -- The MCP client that called (its clientInfo name).
   client text not null,
-  status text not null default 'pending' check (status in ('pending', 'approved', 'rejected', 'expired')),
+  -- cancelled: its client withdrew the call (cancelled it, or left) before anyone decided.
+  status text not null default 'pending' check (status in ('pending', 'approved', 'rejected', 'expired', 'cancelled')),
   decided_by text,
   decided_by_user uuid,
   created_at timestamptz not null default now(),

@@ -131,7 +131,7 @@ describe.each(PROVIDERS)("tool policy on $name", (provider) => {
       deny: [],
       read_only: false,
       tools: {},
-      approval_timeout_seconds: 120,
+      approval_timeout_seconds: 55,
     });
   });
 
@@ -229,6 +229,55 @@ describe.each(PROVIDERS)("tool policy on $name", (provider) => {
       ["approved", "api_key"],
     ]);
   });
+
+  it("never makes a waiting call its client cancelled, and tells a client that asked for progress that it waits", async () => {
+    const res = await call("POST", "/api/mcp-connections/install", {
+      account_id: account.account_id,
+      server_id: "memory",
+    });
+    expect(res.body.data.status, res.text).toBe("running");
+    const conn = res.body.data as { id: string; mcp_url: string };
+    const gated = { tools: { create_entities: { approval: true } }, approval_timeout_seconds: 30 };
+    expect((await setPolicy(conn.id, gated)).status).toBe(200);
+    const { client } = await agent(conn.mcp_url);
+    const waitingApproval = () =>
+      until("a call to wait", async () => {
+        const list = (await call("GET", `/api/tool-approvals?status=pending&connection_id=${conn.id}`)).body.data;
+        return (list as { id: string }[])[0];
+      });
+    const entity = (name: string) => ({ entities: [{ name, entityType: "t", observations: [] }] });
+
+    const controller = new AbortController();
+    const cancelled = client.callTool({ name: "create_entities", arguments: entity("never") }, undefined, {
+      signal: controller.signal,
+    });
+    const first = await waitingApproval();
+    controller.abort("the agent gave up");
+    await expect(cancelled).rejects.toThrow();
+    await until("the approval to be withdrawn", async () => {
+      const all = (await call("GET", `/api/tool-approvals?connection_id=${conn.id}`)).body.data as {
+        id: string;
+        status: string;
+      }[];
+      return all.find((a) => a.id === first.id)?.status === "cancelled" ? true : undefined;
+    });
+    expect((await call("POST", `/api/tool-approvals/${first.id}/approve`)).status).toBe(409);
+
+    const progress: string[] = [];
+    const slow = client.callTool({ name: "create_entities", arguments: entity("approved") }, undefined, {
+      onprogress: (p) => progress.push(String(p.message)),
+      resetTimeoutOnProgress: true,
+      timeout: 15_000,
+    });
+    const second = await waitingApproval();
+    await until("a progress notification while it waits", () => (progress.length ? true : undefined), 15_000);
+    expect(progress[0]).toContain("approval");
+    expect((await call("POST", `/api/tool-approvals/${second.id}/approve`)).status).toBe(200);
+    expect((await slow).isError).toBeFalsy();
+    const graph = JSON.stringify((await client.callTool({ name: "read_graph", arguments: {} })).content);
+    expect(graph).toContain("approved");
+    expect(graph).not.toContain("never");
+  }, 60_000);
 
   it("refuses a policy it cannot apply, and changes nothing", async () => {
     const conn = await install();

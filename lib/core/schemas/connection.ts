@@ -162,7 +162,7 @@ export const ConnectionEvent = z
     created_at: z.iso.datetime(),
     data: z.record(z.string(), z.unknown()).meta({
       description:
-        "What happened: `deploying` says why (`reason`: installed, requested, credentials_updated, resumed_by_request, sandbox_lifetime, crash_restart, deploy_abandoned, berth_restarted or adopted) and who (`by`: api_key, user or system), as does the `restarted` just before it; `running` names its `sandbox_id`; `failed` and `crashed` their `error` (and `stderr` tail); `expired` its `expires_at`; `tool_policy_changed` who (`by`) and how many tools it allows, denies and overrides; `tool_approval` the `tool`, the name it was `called_as`, the `outcome` (approved, rejected, expired) and who decided (`by`).",
+        "What happened: `deploying` says why (`reason`: installed, requested, credentials_updated, resumed_by_request, sandbox_lifetime, crash_restart, deploy_abandoned, berth_restarted or adopted) and who (`by`: api_key, user or system), as does the `restarted` just before it; `running` names its `sandbox_id`; `failed` and `crashed` their `error` (and `stderr` tail); `expired` its `expires_at`; `tool_policy_changed` who (`by`) and how many tools it allows, denies and overrides; `tool_approval` the `tool`, the name it was `called_as`, the `outcome` (approved, rejected, expired, cancelled) and who decided (`by`).",
     }),
   })
   .meta({ id: "Event" });

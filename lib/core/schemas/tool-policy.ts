@@ -51,9 +51,17 @@ export const ToolPolicy = z
         return new Set(names).size === names.length;
       }, "Two tools cannot be given the same name.")
       .meta({ description: "Renames, descriptions and approvals, by the server's tool name." }),
-    approval_timeout_seconds: z.int().min(5).max(3600).default(120).meta({
-      description: "How long a call that needs approval waits for a decision before it fails.",
-    }),
+    approval_timeout_seconds: z
+      .int()
+      .min(5)
+      .max(3600)
+      .default(55)
+      .meta({
+        description:
+          "How long a call that needs approval waits for a decision before it fails. The default stays under the " +
+          "60 s many MCP clients wait for an answer; clients that reset their timeout on progress (the call gets " +
+          "a progress notification every 10 s when it asked for progress) can be given longer.",
+      }),
   })
   .meta({
     id: "ToolPolicy",
@@ -69,7 +77,7 @@ export const OPEN_POLICY: ToolPolicy = {
   deny: [],
   read_only: false,
   tools: {},
-  approval_timeout_seconds: 120,
+  approval_timeout_seconds: 55,
 };
 
 export const ToolVerdict = z
@@ -98,7 +106,7 @@ export const ToolPolicyAnswer = z
   })
   .meta({ id: "ToolPolicyAnswer" });
 
-export const ApprovalStatus = z.enum(["pending", "approved", "rejected", "expired"]);
+export const ApprovalStatus = z.enum(["pending", "approved", "rejected", "expired", "cancelled"]);
 
 export const ToolApproval = z
   .object({
@@ -108,7 +116,10 @@ export const ToolApproval = z
     called_as: z.string().meta({ description: "The name the client called it by (renamed, or the server's)." }),
     arguments: z.string().meta({ description: "The call's arguments as JSON text, cut at 8,192 characters." }),
     client: z.string().meta({ description: "The MCP client's name for itself (its `initialize` clientInfo)." }),
-    status: ApprovalStatus.meta({ description: "`pending` until decided, or `expired` when nobody decided in time." }),
+    status: ApprovalStatus.meta({
+      description:
+        "`pending` until decided; `expired` when nobody decided in time, `cancelled` when the client withdrew the call first.",
+    }),
     decided_by: z.enum(["user", "api_key", "system"]).nullable(),
     decided_by_user: z.uuid().nullable().meta({ description: "The user who decided, when a user did." }),
     created_at: z.string().meta({ description: "ISO 8601 UTC." }),

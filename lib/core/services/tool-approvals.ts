@@ -62,6 +62,8 @@ export type ApprovalRequest = {
 export async function awaitApproval(
   deps: Pick<Deps, "db" | "approvalWaiters">,
   request: ApprovalRequest,
+  /** The call was withdrawn (cancelled by its client, or the client left): `cancelled`, unless decided first. */
+  signal?: AbortSignal,
 ): Promise<ToolApprovalRow> {
   const deadline = Date.now() + request.timeoutSeconds * 1000;
   const row = await insertToolApproval(deps.db, {
@@ -70,15 +72,18 @@ export async function awaitApproval(
     expiresAt: new Date(deadline),
   });
   const key = { id: row.id, accountId: request.accountId };
+  const end = (status: "expired" | "cancelled") =>
+    deps.db.transaction(async (tx) => {
+      const ended = await decideToolApproval(tx, key, { status, by: "system" });
+      if (ended) await recordDecision(tx, ended);
+      return ended;
+    });
+  signal?.addEventListener("abort", () => deps.approvalWaiters?.wake(row.id), { once: true });
   for (;;) {
     const left = deadline - Date.now();
-    if (left <= 0) {
-      const expired = await deps.db.transaction(async (tx) => {
-        const expired = await decideToolApproval(tx, key, { status: "expired", by: "system" });
-        if (expired) await recordDecision(tx, expired);
-        return expired;
-      });
-      if (expired) return expired;
+    if (signal?.aborted || left <= 0) {
+      const ended = await end(signal?.aborted ? "cancelled" : "expired");
+      if (ended) return ended;
     } else await (deps.approvalWaiters?.wait(row.id, Math.min(left, RECHECK_MS)) ?? sleep(Math.min(left, RECHECK_MS)));
     const now = await getToolApproval(deps.db, key);
     if (now && now.status !== "pending") return now;

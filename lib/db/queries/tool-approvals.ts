@@ -1,6 +1,6 @@
 import { type Db, one } from "../db";
 
-export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired";
+export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "cancelled";
 
 export type ToolApprovalRow = {
   id: string;
@@ -80,7 +80,7 @@ export function listToolApprovals(
 export async function decideToolApproval(
   db: Db,
   { id, accountId }: { id: string; accountId: string },
-  d: { status: "approved" | "rejected" | "expired"; by: string; userId?: string },
+  d: { status: Exclude<ApprovalStatus, "pending">; by: string; userId?: string },
 ) {
   const row = await one(
     db.query<ToolApprovalRow>(
