@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import next from "next";
 import { publishAppDeps } from "@/lib/app-deps";
+import { isOAuthPath, oauthHandler } from "@/lib/auth/oauth/router";
 import { hashPassword } from "@/lib/auth/password";
 import { listenForCli } from "@/lib/cli/socket";
 import { ConfigError, loadConfig } from "@/lib/config";
@@ -77,8 +78,10 @@ async function main() {
     if (!req.complete) res.setHeader("connection", "close");
     await sendWebResponse(res, answer, req.method === "HEAD");
   };
+  const oauth = oauthHandler(deps.oauth, config.publicUrl);
   const server = http.createServer((req, res) => {
     if (McpGateway.matches(req.url)) void gateway.handle(req, res);
+    else if (isOAuthPath(req.url)) oauth(req, res);
     else if (req.url === "/api" || req.url?.startsWith("/api/") || req.url?.startsWith("/api?")) {
       if (!limitApi(req, res)) serveRest(req, res).catch((err) => res.destroy(err));
     } else if (!["none", "own"].includes(judgeOrigin(config.origins, req.headers.origin))) {

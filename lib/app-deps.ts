@@ -1,5 +1,6 @@
 import type { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import type { AuthOptions } from "@/lib/auth/authenticate";
+import type { BerthOAuthProvider } from "@/lib/auth/oauth/provider";
 import type { HttpDeps } from "@/lib/core/http/route";
 
 /**
@@ -13,6 +14,8 @@ export type AppDeps = HttpDeps & {
   auth: AuthOptions;
   /** The MCP gateway's API key cache; `onApiKeyRevoked` drops a revoked key from it. */
   apiKeyCache: ApiKeyCache;
+  /** Berth as the OAuth 2.1 authorization server of its MCP endpoints (the consent page answers through it). */
+  oauth: BerthOAuthProvider;
   secureCookies: boolean;
   hashPassword(password: string): Promise<string>;
   verifyPassword(hash: string | null, password: string): Promise<boolean>;

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { AppDeps } from "@/lib/app-deps";
 import { ApiKeyCache } from "@/lib/auth/api-key-cache";
 import { type AuthOptions, authenticateHeaders, authHeadersOf } from "@/lib/auth/authenticate";
+import { BerthOAuthProvider } from "@/lib/auth/oauth/provider";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { serviceKeyCheck } from "@/lib/auth/service-key";
 import { createSupabaseJwtVerifier } from "@/lib/auth/supabase-jwt";
@@ -103,6 +104,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     supabase: config.supabase && { url: config.supabase.url, publishableKey: config.supabase.publishableKey },
     auth,
     apiKeyCache,
+    oauth: new BerthOAuthProvider(db, config.publicUrl),
     approvalWaiters,
     onApiKeyRevoked: (keyId) => apiKeyCache.forgetKeyId(keyId),
     supabaseAuth: Boolean(config.supabase),

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { AppDeps } from "@/lib/app-deps";
 import { authenticateHeaders, keyPrincipal } from "@/lib/auth/authenticate";
+import { hashToken } from "@/lib/auth/oauth/provider";
+import { resourceMetadataUrl } from "@/lib/auth/oauth/router";
 import type { Ctx } from "@/lib/core/context";
 import { ERROR_STATUS, type ErrorCode, errorBody, isBerthError } from "@/lib/core/errors";
 import { corsHeaders, judgeOrigin, type Origins, originRefused, preflightHeaders } from "@/lib/core/http/origins";
@@ -10,7 +12,9 @@ import { MAX_JSON_DEPTH, nestsDeeper } from "@/lib/core/json-depth";
 import { bearerKey } from "@/lib/core/services/accounts/authenticate";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
 import { isUuid } from "@/lib/db/ids";
+import type { Role } from "@/lib/db/queries/accounts";
 import { getConnection } from "@/lib/db/queries/connections";
+import { findAccessToken } from "@/lib/db/queries/oauth";
 import { TokenBuckets } from "@/lib/limits/token-buckets";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { ClientSession } from "./client-session";
@@ -98,9 +102,18 @@ export class McpGateway {
       if (verdict === "own" || verdict === "allowed")
         for (const [k, v] of Object.entries(corsHeaders(origin as string))) res.setHeader(k, v);
       if (req.method === "OPTIONS") return res.writeHead(204, preflightHeaders(origin, METHODS)).end();
-      const found = this.principalOf(req, verdict !== "allowed");
+      const found = this.principalOf(req, id, verdict !== "allowed");
       const principal = found instanceof Promise ? await found : found; // no await on the hot path
-      if (!principal) return fail(res, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.");
+      if (!principal) {
+        // Where an OAuth client learns how to get a token for this endpoint (RFC 9728, MCP authorization).
+        const metadata = isUuid(id) ? `, resource_metadata="${resourceMetadataUrl(this.deps.publicUrl, id)}"` : "";
+        res.setHeader("www-authenticate", `Bearer realm="berth"${metadata}`);
+        return fail(
+          res,
+          "unauthorized",
+          "Send an API key or an OAuth access token as `Authorization: Bearer <token>`.",
+        );
+      }
       if (!isUuid(id)) return fail(res, "not_found", "No such connection.");
 
       const sessionId = req.headers["mcp-session-id"];
@@ -217,11 +230,17 @@ export class McpGateway {
    * Who is calling. A cached API key is answered on the spot: that is every call of an agent but
    * its first. The dashboard's cookie counts only from Berth's own pages (or without an Origin).
    */
-  private principalOf(req: IncomingMessage, cookies: boolean): Principal | Promise<Principal | undefined> {
+  private principalOf(
+    req: IncomingMessage,
+    connectionId: string,
+    cookies: boolean,
+  ): Principal | Promise<Principal | undefined> {
     const key = bearerKey(req.headers.authorization);
     const holder = key && this.deps.apiKeyCache.get(key);
     if (holder) return keyPrincipal(holder);
     const { authorization } = req.headers;
+    const token = authorization?.match(/^Bearer\s+(berth_at_\S+)\s*$/i)?.[1];
+    if (token) return this.oauthPrincipal(token, connectionId);
     const cookie = cookies ? req.headers.cookie : undefined;
     const account = req.headers["berth-account"];
     return authenticateHeaders(
@@ -229,6 +248,16 @@ export class McpGateway {
       { ...this.deps.auth, keyCache: this.deps.apiKeyCache },
       { authorization, cookie, account: typeof account === "string" ? account : undefined },
     );
+  }
+
+  /**
+   * An OAuth access token's principal: the user who consented, with their role in the account now,
+   * for the one connection the token was issued for (its audience); any other endpoint refuses it.
+   */
+  private async oauthPrincipal(token: string, connectionId: string): Promise<Principal | undefined> {
+    const grant = await findAccessToken(this.deps.db, hashToken(token));
+    if (!grant || grant.connection_id !== connectionId) return undefined;
+    return { accountId: grant.account_id, role: grant.role as Role, actor: { kind: "user", userId: grant.user_id } };
   }
 
   /** Resumes a connection at most once at a time, however many clients ask. */
@@ -347,7 +376,7 @@ function leastRecentIdle(sessions: ClientSession[]): ClientSession | undefined {
 function fail(res: ServerResponse, code: ErrorCode, message: string) {
   const status = ERROR_STATUS[code];
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (status === 401) headers["www-authenticate"] = 'Bearer realm="berth"';
+  if (status === 401 && !res.hasHeader("www-authenticate")) headers["www-authenticate"] = 'Bearer realm="berth"';
   // Refused before its body was read: the rest of it is still on the connection, which therefore
   // cannot carry another request.
   if (!res.req.complete) headers.connection = "close";

@@ -6,6 +6,7 @@ import { ROUTES, type RouteKey } from "@/lib/core/http/routes";
 import { PROVIDERS } from "../lifecycle/providers";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
 import { launchChromium, signInThroughPage } from "../support/browser";
+import { pkce, registerClient, startAuthorization } from "../support/oauth";
 import { actionIds, callAction } from "../support/server-actions";
 
 /**
@@ -19,7 +20,7 @@ import { actionIds, callAction } from "../support/server-actions";
  */
 
 /** The objects of account A the callers aim at. */
-type Targets = { connId: string; keyId: string; memberId: string; accountId: string };
+type Targets = { connId: string; keyId: string; memberId: string; accountId: string; consentRequest: string };
 
 type Row =
   | {
@@ -51,6 +52,12 @@ const ACTIONS: Record<string, Row> = {
   replaceCredentialsAction: {
     input: (t) => ({ id: t.connId, credentials: {} }),
     guard: "admin",
+    stranger: "not_found",
+  },
+  // A request of an MCP client for A's connection, waiting for consent (denied here, so nothing is granted).
+  answerConsentAction: {
+    input: (t) => ({ request: t.consentRequest, allow: false }),
+    guard: "member",
     stranger: "not_found",
   },
   setToolPolicyAction: {
@@ -167,7 +174,17 @@ describe.each(PROVIDERS)("a session's reach on $name", (provider) => {
     const agent = await asA("POST", "/api/api-keys", { name: "agent", scope: "mcp" });
     expect(agent.body.data.scope, agent.text).toBe("mcp");
     keys.agent = agent.body.data.key;
+    const redirectUri = "http://127.0.0.1:9/callback";
+    const clientId = await registerClient(berth.url, redirectUri);
+    const started = await startAuthorization(berth.url, {
+      clientId,
+      redirectUri,
+      resource: conn.body.data.mcp_url,
+      challenge: pkce().challenge,
+    });
+    expect(started.location, JSON.stringify(started)).toMatch(/^\/oauth\/consent\?request=/);
     targets = {
+      consentRequest: new URL(started.location, berth.url).searchParams.get("request") as string,
       connId: conn.body.data.id,
       keyId: key.body.data.id,
       memberId: member.user_id,
