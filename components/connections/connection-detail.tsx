@@ -22,6 +22,7 @@ import { ConnectionStatusBadge } from "./connection-status-badge";
 import { Countdown } from "./countdown";
 import { DeployProgress, EventTimeline } from "./event-timeline";
 import { ExtendControls } from "./extend-controls";
+import { OAuthGrants } from "./oauth-grants";
 import { PendingApprovals } from "./pending-approvals";
 import { ReplaceCredentials } from "./replace-credentials";
 import { ToolPolicyEditor } from "./tool-policy-editor";
@@ -149,6 +150,7 @@ export function ConnectionDetail({
       <Inspector accountId={accountId} connectionId={conn.id} running={running} />
       <ToolPolicyEditor accountId={accountId} connectionId={conn.id} running={running} admin={admin} />
       <ConnectAgent accountId={accountId} connectionId={conn.id} canCreateKeys={admin} />
+      <OAuthGrants accountId={accountId} connectionId={conn.id} admin={admin} />
       {admin && <ReplaceCredentials accountId={accountId} connectionId={conn.id} definition={definition} />}
       <Card>
         <CardHeader>

@@ -114,7 +114,7 @@ describe.skipIf(!support.ok)("the REST contract", () => {
     ) => {
       const [method = "", path = ""] = key.split(" ");
       const url =
-        target.path(fill(path, { id: connId, idOrSlug: "memory", userId: connId, ...opts.params })) +
+        target.path(fill(path, { id: connId, idOrSlug: "memory", userId: connId, grantId: connId, ...opts.params })) +
         (opts.query ?? "");
       const res = await api(target.url(), opts.key === null ? undefined : (opts.key ?? owner.api_key))(
         method,

@@ -60,6 +60,11 @@ const ACTIONS: Record<string, Row> = {
     guard: "member",
     stranger: "not_found",
   },
+  revokeGrantAction: {
+    input: (t) => ({ id: t.connId, grant_id: crypto.randomUUID() }),
+    guard: "admin",
+    stranger: "not_found",
+  },
   setToolPolicyAction: {
     input: (t) => ({ id: t.connId, policy: { deny: ["read_graph"] } }),
     guard: "admin",

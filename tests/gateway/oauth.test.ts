@@ -173,6 +173,37 @@ describe("OAuth on the MCP endpoint", () => {
     });
     expect(onOther.status).toBe(401);
     expect((await fetch(`${berth.url}/api/mcp-connections`, { headers: bearer })).status).toBe(401);
+
+    // The owner sees the client on the connection's page and revokes it there: its tokens stop working.
+    const grants = await call("GET", `/api/mcp-connections/${conn.id}/oauth-grants`);
+    expect(grants.body.data).toEqual([expect.objectContaining({ client_name: "Test Agent", email })]);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${berth.url.replace("127.0.0.1", "localhost")}/dashboard/connections/${conn.id}`);
+      await page.fill("#email", email);
+      await page.fill("#password", PASSWORD);
+      await page.click("button[type=submit]");
+      await page.getByTestId("oauth-grants").getByRole("button", { name: "Revoke Test Agent" }).click();
+      await page.getByText("Revoked: that client must ask again.").waitFor();
+    } finally {
+      await context.close();
+    }
+    const tokens = auth.saved as OAuthTokens;
+    const onRevoked = await fetch(conn.mcp_url, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${tokens.access_token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify(initialize),
+    });
+    expect(onRevoked.status).toBe(401);
+    // The SDK's client tries its refresh token, which is refused with the grant.
+    const again = new StreamableHTTPClientTransport(new URL(conn.mcp_url), { authProvider: auth });
+    await expect(new Client({ name: "agent", version: "1" }).connect(again)).rejects.toThrow(/refresh token/);
+    expect((await call("GET", `/api/mcp-connections/${conn.id}/oauth-grants`)).body.data).toEqual([]);
   });
 
   it("sends a denied client back with access_denied and no code", async () => {

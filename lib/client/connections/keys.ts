@@ -6,6 +6,7 @@ export const connectionKeys = {
   events: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "events"] as const,
   tools: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "tools"] as const,
   toolPolicy: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "tool-policy"] as const,
+  grants: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "oauth-grants"] as const,
   approvals: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "approvals"] as const,
   clientConfig: (accountId: string, id: string) => [...connectionKeys.detail(accountId, id), "client-config"] as const,
 };

@@ -25,6 +25,7 @@ import {
   ReadResourceResult,
 } from "@/lib/core/schemas/inspector";
 import { InvitedMember, InviteMemberInput, Member, MemberParams, SetMemberRoleInput } from "@/lib/core/schemas/member";
+import { GrantParams, OAuthGrant } from "@/lib/core/schemas/oauth-grant";
 import { SandboxRunInput, SandboxRunResult } from "@/lib/core/schemas/sandbox-run";
 import { ServerDefinition, toServerDefinitionJson } from "@/lib/core/schemas/server-definition";
 import {
@@ -48,6 +49,7 @@ import {
 } from "@/lib/core/services/connections/inspect";
 import { installConnection } from "@/lib/core/services/connections/install";
 import { listAccountConnections, listEventsOfConnection } from "@/lib/core/services/connections/list";
+import { listGrants, revokeGrant } from "@/lib/core/services/connections/oauth-grants";
 import { presentConnection, presentConnections } from "@/lib/core/services/connections/present";
 import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
 import { restartConnection } from "@/lib/core/services/connections/restart";
@@ -99,7 +101,7 @@ const approvalDecision = (status: "approved" | "rejected") =>
       params: ApprovalIdParams,
       notFound: "No such approval.",
       answers: { 200: { description: "The decided approval.", schema: ToolApproval } },
-      errors: [401, 404, 409],
+      errors: [400, 401, 404, 409, 413],
     },
     async ({ ctx, id }) => json(await decideApproval(ctx, id, status)),
   );
@@ -350,6 +352,39 @@ export const ROUTES = {
       errors: [400, 401, 404, 413],
     },
     async ({ ctx, id, input }) => json(await setToolPolicy(ctx, id, input)),
+  ),
+  "GET /api/mcp-connections/:id/oauth-grants": account(
+    {
+      operationId: "listOAuthGrants",
+      tags: ["Connections"],
+      summary: "List the MCP clients allowed through OAuth",
+      description:
+        "Clients a person of the account allowed on the consent page to use this connection (OAuth 2.1), while " +
+        "their grant lives.",
+      params: ConnectionId,
+      answers: { 200: { description: "The grants, newest first.", schema: z.array(OAuthGrant) } },
+      errors: [401, 404],
+    },
+    async ({ ctx, id }) => json(await listGrants(ctx, id)),
+  ),
+  "DELETE /api/mcp-connections/:id/oauth-grants/:grantId": account(
+    {
+      operationId: "revokeOAuthGrant",
+      admin: true,
+      tags: ["Connections"],
+      summary: "Revoke an MCP client's OAuth grant",
+      description: "Its access and refresh tokens stop working at once; the client must ask for consent again.",
+      params: GrantParams,
+      notFound: "No such grant.",
+      answers: {
+        200: {
+          description: "The grant, revoked.",
+          schema: z.object({ id: z.uuid(), revoked: z.literal(true) }),
+        },
+      },
+      errors: [401, 404],
+    },
+    async ({ ctx, id, params }) => json(await revokeGrant(ctx, id, params.grantId ?? "")),
   ),
   "GET /api/mcp-connections/:id/tools": inspect(
     "tools",

@@ -162,24 +162,43 @@ export function findAccessToken(db: Db, tokenHash: string) {
   );
 }
 
-/** The grants (token families) given for the account's connections that still hold a live token. */
-export function listOAuthGrants(db: Db, { accountId, connectionId }: { accountId: string; connectionId?: string }) {
-  return db.query<{ family_id: string; client_id: string; user_id: string; connection_id: string; created_at: Date }>(
-    `select family_id, min(client_id) as client_id, min(user_id::text)::uuid as user_id,
-       min(connection_id::text)::uuid as connection_id, min(created_at) as created_at
-     from oauth_tokens where account_id = $1 and ($2::uuid is null or connection_id = $2)
-       and revoked_at is null and expires_at > now()
-     group by family_id order by min(created_at) desc`,
-    [accountId, connectionId ?? null],
+export type OAuthGrantRow = {
+  family_id: string;
+  client_name: string | null;
+  user_id: string;
+  email: string | null;
+  connection_id: string;
+  created_at: Date;
+  last_issued_at: Date;
+};
+
+/** The grants (token families) of a connection that still hold a live token, newest first. */
+export function listOAuthGrants(db: Db, { accountId, connectionId }: { accountId: string; connectionId: string }) {
+  return db.query<OAuthGrantRow>(
+    `select g.family_id, c.info->>'client_name' as client_name, g.user_id, u.email, g.connection_id,
+       g.created_at, g.last_issued_at
+     from (select family_id, min(client_id) as client_id, min(user_id::text)::uuid as user_id,
+             min(connection_id::text)::uuid as connection_id, min(created_at) as created_at,
+             max(created_at) as last_issued_at
+           from oauth_tokens where account_id = $1 and connection_id = $2 and revoked_at is null
+             and expires_at > now()
+           group by family_id) g
+     left join oauth_clients c on c.client_id = g.client_id
+     left join users u on u.id = g.user_id
+     order by g.created_at desc`,
+    [accountId, connectionId],
   );
 }
 
 /** Revokes one of the account's grants; false if it has none by that id. */
-export async function revokeOAuthGrant(db: Db, { accountId, familyId }: { accountId: string; familyId: string }) {
+export async function revokeOAuthGrant(
+  db: Db,
+  { accountId, connectionId, familyId }: { accountId: string; connectionId: string; familyId: string },
+) {
   const rows = await db.query<{ family_id: string }>(
-    `update oauth_tokens set revoked_at = now() where account_id = $1 and family_id = $2 and revoked_at is null
-     returning family_id`,
-    [accountId, familyId],
+    `update oauth_tokens set revoked_at = now()
+     where account_id = $1 and connection_id = $2 and family_id = $3 and revoked_at is null returning family_id`,
+    [accountId, connectionId, familyId],
   );
   return rows.length > 0;
 }

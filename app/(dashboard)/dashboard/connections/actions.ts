@@ -8,6 +8,7 @@ import { deleteConnection } from "@/lib/core/services/connections/delete";
 import { dryRunConnection } from "@/lib/core/services/connections/dry-run";
 import { extendConnection } from "@/lib/core/services/connections/extend";
 import { installConnection } from "@/lib/core/services/connections/install";
+import { revokeGrant } from "@/lib/core/services/connections/oauth-grants";
 import { presentConnection } from "@/lib/core/services/connections/present";
 import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
 import { restartConnection } from "@/lib/core/services/connections/restart";
@@ -58,4 +59,9 @@ export const setToolPolicyAction = defineAction(Target.extend({ policy: ToolPoli
 export const decideApprovalAction = defineAction(
   z.strictObject({ id: z.uuid({ error: "No such approval." }), decision: z.enum(["approved", "rejected"]) }),
   (ctx, { id, decision }) => decideApproval(ctx, id, decision),
+);
+
+export const revokeGrantAction = defineAction(
+  Target.extend({ grant_id: z.uuid({ error: "No such grant." }) }),
+  (ctx, { id, grant_id }) => revokeGrant(ctx, id, grant_id),
 );
