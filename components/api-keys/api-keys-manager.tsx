@@ -21,6 +21,11 @@ export type ApiKeyRow = {
   scope: "admin" | "mcp";
 };
 
+const SCOPES = [
+  { scope: "mcp", label: "MCP endpoints only (an agent's key)" },
+  { scope: "admin", label: "The REST API too, as an admin" },
+] as const;
+
 const when = (iso: string | null) => (iso ? formatUtc(iso) : "never");
 
 /** Create (shown once, with copy), list and revoke the account's API keys. */
@@ -79,26 +84,18 @@ export function ApiKeysManager({ initialKeys }: { initialKeys: ApiKeyRow[] }) {
             </div>
             <fieldset className="grid gap-1.5 text-sm">
               <legend className="mb-1.5 text-sm font-medium">Reaches</legend>
-              <label className="flex items-center gap-2">
-                <input
-                  type="radio"
-                  name="key-scope"
-                  className="accent-primary"
-                  checked={scope === "mcp"}
-                  onChange={() => setScope("mcp")}
-                />
-                MCP endpoints only (an agent's key)
-              </label>
-              <label className="flex items-center gap-2">
-                <input
-                  type="radio"
-                  name="key-scope"
-                  className="accent-primary"
-                  checked={scope === "admin"}
-                  onChange={() => setScope("admin")}
-                />
-                The REST API too, as an admin
-              </label>
+              {SCOPES.map((option) => (
+                <label key={option.scope} className="flex items-center gap-2">
+                  <input
+                    type="radio"
+                    name="key-scope"
+                    className="accent-primary"
+                    checked={scope === option.scope}
+                    onChange={() => setScope(option.scope)}
+                  />
+                  {option.label}
+                </label>
+              ))}
             </fieldset>
             <Button type="submit" aria-disabled={create.isPending}>
               {create.isPending ? "Creating…" : "Create key"}

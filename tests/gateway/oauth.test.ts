@@ -9,7 +9,7 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
 import { launchChromium } from "../support/browser";
 import { pkce, registerClient, startAuthorization, tokenRequest } from "../support/oauth";
 
@@ -160,17 +160,8 @@ describe("OAuth on the MCP endpoint", () => {
     // The token is this endpoint's only: not another connection's, not the REST API's.
     const other = await install();
     const bearer = { authorization: `Bearer ${auth.saved?.access_token}` };
-    const initialize = {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
-    };
-    const onOther = await fetch(other.mcp_url, {
-      method: "POST",
-      headers: { ...bearer, "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify(initialize),
-    });
+    const asAgent = api(berth.url, auth.saved?.access_token);
+    const onOther = await mcpInitialize(asAgent, other.id);
     expect(onOther.status).toBe(401);
     expect((await fetch(`${berth.url}/api/mcp-connections`, { headers: bearer })).status).toBe(401);
 
@@ -189,17 +180,7 @@ describe("OAuth on the MCP endpoint", () => {
     } finally {
       await context.close();
     }
-    const tokens = auth.saved as OAuthTokens;
-    const onRevoked = await fetch(conn.mcp_url, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${tokens.access_token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify(initialize),
-    });
-    expect(onRevoked.status).toBe(401);
+    expect((await mcpInitialize(asAgent, conn.id)).status).toBe(401);
     // The SDK's client tries its refresh token, which is refused with the grant.
     const again = new StreamableHTTPClientTransport(new URL(conn.mcp_url), { authProvider: auth });
     await expect(new Client({ name: "agent", version: "1" }).connect(again)).rejects.toThrow(/refresh token/);
@@ -250,21 +231,7 @@ describe("OAuth on the MCP endpoint", () => {
     const rotated = await refresh(issued.body.refresh_token as string);
     expect(rotated.status).toBe(200);
     expect(rotated.body.refresh_token).not.toBe(issued.body.refresh_token);
-    const mcp = (token: string) =>
-      fetch(conn.mcp_url, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-        },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
-        }),
-      });
+    const mcp = (token: string) => mcpInitialize(api(berth.url, token), conn.id);
     expect((await mcp(rotated.body.access_token as string)).status).toBe(200);
 
     // The first refresh token again: a copy is loose, so the whole grant goes.
