@@ -611,7 +611,10 @@ export const ROUTES = {
     "The connection's MCP endpoint (MCP Streamable HTTP, JSON-RPC 2.0); point an MCP client at the connection's " +
       "`mcp_url`. It keeps working across restarts and sandbox replacement. Start with an `initialize` request " +
       "and send the `Mcp-Session-Id` it answers with on every later request. A connection that is not running " +
-      "answers 409 `connection_not_running`, unless it has `keep_alive` and is brought back by the request.",
+      "answers 409 `connection_not_running`, unless it has `keep_alive` and is brought back by the request. " +
+      "Authenticate with an API key or an OAuth access token issued for this endpoint; a 401's `WWW-Authenticate` " +
+      "names the endpoint's OAuth protected-resource metadata (RFC 9728), from which an MCP client finds Berth's " +
+      "authorization server (`/.well-known/oauth-authorization-server`).",
     true,
     [400, 401, 404, 406, 409, 413, 415, 429],
   ),
