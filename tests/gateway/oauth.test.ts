@@ -187,6 +187,24 @@ describe("OAuth on the MCP endpoint", () => {
     expect((await call("GET", `/api/mcp-connections/${conn.id}/oauth-grants`)).body.data).toEqual([]);
   });
 
+  it("registers only clients it can show truthfully and send back safely; text it cannot store is a 400", async () => {
+    for (const [redirect, name] of [
+      ["http://evil.example/cb", "Agent"], // plain http off loopback
+      ["https://agent.example/cb#frag", "Agent"],
+      ["https://agent.example/cb", "Claude\u202Eetalp\u202C"],
+      ["https://agent.example/cb", "x".repeat(101)],
+    ]) {
+      await expect(registerClient(berth.url, redirect as string, name), `${redirect} ${name}`).rejects.toThrow(/400/);
+    }
+    expect(await registerClient(berth.url, "https://agent.example/cb", "Agent")).toBeTruthy();
+    const nul = await tokenRequest(berth.url, {
+      grant_type: "refresh_token",
+      client_id: "a\u0000b",
+      refresh_token: "x",
+    });
+    expect([nul.status, nul.body.error]).toEqual([400, "invalid_request"]);
+  });
+
   it("sends a denied client back with access_denied and no code", async () => {
     const conn = await install();
     const clientId = await registerClient(berth.url, REDIRECT, "Test Agent");

@@ -12,7 +12,8 @@ export async function describeConsent(ctx: Ctx, requestId: string) {
   const connection = await getConnection(ctx.db, { accountId: ctx.accountId, id: request.connection_id });
   const client = (await getOAuthClient(ctx.db, request.client_id)) as { client_name?: string; client_uri?: string };
   return {
-    clientName: client?.client_name?.slice(0, 100) || "An MCP client",
+    // Registration refuses such names; stripped here too, so no name can read as another.
+    clientName: client?.client_name?.replace(/[\p{Cc}\p{Cf}]/gu, "").slice(0, 100) || "An MCP client",
     clientUri: client?.client_uri,
     redirectHost: new URL(request.redirect_uri).host,
     connection: connection && { id: connection.id, name: connection.name, server: connection.server_slug },

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { OAuthRegisteredClientsStore } from "@modelcontextprotocol/sdk/server/auth/clients.js";
 import {
+  InvalidClientMetadataError,
   InvalidGrantError,
   InvalidTargetError,
   InvalidTokenError,
@@ -42,6 +43,31 @@ const REFRESH_TOKEN_PREFIX = "berth_rt_";
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("base64url");
 const newToken = (prefix: string) => `${prefix}${randomBytes(32).toString("base64url")}`;
 
+/** Characters that make a name read as another on the consent page. */
+const DECEIVING = /[\p{Cc}\p{Cf}]/u; // control characters; format ones: bidi overrides, zero-width, BOM
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * What Berth asks of a registration beyond the SDK's schema: a name the consent page can show as
+ * it reads (at most 100 characters, no bidi or invisible characters), and redirect URIs OAuth 2.1
+ * allows: https, or http on a loopback address (native clients), never with a fragment.
+ */
+function checkRegistration(client: OAuthClientInformationFull) {
+  const name = client.client_name ?? "";
+  if (name.length > 100 || DECEIVING.test(name))
+    throw new InvalidClientMetadataError(
+      "client_name: at most 100 characters, without control, bidi or invisible ones.",
+    );
+  for (const uri of client.redirect_uris) {
+    const u = new URL(uri);
+    const allowed = u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK.has(u.hostname));
+    if (!allowed || u.hash || uri.includes("#"))
+      throw new InvalidClientMetadataError(
+        "redirect_uris: https URLs, or http on localhost, 127.0.0.1 or [::1]; no fragment.",
+      );
+  }
+}
+
 /** The connection an MCP endpoint URL of this Berth names (RFC 8707's `resource`), if it names one. */
 export function connectionOfResource(publicUrl: string, resource: string | URL | undefined): string | undefined {
   if (!resource) return undefined;
@@ -69,6 +95,7 @@ export class BerthOAuthProvider implements OAuthServerProvider {
         (await getOAuthClient(this.db, clientId)) as OAuthClientInformationFull | undefined,
       registerClient: async (client) => {
         const full = client as OAuthClientInformationFull;
+        checkRegistration(full);
         await insertOAuthClient(this.db, full.client_id, full);
         return full;
       },

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
 import { createOAuthMetadata, mcpAuthRouter } from "@modelcontextprotocol/sdk/server/auth/router.js";
 import express from "express";
+import { unstorableText } from "@/lib/core/unstorable-text";
 import { isUuid } from "@/lib/db/ids";
 import type { BerthOAuthProvider } from "./provider";
 
@@ -28,6 +29,15 @@ export function oauthHandler(provider: BerthOAuthProvider, publicUrl: string) {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
+  // Parsed here once (the SDK's handlers then find the body parsed) so that text the database
+  // cannot store (a NUL, a lone surrogate) is refused as a bad request before any handler stores it.
+  app.use(express.urlencoded({ extended: false, limit: "100kb" }), express.json({ limit: "100kb" }));
+  app.use((req, res, next) => {
+    const problems = unstorableText({ query: req.query, body: req.body });
+    if (!problems.length) return next();
+    const where = problems[0]?.path.replace(/^(query|body)\.?/, "") || "the request";
+    res.status(400).json({ error: "invalid_request", error_description: `${where}: ${problems[0]?.message}` });
+  });
   app.use("/.well-known/oauth-protected-resource/api/mcp/:id", (req, res, next) => {
     const id = String(req.params.id);
     if (!isUuid(id)) return res.status(404).json({ error: "not_found" });
