@@ -21,8 +21,7 @@ export function listenForNotifications(
   const lost = (err: unknown) => {
     if (closed) return;
     handlers.onLost(err);
-    client?.removeAllListeners();
-    client?.end().catch(() => {});
+    if (client) letGo(client);
     client = undefined;
     timer = setTimeout(connect, delay);
     delay = Math.min(delay * 2, 10_000);
@@ -57,8 +56,18 @@ export function listenForNotifications(
       clearTimeout(timer);
       const c = client;
       client = undefined;
-      c?.removeAllListeners();
-      await c?.end().catch(() => {});
+      if (c) await letGo(c);
     },
   };
+}
+
+/**
+ * Ends a client we no longer listen on. A connection the server cut may still emit `error` after
+ * this (a LISTEN in flight failing, say): without a listener that would be an uncaught exception
+ * that takes the process down, so one that ignores it stays.
+ */
+function letGo(c: Client) {
+  c.removeAllListeners();
+  c.on("error", () => {});
+  return c.end().catch(() => {});
 }
