@@ -128,6 +128,11 @@ const SANDBOX_GONE = "The MCP server's sandbox is gone.";
 const SEND_GRACE_MS = 5000;
 /** Pages of tools/list Berth reads to know a server's tools (a server's pages are its own to size). */
 const MAX_TOOL_PAGES = 50;
+/**
+ * Calls of one connection that may wait for approval at once: each is a row and a waiter, and a
+ * client could otherwise send thousands (batches of 100) on the event loop every tenant shares.
+ */
+const MAX_WAITING_APPROVALS = 20;
 /** How often a call waiting for approval tells its client it still waits (if it asked for progress). */
 const APPROVAL_PROGRESS_MS = 10_000;
 /** The JSON-RPC error MCP gives a call of a tool the server does not have. */
@@ -211,12 +216,12 @@ export class UpstreamSession {
     const view = method === "tools/list" || method === "tools/call" ? await this.toolView() : undefined;
     if (!view) return this.request(method, params);
     if (method === "tools/list") return { tools: view.tools };
-    const serverName = view.serverName.get(String(params.name));
+    const serverName = view.serverName.get(toolName(params.name));
     if (!serverName) throw new McpRequestError(unknownTool(params.name), UNKNOWN_TOOL);
     // Not waited for here: a caller that gave up (the inspector's timeout) would leave an approval
     // that, granted later, made the call with nobody to answer.
     if (!approved && view.approval.has(serverName)) {
-      const text = `Calls of ${String(params.name)} need an admin's approval: make them through the MCP endpoint, or as an owner or admin in the dashboard.`;
+      const text = `Calls of ${toolName(params.name)} need an admin's approval: make them through the MCP endpoint, or as an owner or admin in the dashboard.`;
       return { content: [{ type: "text", text }], isError: true };
     }
     return this.request(method, { ...params, name: serverName });
@@ -229,7 +234,11 @@ export class UpstreamSession {
   private async approval(peer: Peer, view: ToolView, serverName: string, message: JSONRPCRequest) {
     if (!view.approval.has(serverName)) return undefined;
     const { params } = message;
-    const calledAs = String(params?.name);
+    const calledAs = toolName(params?.name);
+    if (this.waitingCount() >= MAX_WAITING_APPROVALS)
+      return refusal(
+        `${calledAs} cannot wait for approval now: ${MAX_WAITING_APPROVALS} calls of this connection already do`,
+      );
     const timeoutSeconds = this.toolPolicy?.approval_timeout_seconds ?? 55;
     const client = peer.clientName ?? "an MCP client";
     const ask = { tool: serverName, calledAs, arguments: params?.arguments, client, timeoutSeconds };
@@ -254,7 +263,13 @@ export class UpstreamSession {
         : outcome === "expired"
           ? `was not approved within ${timeoutSeconds} s`
           : outcome;
-    return { content: [{ type: "text", text: `This call of ${calledAs} ${why}.` }], isError: true };
+    return refusal(`This call of ${calledAs} ${why}`);
+  }
+
+  private waitingCount() {
+    let n = 0;
+    for (const calls of this.awaiting.values()) n += calls.size;
+    return n;
   }
 
   /**
@@ -364,7 +379,7 @@ export class UpstreamSession {
         peer.capabilities = declaredCapabilities(message.params?.capabilities);
         peer.protocolVersion = negotiateVersion(message.params?.protocolVersion);
         const info = message.params?.clientInfo as { name?: unknown } | undefined;
-        peer.clientName = typeof info?.name === "string" ? info.name.slice(0, 100) : undefined;
+        peer.clientName = typeof info?.name === "string" ? printable(info.name).slice(0, 100) : undefined;
         return this.answerInitialize(peer, message.id);
       }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);
@@ -400,6 +415,16 @@ export class UpstreamSession {
    * as MCP answers a call of an unknown tool.
    */
   private async throughPolicy(peer: Peer, message: JSONRPCRequest) {
+    try {
+      await this.applyPolicy(peer, message);
+    } catch (err) {
+      // Whatever went wrong, the request is answered: a client must never wait on a lost request.
+      const error = { code: -32603, message: `Berth could not apply the tool policy: ${(err as Error).message}` };
+      peer.deliver({ jsonrpc: "2.0", id: message.id, error }, message.id);
+    }
+  }
+
+  private async applyPolicy(peer: Peer, message: JSONRPCRequest) {
     let view: ToolView | undefined;
     try {
       view = await this.toolView();
@@ -413,14 +438,19 @@ export class UpstreamSession {
     if (!view) return this.forwardRequest(peer, message, message); // the policy was lifted meanwhile
     if (message.method === "tools/list")
       return peer.deliver({ jsonrpc: "2.0", id: message.id, result: { tools: view.tools } }, message.id);
-    const serverName = view.serverName.get(String(message.params?.name));
-    if (!serverName) {
-      const error = { code: UNKNOWN_TOOL, message: unknownTool(message.params?.name) };
-      return peer.deliver({ jsonrpc: "2.0", id: message.id, error }, message.id);
-    }
+    const calledAs = toolName(message.params?.name);
+    const unknown = { code: UNKNOWN_TOOL, message: unknownTool(message.params?.name) };
+    const serverName = view.serverName.get(calledAs);
+    if (!serverName) return peer.deliver({ jsonrpc: "2.0", id: message.id, error: unknown }, message.id);
     const refused = await this.approval(peer, view, serverName, message);
     if (refused === "withdrawn") return;
     if (refused) return peer.deliver({ jsonrpc: "2.0", id: message.id, result: refused }, message.id);
+    if (view.approval.has(serverName)) {
+      // The policy may have changed while the call waited: it goes on only if still offered, as then.
+      const now = await this.toolView();
+      if (now && now.serverName.get(calledAs) !== serverName)
+        return peer.deliver({ jsonrpc: "2.0", id: message.id, error: unknown }, message.id);
+    }
     this.forwardRequest(peer, message, { ...message, params: { ...message.params, name: serverName } });
   }
 
@@ -716,7 +746,13 @@ const isUndelivered = (err: unknown) => (err as { undelivered?: boolean } | unde
 
 const sendFailure = (err: unknown) => (isUndelivered(err) ? SANDBOX_GONE : "The MCP server stopped reading its input.");
 
-const unknownTool = (name: unknown) => `Tool ${String(name).slice(0, 200)} not found`;
+/** A tool name as a client sent it: anything but a string names no tool. */
+const toolName = (name: unknown) => (typeof name === "string" ? name : "");
+const unknownTool = (name: unknown) =>
+  typeof name === "string" ? `Tool ${name.slice(0, 200)} not found` : "Tool names are strings";
+/** Text a client chose, shown to people and stored: without control or format characters, nor lone surrogates. */
+const printable = (text: string) => text.replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, "");
+const refusal = (text: string) => ({ content: [{ type: "text", text: `${text}.` }], isError: true });
 
 function goneError(id: RequestId, message = "The MCP server is not running."): JSONRPCMessage {
   return { jsonrpc: "2.0", id, error: { code: JSONRPC_SERVER_GONE, message } };

@@ -12,8 +12,13 @@ import {
 } from "@/lib/db/queries/tool-approvals";
 import { requireAdmin } from "./scope";
 
-/** Arguments shown to whoever decides are cut here: enough to judge, not a store for large payloads. */
-const MAX_ARGUMENT_CHARS = 8192;
+/**
+ * Whoever decides must see every argument: a call whose arguments are longer than this (as JSON)
+ * is refused rather than shown cut, where what decides the call could hide past the cut.
+ */
+const MAX_ARGUMENT_CHARS = 32_768;
+/** Calls of one account that may wait for approval at once, across its connections, in this process. */
+const MAX_WAITING_PER_ACCOUNT = 100;
 /** How often a waiting call looks at its approval itself, should the news of a decision not reach it. */
 const RECHECK_MS = 2000;
 
@@ -23,6 +28,21 @@ const RECHECK_MS = 2000;
  */
 export class ApprovalWaiters {
   private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly perAccount = new Map<string, number>();
+
+  /** Counts one more waiting call of the account, unless it has `max` already. */
+  admit(accountId: string, max: number) {
+    const now = this.perAccount.get(accountId) ?? 0;
+    if (now >= max) return false;
+    this.perAccount.set(accountId, now + 1);
+    return true;
+  }
+
+  release(accountId: string) {
+    const left = (this.perAccount.get(accountId) ?? 1) - 1;
+    if (left > 0) this.perAccount.set(accountId, left);
+    else this.perAccount.delete(accountId);
+  }
 
   /** Resolves when `id` is woken or after `ms`, whichever is first. */
   wait(id: string, ms: number) {
@@ -65,12 +85,27 @@ export async function awaitApproval(
   /** The call was withdrawn (cancelled by its client, or the client left): `cancelled`, unless decided first. */
   signal?: AbortSignal,
 ): Promise<ToolApprovalRow> {
+  const shown = JSON.stringify(request.arguments ?? {});
+  if (shown.length > MAX_ARGUMENT_CHARS)
+    throw new Error(`its arguments are longer than the ${MAX_ARGUMENT_CHARS} characters an approver is shown`);
+  const waiting = deps.approvalWaiters;
+  if (waiting && !waiting.admit(request.accountId, MAX_WAITING_PER_ACCOUNT))
+    throw new Error(`${MAX_WAITING_PER_ACCOUNT} calls of this account already wait for approval`);
+  try {
+    return await waitForDecision(deps, request, shown, signal);
+  } finally {
+    waiting?.release(request.accountId);
+  }
+}
+
+async function waitForDecision(
+  deps: Pick<Deps, "db" | "approvalWaiters">,
+  request: ApprovalRequest,
+  shown: string,
+  signal: AbortSignal | undefined,
+) {
   const deadline = Date.now() + request.timeoutSeconds * 1000;
-  const row = await insertToolApproval(deps.db, {
-    ...request,
-    arguments: JSON.stringify(request.arguments ?? {}).slice(0, MAX_ARGUMENT_CHARS),
-    expiresAt: new Date(deadline),
-  });
+  const row = await insertToolApproval(deps.db, { ...request, arguments: shown, expiresAt: new Date(deadline) });
   const key = { id: row.id, accountId: request.accountId };
   const end = (status: "expired" | "cancelled") =>
     deps.db.transaction(async (tx) => {
