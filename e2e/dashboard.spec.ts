@@ -354,10 +354,22 @@ test("a connection's card: live status, ticking countdown, extend with a toast a
   await expect(page.getByTestId("client-config")).toContainText("berth_", { timeout: 10_000 });
   const key = ((await page.getByTestId("client-config").textContent()) ?? "").match(/berth_[A-Za-z0-9_-]+/)?.[0];
   expect(key).toBeDefined();
-  const withKey = await page.request.get(`/api/mcp-connections/${conn.id}`, {
+  // An agent's key: the MCP endpoint takes it, the REST API does not.
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "card", version: "1" } },
+  };
+  const onMcp = await page.request.post(`/api/mcp/${conn.id}`, {
+    headers: { authorization: `Bearer ${key}`, cookie: "", accept: "application/json, text/event-stream" },
+    data: initialize,
+  });
+  expect(onMcp.status()).toBe(200);
+  const onRest = await page.request.get(`/api/mcp-connections/${conn.id}`, {
     headers: { authorization: `Bearer ${key}`, cookie: "" },
   });
-  expect(withKey.status()).toBe(200);
+  expect(onRest.status()).toBe(403);
 
   await expectAccessible(page, "connection page");
   page.once("dialog", (dialog) => void dialog.accept());
@@ -376,6 +388,7 @@ test("API keys: created and shown once with copy, revoked, and then refused by t
   await signIn(page);
   await page.goto("/dashboard/api-keys");
   await page.getByLabel("Name").fill("ci robot");
+  await page.getByLabel("The REST API too, as an admin").check(); // keys made here are agents' (MCP only) unless asked
   await page.getByRole("button", { name: "Create key" }).click();
   const value = page.getByTestId("new-key-value");
   await expect(value).toHaveText(/^berth_/);
@@ -388,6 +401,7 @@ test("API keys: created and shown once with copy, revoked, and then refused by t
   await page.reload();
   const row = page.getByTestId("api-keys").getByRole("listitem").filter({ hasText: "ci robot" });
   await expect(row).toContainText(key.slice(0, 8));
+  await expect(row).toContainText("REST API and MCP");
   await expect(row).not.toContainText("last used never"); // it was just used
   page.once("dialog", (dialog) => void dialog.accept());
   await row.getByRole("button", { name: "Revoke ci robot" }).click();
