@@ -137,7 +137,8 @@ export function ToolPolicyEditor({
                         />
                         <Input
                           aria-label={`Description agents see for ${row.name}`}
-                          placeholder={v && !row.description ? serverDescription(query.data, row.name) : ""}
+                          // The verdict's description is the server's while the form does not override it.
+                          placeholder={v && !row.description ? v.description.slice(0, 120) : ""}
                           value={row.description}
                           onChange={(e) => setRow(row.name, { description: e.target.value })}
                         />
@@ -205,9 +206,3 @@ function policyOf(answer: ToolPolicyAnswer, draft: Draft): ToolPolicy {
     approval_timeout_seconds: Number(draft.timeout) || policy.approval_timeout_seconds,
   };
 }
-
-const serverDescription = (answer: ToolPolicyAnswer, name: string) => {
-  const t = answer.tools?.find((x) => x.name === name);
-  // The verdict's description is what agents see now: the server's unless overridden.
-  return (t?.description ?? "").slice(0, 120);
-};

@@ -114,12 +114,10 @@ export const ToolApproval = z
     connection_id: z.uuid(),
     tool: z.string().meta({ description: "The server's name for the tool." }),
     called_as: z.string().meta({ description: "The name the client called it by (renamed, or the server's)." }),
-    arguments: z
-      .string()
-      .meta({
-        description:
-          "The call's arguments as JSON text, whole (a call whose arguments are longer than 32,768 characters is refused, not held).",
-      }),
+    arguments: z.string().meta({
+      description:
+        "The call's arguments as JSON text, whole (a call whose arguments are longer than 32,768 characters is refused, not held).",
+    }),
     client: z.string().meta({ description: "The MCP client's name for itself (its `initialize` clientInfo)." }),
     status: ApprovalStatus.meta({
       description:

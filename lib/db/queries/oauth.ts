@@ -177,12 +177,11 @@ export function listOAuthGrants(db: Db, { accountId, connectionId }: { accountId
   return db.query<OAuthGrantRow>(
     `select g.family_id, c.info->>'client_name' as client_name, g.user_id, u.email, g.connection_id,
        g.created_at, g.last_issued_at
-     from (select family_id, min(client_id) as client_id, min(user_id::text)::uuid as user_id,
-             min(connection_id::text)::uuid as connection_id, min(created_at) as created_at,
+     from (select family_id, client_id, user_id, connection_id, min(created_at) as created_at,
              max(created_at) as last_issued_at
            from oauth_tokens where account_id = $1 and connection_id = $2 and revoked_at is null
              and expires_at > now()
-           group by family_id) g
+           group by family_id, client_id, user_id, connection_id) g
      left join oauth_clients c on c.client_id = g.client_id
      left join users u on u.id = g.user_id
      order by g.created_at desc`,
