@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import type { UpstreamOAuthClient } from "@/lib/core/context";
 import { asOrigin, originsOf } from "@/lib/core/http/origins";
 
 const mib = z.coerce
@@ -120,6 +121,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           jwtSecret: e.SUPABASE_JWT_SECRET,
         }
       : undefined,
+    /** Berth's OAuth apps at the providers servers' definitions declare (`oauth`), by slug. */
+    upstreamOAuthClients: upstreamOAuthClientsOf(env),
     /** Schedulers' key for `POST /api/maintenance` (Supabase's service role key). */
     serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
@@ -148,4 +151,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     restartPolicy: { limit: e.BERTH_RESTART_LIMIT, backoffMs: e.BERTH_RESTART_BACKOFF_MS, stableMs: 60_000 },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * `BERTH_OAUTH_<SLUG>_CLIENT_ID` (and `_CLIENT_SECRET`, unless the provider takes public clients)
+ * for the definition of that slug, upper-cased with `_` for `-`: `BERTH_OAUTH_GITHUB_CLIENT_ID`.
+ */
+function upstreamOAuthClientsOf(env: Record<string, string | undefined>) {
+  const clients: Record<string, UpstreamOAuthClient> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const key = /^BERTH_OAUTH_([A-Z0-9_]+)_CLIENT_ID$/.exec(name)?.[1];
+    if (!key || !value) continue;
+    const slug = key.toLowerCase().replaceAll("_", "-");
+    const clientSecret = env[`BERTH_OAUTH_${key}_CLIENT_SECRET`] || undefined;
+    clients[slug] = { clientId: value, ...(clientSecret ? { clientSecret } : {}) };
+  }
+  return clients;
 }

@@ -108,6 +108,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     approvalWaiters,
     onApiKeyRevoked: (keyId) => apiKeyCache.forgetKeyId(keyId),
     supabaseAuth: Boolean(config.supabase),
+    upstreamOAuthClients: config.upstreamOAuthClients,
     authenticate: (req) => authenticateHeaders(db, auth, authHeadersOf(req)),
     // What a tenant needs to know: whether its servers are isolated. How (kernel, paths, the
     // host's limits and gaps) is the operator's, in the start-up banner and warnings.

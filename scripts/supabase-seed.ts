@@ -24,6 +24,7 @@ const COLUMNS = [
   "path",
   "credential_check",
   "tools",
+  "oauth",
 ] as const satisfies readonly (keyof ServerFields)[];
 // A field added to ServerFields but not to COLUMNS stops the type check here.
 const _everyField: Exclude<keyof ServerFields, (typeof COLUMNS)[number]> extends never ? true : never = true;

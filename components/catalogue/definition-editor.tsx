@@ -263,6 +263,17 @@ export function DefinitionEditor({ initial, usedBy }: { initial?: ServerDefiniti
               onChange={(e) => set("check", e.target.value)}
               errors={problem("check")}
             />
+            <TextareaField
+              id="definition-oauth"
+              label="Connect through OAuth (JSON)"
+              className="font-mono text-xs"
+              spellCheck={false}
+              placeholder={`{"provider": "GitHub", "authorization_url": "…", "token_url": "…", "scopes": ["repo"], "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "access_token"}}`}
+              hint="Offers “Connect with …” instead of pasting the credentials `env` names; Berth refreshes the token. Empty: pasted only."
+              value={draft.oauth}
+              onChange={(e) => set("oauth", e.target.value)}
+              errors={problem("oauth")}
+            />
             {unplaced && (
               <p className="text-destructive flex items-start gap-2 text-sm break-words" role="alert">
                 <TriangleAlert className="mt-0.5 size-4 shrink-0" aria-hidden />
@@ -306,6 +317,7 @@ const FIELDS = [
   "env",
   "tools",
   "check",
+  "oauth",
 ];
 
 const slugOf = (title: string) =>

@@ -10,13 +10,17 @@ const STYLE: Record<Connection["status"], string> = {
   failed: "border-transparent bg-red-100 text-red-900 dark:bg-red-950 dark:text-red-200",
   expired: "text-muted-foreground",
   deleted: "text-muted-foreground",
+  auth_required: "border-transparent bg-amber-100 text-amber-950 dark:bg-amber-950 dark:text-amber-100",
 };
+
+/** What the badge says; the API's status names, except one a person reads better in words. */
+const LABEL: Partial<Record<Connection["status"], string>> = { auth_required: "Sign-in needed" };
 
 export function ConnectionStatusBadge({ status }: { status: Connection["status"] }) {
   return (
-    <Badge variant="outline" className={cn("capitalize", STYLE[status])}>
+    <Badge variant="outline" className={cn(!LABEL[status] && "capitalize", STYLE[status])}>
       {status === "deploying" && <LoaderCircle className="animate-spin" aria-hidden />}
-      {status}
+      {LABEL[status] ?? status}
     </Badge>
   );
 }

@@ -29,8 +29,8 @@ const EVERYTHING_TOOLS = [
   "simulate-research-query",
 ];
 
-/** Servers without credentials have nothing for a dry run to check. */
-const UNCHECKED = { credential_check: null };
+/** Servers without credentials have nothing for a dry run to check, nor a token to connect for. */
+const UNCHECKED = { credential_check: null, oauth: null };
 
 export const CATALOGUE: ServerFields[] = [
   {
@@ -190,6 +190,18 @@ export const CATALOGUE: ServerFields[] = [
       tool: "search_repositories",
       arguments: { query: "modelcontextprotocol", perPage: 1 },
     },
+    // A GitHub App's user tokens expire after 8 hours with a refresh token (an OAuth App's do not
+    // expire); either works. The server takes the token in place of a personal access token.
+    oauth: {
+      provider: "GitHub",
+      authorization_url: "https://github.com/login/oauth/authorize",
+      token_url: "https://github.com/login/oauth/access_token",
+      scopes: ["repo"],
+      scope_delimiter: " ",
+      env: { GITHUB_PERSONAL_ACCESS_TOKEN: "access_token" },
+      refresh: true,
+      authorization_params: {},
+    },
   },
   {
     slug: "brave-search",
@@ -217,6 +229,7 @@ export const CATALOGUE: ServerFields[] = [
     ...STDIO,
     // A refused key is an HTTP error the server answers with isError ("Brave API error: 401 …").
     credential_check: { tool: "brave_web_search", arguments: { query: "mcp", count: 1 } },
+    oauth: null, // Brave issues API keys, not OAuth grants
   },
   {
     slug: "slack",
@@ -267,5 +280,25 @@ export const CATALOGUE: ServerFields[] = [
     // rather than channels: with SLACK_CHANNEL_IDS set, slack_list_channels skips the channels it
     // could not read and answers `{"ok":true,"channels":[]}` whatever the token.
     credential_check: { tool: "slack_get_users", arguments: { limit: 1 }, error_text: '"error":' },
+    // Slack's OAuth v2 installs the app's bot in a workspace: the answer's access_token is the bot
+    // token and team.id the workspace. Scopes are comma-separated there; with token rotation on,
+    // bot tokens expire after 12 hours and come with a refresh token.
+    oauth: {
+      provider: "Slack",
+      authorization_url: "https://slack.com/oauth/v2/authorize",
+      token_url: "https://slack.com/api/oauth.v2.access",
+      scopes: [
+        "channels:history",
+        "channels:read",
+        "chat:write",
+        "reactions:write",
+        "users:read",
+        "users.profile:read",
+      ],
+      scope_delimiter: ",",
+      env: { SLACK_BOT_TOKEN: "access_token", SLACK_TEAM_ID: "team.id" },
+      refresh: true,
+      authorization_params: {},
+    },
   },
 ];

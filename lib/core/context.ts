@@ -39,7 +39,12 @@ export type Deps = {
   approvalWaiters?: ApprovalWaiters;
   /** Sign-in is Supabase Auth's: Berth sets no passwords, so it invites no new user by email. */
   supabaseAuth?: boolean;
+  /** Berth's OAuth apps at upstream providers, by definition slug ("Connect with GitHub"). */
+  upstreamOAuthClients?: Record<string, UpstreamOAuthClient>;
 };
+
+/** Berth's registration at an upstream OAuth provider (the app an operator made there). */
+export type UpstreamOAuthClient = { clientId: string; clientSecret?: string };
 
 /** What an API key may reach: the REST API and MCP endpoints (`admin`), or MCP endpoints only (`mcp`, an agent's). */
 export type ApiKeyScope = "admin" | "mcp";

@@ -1,6 +1,7 @@
 import type { Deps } from "@/lib/core/context";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
 import { type DeployReason, markDeploying, markExpired } from "@/lib/core/services/connections/status";
+import { refreshDueTokens } from "@/lib/core/services/connections/upstream-oauth";
 import type { Db } from "@/lib/db/db";
 import { type ConnectionStatus, getConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
@@ -82,10 +83,12 @@ export async function runMaintenance(m: Maintenance) {
   for (const row of [...restarts, ...stuck, ...aged]) void deployAgain(m, row.account_id, row.id);
 
   await stopWhatIsNoLongerRunning(m);
+  const tokensRefreshed = await refreshDueTokens(deps, (accountId) => systemCtx(deps, accountId));
   return {
     extended: extended.length,
     expired: expired.length,
     restarted: restarts.length + stuck.length + aged.length,
+    tokens_refreshed: tokensRefreshed,
   };
 }
 

@@ -20,6 +20,8 @@ export type Draft = {
   tools: string;
   /** JSON, or empty for none. */
   check: string;
+  /** JSON, or empty for pasted credentials only. */
+  oauth: string;
 };
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
@@ -42,6 +44,7 @@ export function draftOf(d?: ServerDefinition): Draft {
     credential_schema: json(d?.credential_schema ?? { type: "object", properties: {} }),
     tools: (d?.tools ?? []).join("\n"),
     check: d?.check ? json(d.check) : "",
+    oauth: d?.oauth ? json(declaredOAuth(d.oauth)) : "",
   };
 }
 
@@ -51,7 +54,7 @@ export function draftOf(d?: ServerDefinition): Draft {
  */
 export function inputOf(draft: Draft): { input?: ServerDefinitionInput; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
-  const parsed = (field: "credential_schema" | "check", text: string) => {
+  const parsed = (field: "credential_schema" | "check" | "oauth", text: string) => {
     try {
       return JSON.parse(text);
     } catch (err) {
@@ -81,8 +84,14 @@ export function inputOf(draft: Draft): { input?: ServerDefinitionInput; errors: 
     credential_schema: parsed("credential_schema", draft.credential_schema),
     tools: lines(draft.tools),
     ...(draft.check.trim() !== "" && { check: parsed("check", draft.check) }),
+    ...(draft.oauth.trim() !== "" && { oauth: parsed("oauth", draft.oauth) }),
   } as ServerDefinitionInput;
   return Object.keys(errors).length ? { errors } : { input, errors };
+}
+
+/** The declaration as written, without what the answer adds (whether this Berth has a client there). */
+function declaredOAuth({ configured: _, ...declared }: NonNullable<ServerDefinition["oauth"]>) {
+  return declared;
 }
 
 const lines = (text: string) =>

@@ -73,6 +73,7 @@ describe("OpenAPI document", () => {
       "failed",
       "expired",
       "deleted",
+      "auth_required",
     ]);
     expect(JSON.stringify(connection)).not.toMatch(/credentials/);
   });

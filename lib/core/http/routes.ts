@@ -35,6 +35,7 @@ import {
   ToolPolicy,
   ToolPolicyAnswer,
 } from "@/lib/core/schemas/tool-policy";
+import { AuthorizeAnswer, AuthorizeInput } from "@/lib/core/schemas/upstream-oauth";
 import { createApiKey, listApiKeys, revokeApiKey } from "@/lib/core/services/api-keys";
 import { clientConfig } from "@/lib/core/services/connections/client-config";
 import { deleteConnection } from "@/lib/core/services/connections/delete";
@@ -55,6 +56,7 @@ import { replaceCredentials } from "@/lib/core/services/connections/replace-cred
 import { restartConnection } from "@/lib/core/services/connections/restart";
 import { getToolPolicy, setToolPolicy } from "@/lib/core/services/connections/tool-policy";
 import { updateConnection } from "@/lib/core/services/connections/update";
+import { completeAuthorization, startAuthorization } from "@/lib/core/services/connections/upstream-oauth";
 import { getDefinition, listDefinitions } from "@/lib/core/services/definitions/definitions";
 import { inviteMember, listMembers, removeMember, setMemberRole } from "@/lib/core/services/members";
 import { runInSandbox } from "@/lib/core/services/sandbox-runs/run";
@@ -145,7 +147,8 @@ export const ROUTES = {
       answers: { 200: { description: "Every server definition of the catalogue.", schema: z.array(ServerDefinition) } },
       errors: [401],
     },
-    async ({ ctx }) => json((await listDefinitions(ctx)).map(toServerDefinitionJson)),
+    async ({ ctx }) =>
+      json((await listDefinitions(ctx)).map((row) => toServerDefinitionJson(row, ctx.upstreamOAuthClients))),
   ),
   "GET /api/mcp-server-definitions/:idOrSlug": account(
     {
@@ -158,7 +161,8 @@ export const ROUTES = {
       answers: { 200: { description: "The server definition.", schema: ServerDefinition } },
       errors: [401, 404],
     },
-    async ({ ctx, params }) => json(toServerDefinitionJson(await getDefinition(ctx, params.idOrSlug ?? ""))),
+    async ({ ctx, params }) =>
+      json(toServerDefinitionJson(await getDefinition(ctx, params.idOrSlug ?? ""), ctx.upstreamOAuthClients)),
   ),
   "POST /api/mcp-connections/install": account(
     {
@@ -176,8 +180,8 @@ export const ROUTES = {
       answers: {
         201: {
           description:
-            "The new connection, status `deploying`, `running` or `failed`; or, for an `Idempotency-Key` sent before, " +
-            "the connection that install made, as it is now.",
+            'The new connection, status `deploying`, `running` or `failed` (`auth_required` with `auth: "oauth"`); ' +
+            "or, for an `Idempotency-Key` sent before, the connection that install made, as it is now.",
           schema: Connection,
         },
         200: {
@@ -270,12 +274,36 @@ export const ROUTES = {
       description:
         "Replaces the sandbox: same id, same `mcp_url`, lifetime counted afresh. Allowed in every status but `deleted`; " +
         "brings a `failed` or `expired` connection back. A connection already `deploying` is answered as it is: that " +
-        "deploy is the restart.",
+        "deploy is the restart. One `auth_required` is not restarted (409): connect it again first.",
       params: ConnectionId,
       answers: { 202: { description: "The connection, redeploying in a new sandbox.", schema: Connection } },
-      errors: [400, 401, 404, 413, 429, 502],
+      errors: [400, 401, 404, 409, 413, 429, 502],
     },
     async ({ ctx, id }) => json(await presentConnection(ctx, await restartConnection(ctx, id)), 202),
+  ),
+  "POST /api/mcp-connections/:id/authorize": account(
+    {
+      operationId: "authorizeConnection",
+      admin: true,
+      tags: ["Connections"],
+      summary: "Connect a connection through its provider's OAuth",
+      description:
+        'For a server whose definition declares `oauth` ("Connect with GitHub"): answers the provider\'s ' +
+        "authorization URL (PKCE S256, single-use state, ten minutes). Whoever opens it signs in there; the provider " +
+        "sends the browser back to Berth (`/api/oauth/upstream/callback`), which stores the token encrypted with the " +
+        "credentials, deploys the connection (an `auth_required` one) or restarts it with the new token, and sends " +
+        "the browser on to `return_to` (with `oauth_error` if it did not work). Berth then refreshes the token " +
+        "before it expires; a refused refresh makes the connection `auth_required`. Recorded as `authorized`, " +
+        "`token_refreshed` and `auth_required` events. 409 when this Berth has no OAuth app at that provider " +
+        "(`BERTH_OAUTH_<SLUG>_CLIENT_ID`) or the connection is deploying.",
+      params: ConnectionId,
+      body: AuthorizeInput,
+      bodyOptional: true,
+      example: { return_to: "/dashboard/connections" },
+      answers: { 200: { description: "Where to send the browser.", schema: AuthorizeAnswer } },
+      errors: [400, 401, 404, 409, 413],
+    },
+    async ({ ctx, id, input }) => json(await startAuthorization(ctx, id, input ?? {})),
   ),
   "PUT /api/mcp-connections/:id/credentials": account(
     {
@@ -646,6 +674,25 @@ export const ROUTES = {
       errors: [401],
     },
     async (_req, deps) => json(await deps.maintain()),
+  ),
+  "GET /api/oauth/upstream/callback": open(
+    {
+      access: "public",
+      operationId: "upstreamOAuthCallback",
+      tags: ["Meta"],
+      summary: "Where an OAuth provider sends the browser back",
+      description:
+        "The redirect URL to register with each provider (`<public URL>/api/oauth/upstream/callback`). Not for API " +
+        "clients: it takes the provider's `code` and `state` (`error` if the person declined), completes the " +
+        "authorization started with `POST /api/mcp-connections/:id/authorize`, and redirects (303) to its " +
+        "`return_to`, adding `oauth_error` when it failed. A state is good once, for ten minutes.",
+      answers: { 303: { description: "On to the page the authorization returns to.", content: {} } },
+      errors: [],
+    },
+    async (req, deps) => {
+      const { location } = await completeAuthorization(deps, new URL(req.url).searchParams);
+      return new Response(null, { status: 303, headers: { location: new URL(location, deps.publicUrl).href } });
+    },
   ),
   "GET /api/health": open(
     {

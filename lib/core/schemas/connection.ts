@@ -47,9 +47,19 @@ export const InstallInput = z
       description:
         "Start the server, list its tools, make the definition's `check` call (if it has one) to test the credentials, tear it down; store nothing.",
     }),
+    auth: z
+      .enum(["credentials", "oauth"])
+      .default("credentials")
+      .meta({
+        description:
+          "`oauth`: connect through the provider the definition's `oauth` names instead of pasting the credentials it " +
+          "fills; give only the others. The connection is stored `auth_required` and deploys once authorized " +
+          "(`POST /api/mcp-connections/:id/authorize`).",
+      }),
   })
   .meta({ id: "InstallInput" });
-export type InstallInput = z.infer<typeof InstallInput>;
+/** As services take it: `auth` may be left out (pasted credentials). */
+export type InstallInput = Omit<z.infer<typeof InstallInput>, "auth"> & { auth?: "credentials" | "oauth" };
 
 /** The install's optional `Idempotency-Key` header (as in the IETF draft and Stripe's API). */
 export const InstallHeaders = z.object({
@@ -90,7 +100,7 @@ export const ListConnectionsQuery = z.strictObject({
   account_id: Id.optional().meta({ description: "Your account's id; another account's id answers 404." }),
 });
 
-export const ConnectionStatus = z.enum(["deploying", "running", "failed", "expired", "deleted"]);
+export const ConnectionStatus = z.enum(["deploying", "running", "failed", "expired", "deleted", "auth_required"]);
 
 export const Connection = z
   .object({
@@ -100,7 +110,10 @@ export const Connection = z
     server_slug: z.string(),
     name: z.string(),
     status: ConnectionStatus.meta({
-      description: "deploying → running or failed; running → expired; restart → deploying; delete → deleted.",
+      description:
+        "deploying → running or failed; running → expired; restart → deploying; delete → deleted. auth_required: " +
+        "its server's upstream OAuth authorization is missing or stopped working (refresh refused); connecting " +
+        "again (`POST /api/mcp-connections/:id/authorize`) deploys it.",
     }),
     provider: z.string(),
     sandbox_id: z.string().nullable(),

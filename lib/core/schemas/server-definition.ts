@@ -1,8 +1,10 @@
 import { z } from "zod";
+import type { Deps } from "@/lib/core/context";
 import { envNameProblem } from "@/lib/core/env-names";
 import { unstorableText } from "@/lib/core/unstorable-text";
 import type { ServerFields, ServerRow } from "@/lib/db/queries/servers";
 import { Seconds } from "./common";
+import { UpstreamOAuth } from "./upstream-oauth";
 
 /** Names a server's environment may hold, one issue per refused one. */
 function checkEnvNames(names: string[], ctx: z.RefinementCtx, path: string[]) {
@@ -95,6 +97,10 @@ export const ServerDefinitionInput = z
       .meta({ description: "streamable-http only: the MCP endpoint's path; default `/mcp`." }),
     check: DefinitionCheck.optional(),
     tools: DefinitionTools.optional(),
+    oauth: UpstreamOAuth.optional().meta({
+      description:
+        'Offers "Connect with <provider>" instead of pasting the credentials its `env` names; Berth keeps the token fresh.',
+    }),
   })
   .superRefine((definition, ctx) => {
     if (definition.transport === "streamable-http" && definition.port === undefined)
@@ -109,6 +115,14 @@ export const ServerDefinitionInput = z
           ctx.addIssue({ code: "custom", path: [key], message: "Only for a streamable-http server." });
     if (definition.check && definition.tools && !definition.tools.includes(definition.check.tool))
       ctx.addIssue({ code: "custom", path: ["check", "tool"], message: "Not among the tools it declares." });
+    const declared = definition.credential_schema.properties;
+    for (const name of Object.keys(definition.oauth?.env ?? {}))
+      if (!Object.hasOwn(declared, name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["oauth", "env", name],
+          message: "Not a property of the credential schema.",
+        });
     for (const { path, message } of unstorableText(definition)) {
       ctx.addIssue({ code: "custom", path: path.split("."), message });
     }
@@ -133,11 +147,17 @@ export const ServerDefinition = z
     path: z.string().optional(),
     check: DefinitionCheck.optional(),
     tools: z.array(z.string()).optional(),
+    oauth: UpstreamOAuth.extend({
+      configured: z.boolean().meta({
+        description: "Whether this Berth has a client registered with the provider: the flow can run.",
+      }),
+    }).optional(),
   })
   .meta({ id: "ServerDefinition" });
 export type ServerDefinition = z.infer<typeof ServerDefinition>;
 
-export function toServerDefinitionJson(row: ServerRow): ServerDefinition {
+/** `clients`: Berth's OAuth apps by slug (configuration), to say whether "Connect with …" can run. */
+export function toServerDefinitionJson(row: ServerRow, clients: Deps["upstreamOAuthClients"] = {}): ServerDefinition {
   return {
     id: row.id,
     slug: row.slug,
@@ -153,6 +173,7 @@ export function toServerDefinitionJson(row: ServerRow): ServerDefinition {
     ...(row.transport === "streamable-http" ? { port: row.port ?? undefined, path: row.path ?? "/mcp" } : {}),
     ...(row.credential_check ? { check: row.credential_check } : {}),
     ...(row.tools ? { tools: row.tools } : {}),
+    ...(row.oauth ? { oauth: { ...row.oauth, configured: Object.hasOwn(clients, row.slug) } } : {}),
   };
 }
 
@@ -160,7 +181,7 @@ export function toServerDefinitionJson(row: ServerRow): ServerDefinition {
  * A definition as stored: a streamable-http server's path defaults to /mcp; stdio has neither. The
  * check is the column `credential_check` (`check` is a reserved word in SQL).
  */
-export function serverFieldsOf({ check, tools, ...input }: ServerDefinitionInput): ServerFields {
+export function serverFieldsOf({ check, tools, oauth, ...input }: ServerDefinitionInput): ServerFields {
   const http = input.transport === "streamable-http";
   return {
     ...input,
@@ -168,5 +189,6 @@ export function serverFieldsOf({ check, tools, ...input }: ServerDefinitionInput
     path: http ? (input.path ?? "/mcp") : null,
     credential_check: check ?? null,
     tools: tools ?? null,
+    oauth: oauth ?? null,
   };
 }

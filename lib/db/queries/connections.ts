@@ -1,7 +1,7 @@
 import type { ToolPolicy } from "@/lib/core/schemas/tool-policy";
 import { type Db, one } from "../db";
 
-export type ConnectionStatus = "deploying" | "running" | "failed" | "expired" | "deleted";
+export type ConnectionStatus = "deploying" | "running" | "failed" | "expired" | "deleted" | "auth_required";
 
 export type ConnectionRow = {
   id: string;
@@ -29,6 +29,10 @@ export type ConnectionRow = {
   tool_errors: number;
   /** Which tools the MCP endpoint offers (ToolPolicy); null: all of them. */
   tool_policy: ToolPolicy | null;
+  /** Connected through upstream OAuth: when its access token expires (null: it does not, or it came pasted). */
+  oauth_expires_at: Date | null;
+  /** When maintenance refreshes it next (null: never). */
+  oauth_refresh_at: Date | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -50,12 +54,14 @@ export async function insertConnection(
     expiresAt: Date;
     host: string;
     idempotencyKey?: string;
+    /** `auth_required`: it deploys once its upstream OAuth authorization is given. */
+    status?: "deploying" | "auth_required";
   },
 ) {
   await db.query(
     `insert into mcp_connections (id, account_id, server_id, name, status, provider, credentials_ciphertext,
        credentials_key_id, keep_alive, timeout_seconds, expires_at, host, idempotency_key)
-     values ($1, $2, $3, $4, 'deploying', $5, $6, $7, $8, $9, $10, $11, $12)`,
+     values ($1, $2, $3, $4, $13, $5, $6, $7, $8, $9, $10, $11, $12)`,
     [
       c.id,
       c.accountId,
@@ -69,6 +75,7 @@ export async function insertConnection(
       c.expiresAt,
       c.host,
       c.idempotencyKey ?? null,
+      c.status ?? "deploying",
     ],
   );
   return getConnection(db, { accountId: c.accountId, id: c.id }) as Promise<ConnectionRow>;
@@ -127,6 +134,8 @@ export type ConnectionChanges = Partial<
     | "next_restart_at"
     | "name"
     | "keep_alive"
+    | "oauth_expires_at"
+    | "oauth_refresh_at"
   >
 >;
 

@@ -13,7 +13,10 @@ export type EventType =
   | "deleted"
   | "tool_call"
   | "tool_policy_changed"
-  | "tool_approval";
+  | "tool_approval"
+  | "auth_required"
+  | "authorized"
+  | "token_refreshed";
 
 export type EventRow = {
   id: string;

@@ -1,3 +1,4 @@
+import type { UpstreamOAuth } from "@/lib/core/schemas/upstream-oauth";
 import { type Db, one } from "../db";
 import { isUuid } from "../ids";
 
@@ -20,6 +21,8 @@ export type ServerRow = {
   credential_check: { tool: string; arguments: Record<string, unknown>; error_text?: string } | null;
   /** The names of the tools it offers, as declared (null: not declared). */
   tools: string[] | null;
+  /** How its token is obtained through OAuth instead of pasted (null: pasted only). */
+  oauth: UpstreamOAuth | null;
   /** When an operator removed it from the catalogue (its connections still use it). */
   removed_at: Date | null;
   created_at: Date;
@@ -49,8 +52,8 @@ export function getServer(
 }
 
 const COLUMNS =
-  "slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path, credential_check, tools";
-const VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14";
+  "slug, title, description, start_command, credential_schema, default_timeout, version, env, network, transport, port, path, credential_check, tools, oauth";
+const VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15";
 
 const REPLACE = COLUMNS.split(", ")
   .filter((c) => c !== "slug")
@@ -125,4 +128,5 @@ const serverParams = (s: ServerFields) => [
   s.path,
   s.credential_check === null ? null : JSON.stringify(s.credential_check),
   s.tools === null ? null : JSON.stringify(s.tools),
+  s.oauth === null ? null : JSON.stringify(s.oauth),
 ];

@@ -41,6 +41,37 @@ export function validateCredentials(server: ServerRow, credentials: Record<strin
   return Object.fromEntries(Object.entries(parsed.data as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
 
+/**
+ * A connection authorized through upstream OAuth keeps its refresh token in its encrypted
+ * credentials, under a key no environment variable can have: rotating the encryption key
+ * re-encrypts it with them, and the token answer's values and the refresh token that came with
+ * them are stored in one write. Pasting credentials replaces the lot (OAuth no longer manages it).
+ */
+const REFRESH_TOKEN = ":oauth_refresh_token";
+
+/** The stored credentials as the server's environment: without the refresh token. */
+export function serverEnvOf(stored: Record<string, string>): Record<string, string> {
+  const { [REFRESH_TOKEN]: _, ...env } = stored;
+  return env;
+}
+
+export const refreshTokenOf = (stored: Record<string, string>): string | undefined => stored[REFRESH_TOKEN];
+
+export const withRefreshToken = (env: Record<string, string>, refreshToken: string | undefined) =>
+  refreshToken ? { ...env, [REFRESH_TOKEN]: refreshToken } : env;
+
+/**
+ * The definition as an install that connects through OAuth sees it: the credentials the token
+ * answer fills (`oauth.env`) are not asked for, and may not be given.
+ */
+export function withoutOAuthFilled(server: ServerRow): ServerRow {
+  const filled = new Set(Object.keys(server.oauth?.env ?? {}));
+  const schema = server.credential_schema as { properties?: Record<string, unknown>; required?: string[] };
+  const properties = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([k]) => !filled.has(k)));
+  const required = (schema.required ?? []).filter((k) => !filled.has(k));
+  return { ...server, credential_schema: { ...schema, properties, required } };
+}
+
 /** zod may quote the received value in a message (e.g. for enums); secrets must not echo back. */
 function scrub(message: string) {
   return message.replace(/received .*/i, "received an invalid value");

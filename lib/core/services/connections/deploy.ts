@@ -3,6 +3,7 @@ import { persistently } from "@/lib/core/retry";
 import { DeployError, httpEndpointOf, isDeployError } from "@/lib/core/runtime";
 import { type ConnectionRow, getConnection } from "@/lib/db/queries/connections";
 import { getServer } from "@/lib/db/queries/servers";
+import { serverEnvOf } from "./credentials";
 import { markFailed, markRunning } from "./status";
 
 /**
@@ -23,7 +24,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       connectionId: conn.id,
       accountId: conn.account_id,
       startCommand: server.start_command,
-      env: { ...server.env, ...credentials },
+      env: { ...server.env, ...serverEnvOf(credentials) },
       network: server.network,
       http: httpEndpointOf(server),
       timeoutSeconds: conn.timeout_seconds,

@@ -14,6 +14,12 @@ import { validateCredentials } from "./credentials";
 export async function dryRunConnection(ctx: Ctx, input: InstallInput) {
   requireAdmin(ctx);
   assertOwnAccount(ctx, input.account_id);
+  if (input.auth === "oauth") {
+    throw new BerthError(
+      "bad_request",
+      "A dry run tests pasted credentials; one connecting through OAuth is tested by connecting.",
+    );
+  }
   const server = await getServerOrThrow(ctx, input.server_id);
   const env = validateCredentials(server, input.credentials);
   const check = server.credential_check;

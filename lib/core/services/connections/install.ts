@@ -6,12 +6,14 @@ import { type ConnectionRow, getConnectionByIdempotencyKey, insertConnection } f
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import { assertOwnAccount, getServerOrThrow, requireAdmin } from "../scope";
 import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
-import { validateCredentials } from "./credentials";
+import { serverEnvOf, validateCredentials, withoutOAuthFilled } from "./credentials";
 import { deployWithin } from "./deploy";
-import { recordDeploying } from "./status";
+import { recordAuthRequired, recordDeploying } from "./status";
+import { assertOAuthReady } from "./upstream-oauth";
 
 /**
- * Stores the connection as `deploying` with its credentials encrypted, then deploys it.
+ * Stores the connection as `deploying` with its credentials encrypted, then deploys it; one that
+ * connects through upstream OAuth is stored `auth_required`, and deploys once authorized.
  * Answers once it runs or failed, or after `installWaitMs` while still deploying. With an
  * `idempotencyKey`, an install sent again answers the live connection the first one made.
  */
@@ -27,10 +29,13 @@ export async function installConnection(
     idempotencyKey
       ? await getConnectionByIdempotencyKey(ctx.db, { accountId: ctx.accountId, key: idempotencyKey })
       : undefined;
-  const env = validateCredentials(server, input.credentials);
+  const viaOAuth = input.auth === "oauth";
+  if (viaOAuth) assertOAuthReady(ctx, server);
+  const env = validateCredentials(viaOAuth ? withoutOAuthFilled(server) : server, input.credentials);
   const replayed = await earlier();
-  if (replayed) return sameInstall(ctx, replayed, { ...input, server_id: server.id }, env);
-  takeSandboxStart(ctx);
+  if (replayed)
+    return sameInstall(ctx, replayed, { ...input, server_id: server.id }, env, Object.keys(server.oauth?.env ?? {}));
+  if (!viaOAuth) takeSandboxStart(ctx); // its start is counted once authorized
   const id = crypto.randomUUID();
   // The install's own timeout, else the account's default (settings), else the server's.
   const account = input.timeout === undefined ? await getAccount(ctx.db, { accountId: ctx.accountId }) : undefined;
@@ -54,6 +59,7 @@ export async function installConnection(
         expiresAt: new Date(ctx.now() + timeoutSeconds * 1000),
         host: ctx.host,
         idempotencyKey,
+        status: viaOAuth ? "auth_required" : "deploying",
       });
       const data = {
         server: server.slug,
@@ -62,17 +68,21 @@ export async function installConnection(
         keep_alive: input.keep_alive,
       };
       await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: id, type: "installed", data });
-      await recordDeploying(tx, { accountId: ctx.accountId, id }, { reason: "installed", by: ctx.actor.kind });
+      const key = { accountId: ctx.accountId, id };
+      if (viaOAuth) {
+        const error = `Not connected to ${server.oauth?.provider} yet.`;
+        await recordAuthRequired(tx, key, { error, by: ctx.actor.kind });
+      } else await recordDeploying(tx, key, { reason: "installed", by: ctx.actor.kind });
       return row;
     });
   } catch (err) {
     // The same key sent twice at once: the other install stored its connection first.
     const first = (err as { code?: string }).code === UNIQUE_VIOLATION ? await earlier() : undefined;
     if (!first) throw err;
-    return sameInstall(ctx, first, { ...input, server_id: server.id }, env);
+    return sameInstall(ctx, first, { ...input, server_id: server.id }, env, Object.keys(server.oauth?.env ?? {}));
   }
   if (!conn) throw new BerthError("internal_error", "The connection could not be stored.");
-  return deployWithin(ctx, conn, ctx.installWaitMs);
+  return viaOAuth ? conn : deployWithin(ctx, conn, ctx.installWaitMs);
 }
 
 const UNIQUE_VIOLATION = "23505";
@@ -87,6 +97,7 @@ async function sameInstall(
   conn: ConnectionRow,
   input: Omit<InstallInput, "dry_run">,
   env: Record<string, string>,
+  oauthFilled: string[],
 ): Promise<ConnectionRow> {
   const conflict = (what: string) =>
     new BerthError(
@@ -98,8 +109,11 @@ async function sameInstall(
     { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
     conn.id,
   );
+  // Once authorized, what the token answer filled is stored too: the install gave only the others.
+  const filled = new Set(input.auth === "oauth" ? oauthFilled : []);
+  const given = Object.fromEntries(Object.entries(serverEnvOf(stored)).filter(([k]) => !filled.has(k)));
   const differs =
-    !sameEntries(stored, env) ||
+    !sameEntries(given, env) ||
     (input.name !== undefined && input.name !== conn.name) ||
     (input.timeout !== undefined && input.timeout !== conn.timeout_seconds) ||
     input.keep_alive !== conn.keep_alive;

@@ -28,7 +28,8 @@ export async function replaceCredentials(ctx: Ctx, id: string, input: Credential
     const row = await updateConnection(
       tx,
       { accountId: ctx.accountId, id },
-      { credentials_ciphertext: ciphertext, credentials_key_id: keyId },
+      // Pasted credentials replace an OAuth authorization: nothing is refreshed any more.
+      { credentials_ciphertext: ciphertext, credentials_key_id: keyId, oauth_expires_at: null, oauth_refresh_at: null },
     );
     if (row) {
       const data = { fields: Object.keys(env).sort(), by: ctx.actor.kind };

@@ -25,6 +25,13 @@ export async function restartConnection(
     const conn = await getConnectionForUpdate(tx, { accountId: ctx.accountId, id });
     if (!conn) throw new BerthError("not_found", "No such connection.");
     if (conn.status === "deploying") return { conn, previousSandbox: undefined };
+    // Without a working authorization the server cannot start; new credentials are what it needs.
+    if (conn.status === "auth_required" && reason !== "credentials_updated") {
+      throw new BerthError(
+        "conflict",
+        "The connection needs its upstream authorization again: connect it again (POST /api/mcp-connections/:id/authorize) or replace its credentials.",
+      );
+    }
     await assertSandboxCapacity(ctx, tx, id);
     const row = await markDeploying(
       tx,

@@ -28,6 +28,12 @@ export async function resumeConnection(ctx: Ctx, id: string) {
       if (adopted.status === "running") return adopted;
       continue; // another request took it over meanwhile, or it failed: look again
     }
+    if (conn.status === "auth_required") {
+      throw new BerthError(
+        "connection_not_running",
+        `The connection needs an admin to connect it to its provider again: ${conn.last_error ?? "not authorized"}`,
+      );
+    }
     const crashedAndPending = conn.status === "failed" && conn.next_restart_at !== null;
     const lost = conn.status === "running"; // its server died and the crash is not recorded yet
     if (!conn.keep_alive || !(conn.status === "expired" || crashedAndPending || lost)) {

@@ -29,7 +29,9 @@ export type DeployReason =
   | "crash_restart" // the backoff after a crash has passed
   | "deploy_abandoned" // the Berth deploying it died meanwhile
   | "berth_restarted" // the Berth hosting it started again
-  | "adopted"; // another instance takes over its sandbox (E2B)
+  | "adopted" // another instance takes over its sandbox (E2B)
+  | "authorized" // its upstream OAuth authorization was given (it was `auth_required`)
+  | "token_refreshed"; // its upstream token was refreshed, and the server reads it at start
 
 /** Reasons that replace a running (or stopped) sandbox on purpose: `restarted` precedes `deploying`. */
 const RESTARTS: ReadonlySet<DeployReason> = new Set([
@@ -37,9 +39,10 @@ const RESTARTS: ReadonlySet<DeployReason> = new Set([
   "credentials_updated",
   "resumed_by_request",
   "sandbox_lifetime",
+  "token_refreshed",
 ]);
 
-const LIVE: ConnectionStatus[] = ["deploying", "running", "failed", "expired"];
+const LIVE: ConnectionStatus[] = ["deploying", "running", "failed", "expired", "auth_required"];
 
 async function record(db: Db, key: Key, type: EventType, data: Record<string, unknown>) {
   await addConnectionEvent(db, { accountId: key.accountId, connectionId: key.id, type, data });
@@ -160,4 +163,27 @@ export function markExpired(db: Db, key: Key, { from, expiresAt }: { from: Conne
 /** Deleted (its sandbox already stopped): the row stays for the audit trail, gone from every answer. */
 export function markDeleted(db: Db, key: Key, { by }: { by: By }) {
   return change(db, key, LIVE, { status: "deleted", sandbox_id: null }, [["deleted", { by }]]);
+}
+
+/**
+ * Its upstream authorization is missing or no longer works (`error` says why): `auth_required`,
+ * no sandbox, no restart or refresh pending, until an admin connects it again. A new connection
+ * installed to connect through OAuth is inserted so; install records it with `recordAuthRequired`.
+ */
+export function markAuthRequired(
+  db: Db,
+  key: Key,
+  { from, error, by }: { from: ConnectionStatus[]; error: string; by: By },
+) {
+  return change(
+    db,
+    key,
+    from,
+    { status: "auth_required", sandbox_id: null, next_restart_at: null, oauth_refresh_at: null, last_error: error },
+    [["auth_required", { error, by }]],
+  );
+}
+
+export async function recordAuthRequired(db: Db, key: Key, { error, by }: { error: string; by: By }) {
+  await record(db, key, "auth_required", { error, by });
 }

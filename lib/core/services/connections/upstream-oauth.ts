@@ -1,0 +1,297 @@
+import {
+  authorizationUrl,
+  exchangeCode,
+  newCodeVerifier,
+  newState,
+  refresh,
+  type TokenAnswer,
+  UpstreamOAuthError,
+} from "@/lib/auth/upstream-oauth";
+import type { Ctx, Deps } from "@/lib/core/context";
+import { envValueProblem } from "@/lib/core/env-names";
+import { BerthError } from "@/lib/core/errors";
+import type { UpstreamOAuth } from "@/lib/core/schemas/upstream-oauth";
+import { sha256Hex } from "@/lib/crypto/api-keys";
+import { type ConnectionRow, type ConnectionStatus, updateConnection } from "@/lib/db/queries/connections";
+import { addConnectionEvent } from "@/lib/db/queries/events";
+import { getServer, type ServerRow } from "@/lib/db/queries/servers";
+import { claimDueRefreshes, insertUpstreamFlow, takeUpstreamFlow } from "@/lib/db/queries/upstream-oauth";
+import { getServerOrThrow, requireAdmin } from "../scope";
+import { refreshTokenOf, serverEnvOf, withRefreshToken } from "./credentials";
+import { deployWithin } from "./deploy";
+import { getConnectionOrThrow } from "./get";
+import { restartConnection } from "./restart";
+import { markAuthRequired, markDeploying } from "./status";
+
+/**
+ * "Connect with GitHub": a connection's server gets its token through the OAuth provider its
+ * definition declares, and Berth keeps it fresh. The flow: `startAuthorization` stores the state
+ * and PKCE verifier and answers the provider's URL; the provider sends the browser back to
+ * `completeAuthorization`, which stores the token answer's values in the connection's encrypted
+ * credentials and deploys it. Maintenance refreshes tokens before they expire
+ * (`refreshDueTokens`), restarting a running server, which reads its token only at start; a
+ * refused refresh makes the connection `auth_required` at once, with its server stopped, rather
+ * than leaving agents to meet the failure at their next tool call.
+ */
+
+const FLOW_SECONDS = 600;
+/** Refresh this long before the access token expires (or half its lifetime, if shorter). */
+const REFRESH_MARGIN_SECONDS = 300;
+/** Live statuses whose token is kept fresh; `deploying` waits for its outcome. */
+const REFRESHED: ConnectionStatus[] = ["running", "failed", "expired"];
+
+export const upstreamRedirectUri = (publicUrl: string) => `${publicUrl}/api/oauth/upstream/callback`;
+
+type Upstream = { decl: UpstreamOAuth; client: { clientId: string; clientSecret?: string } };
+
+function upstreamOf(ctx: Pick<Deps, "upstreamOAuthClients">, server: ServerRow): Upstream | undefined {
+  const client = ctx.upstreamOAuthClients?.[server.slug];
+  return server.oauth && client ? { decl: server.oauth, client } : undefined;
+}
+
+/** An install or authorization through OAuth needs the declaration and Berth's client at the provider. */
+export function assertOAuthReady(ctx: Pick<Deps, "upstreamOAuthClients">, server: ServerRow): Upstream {
+  if (!server.oauth)
+    throw new BerthError("bad_request", `${server.title} does not connect through OAuth; paste its credentials.`);
+  const upstream = upstreamOf(ctx, server);
+  if (!upstream) {
+    const key = server.slug.toUpperCase().replaceAll("-", "_");
+    throw new BerthError(
+      "conflict",
+      `This Berth has no OAuth app at ${server.oauth.provider} yet: its operator sets BERTH_OAUTH_${key}_CLIENT_ID ` +
+        `(and _CLIENT_SECRET), registered with the redirect URL ${upstreamRedirectUri("<public URL>")}. Paste the credentials instead.`,
+    );
+  }
+  return upstream;
+}
+
+/** Starts an authorization: the URL to open, at the provider, valid ten minutes. */
+export async function startAuthorization(ctx: Ctx, id: string, input: { return_to?: string }) {
+  requireAdmin(ctx);
+  const conn = await getConnectionOrThrow(ctx, id);
+  if (conn.status === "deploying") {
+    throw new BerthError("conflict", "The connection is deploying; connect it again once it has started or failed.");
+  }
+  const server = await getServerOrThrow(ctx, conn.server_id, { includeRemoved: true });
+  const { decl, client } = assertOAuthReady(ctx, server);
+  const state = newState();
+  const codeVerifier = newCodeVerifier();
+  const expiresAt = new Date(ctx.now() + FLOW_SECONDS * 1000);
+  await insertUpstreamFlow(ctx.db, {
+    state_hash: await sha256Hex(state),
+    account_id: ctx.accountId,
+    connection_id: id,
+    code_verifier: codeVerifier,
+    return_to: input.return_to ?? `/dashboard/connections/${id}`,
+    started_by: ctx.actor.kind,
+    expires_at: expiresAt,
+  });
+  const url = await authorizationUrl(decl, client, {
+    redirectUri: upstreamRedirectUri(ctx.publicUrl),
+    state,
+    codeVerifier,
+  });
+  return { authorization_url: url, expires_at: expiresAt.toISOString() };
+}
+
+/**
+ * The provider sent the browser back: exchanges the code, stores the token answer's values and
+ * deploys the connection with them (a running one is restarted with them). Answers where to send
+ * the browser: the flow's `return_to`, with `oauth_error` when it did not work. Never throws for
+ * a bad or replayed callback: the state is single-use, and an unknown one gets a page saying so.
+ */
+export async function completeAuthorization(deps: Deps, callback: URLSearchParams): Promise<{ location: string }> {
+  const state = callback.get("state");
+  const flow = state ? await takeUpstreamFlow(deps.db, await sha256Hex(state)) : undefined;
+  if (!state || !flow) {
+    return { location: `/dashboard?oauth_error=${encodeURIComponent("This sign-in link has expired or was used.")}` };
+  }
+  const ctx: Ctx = {
+    ...deps,
+    accountId: flow.account_id,
+    actor: flow.started_by === "api_key" ? { kind: "api_key", scope: "admin" } : { kind: "system" },
+  };
+  const back = (error?: string) => ({
+    location: error
+      ? `${flow.return_to}${flow.return_to.includes("?") ? "&" : "?"}oauth_error=${encodeURIComponent(error)}`
+      : flow.return_to,
+  });
+  try {
+    const conn = await getConnectionOrThrow(ctx, flow.connection_id);
+    const server = await getServerOrThrow(ctx, conn.server_id, { includeRemoved: true });
+    const { decl, client } = assertOAuthReady(ctx, server);
+    const answer = await exchangeCode(decl, client, {
+      callback,
+      state,
+      redirectUri: upstreamRedirectUri(deps.publicUrl),
+      codeVerifier: flow.code_verifier,
+    });
+    const stored = await storeTokens(ctx, conn, decl, answer, "authorized");
+    if (stored.status === "auth_required") {
+      const claimed = await ctx.db.transaction((tx) =>
+        markDeploying(
+          tx,
+          { accountId: ctx.accountId, id: conn.id },
+          {
+            from: ["auth_required"],
+            reason: "authorized",
+            by: ctx.actor.kind,
+            changes: {
+              last_error: null,
+              host: ctx.host,
+              expires_at: new Date(ctx.now() + conn.timeout_seconds * 1000),
+            },
+          },
+        ),
+      );
+      if (claimed) await deployWithin(ctx, claimed, ctx.installWaitMs);
+    } else if (stored.status !== "deploying") {
+      // Connected again while it ran (or had stopped): it starts again with the new token.
+      await restartConnection(ctx, conn.id, "credentials_updated", { startTaken: true });
+    }
+    return back();
+  } catch (err) {
+    if (err instanceof UpstreamOAuthError || err instanceof BerthError) return back(err.message);
+    deps.log.error({ err, connectionId: flow.connection_id }, "upstream authorization failed");
+    return back("The authorization could not be completed.");
+  }
+}
+
+/**
+ * Puts the token answer into the connection's credentials (the values `oauth.env` names, over the
+ * ones stored) with its refresh token, and when to refresh next; records `event`. The refresh
+ * token is kept when the provider sends no new one (it does not rotate them).
+ */
+async function storeTokens(
+  ctx: Ctx,
+  conn: ConnectionRow,
+  decl: UpstreamOAuth,
+  answer: TokenAnswer,
+  event: "authorized" | "token_refreshed",
+): Promise<ConnectionRow> {
+  const stored = await ctx.cipher.decrypt(
+    { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
+    conn.id,
+  );
+  const env = { ...serverEnvOf(stored), ...valuesOf(decl, answer) };
+  const refreshToken = answer.refreshToken ?? (event === "token_refreshed" ? refreshTokenOf(stored) : undefined);
+  const { keyId, ciphertext } = await ctx.cipher.encrypt(withRefreshToken(env, refreshToken), conn.id);
+  const expiresAt = answer.expiresAt ?? null;
+  const row = await ctx.db.transaction(async (tx) => {
+    const updated = await updateConnection(
+      tx,
+      { accountId: ctx.accountId, id: conn.id, fromStatus: [conn.status] },
+      {
+        credentials_ciphertext: ciphertext,
+        credentials_key_id: keyId,
+        oauth_expires_at: expiresAt,
+        oauth_refresh_at: expiresAt && refreshAt(expiresAt, ctx.now(), Boolean(decl.refresh && refreshToken)),
+      },
+    );
+    if (updated) {
+      const data = {
+        provider: decl.provider,
+        expires_at: expiresAt?.toISOString() ?? null,
+        refreshable: Boolean(decl.refresh && refreshToken),
+        by: ctx.actor.kind,
+      };
+      await addConnectionEvent(tx, { accountId: ctx.accountId, connectionId: conn.id, type: event, data });
+    }
+    return updated;
+  });
+  if (!row)
+    throw new BerthError("conflict", "The connection changed meanwhile (deleted or deploying); connect it again.");
+  return row;
+}
+
+/** A refreshable token is refreshed a little before it expires; one that is not, checked when it expires. */
+function refreshAt(expiresAt: Date, now: number, refreshable: boolean) {
+  if (!refreshable) return expiresAt;
+  const margin = Math.min(REFRESH_MARGIN_SECONDS * 1000, (expiresAt.getTime() - now) / 2);
+  return new Date(expiresAt.getTime() - margin);
+}
+
+/** The environment values the definition takes from the token answer, each checked as a credential is. */
+function valuesOf(decl: UpstreamOAuth, answer: TokenAnswer): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, path] of Object.entries(decl.env)) {
+    let value: unknown = answer.body;
+    for (const part of path.split("."))
+      value = value && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;
+    if (typeof value !== "string" && typeof value !== "number")
+      throw new UpstreamOAuthError(`The provider's answer has no ${path} for ${name}.`, false);
+    const problem = envValueProblem(String(value));
+    if (problem) throw new UpstreamOAuthError(`The provider's ${path} cannot be passed as ${name}: ${problem}`, false);
+    values[name] = String(value);
+  }
+  return values;
+}
+
+/**
+ * One maintenance step: the tokens due are refreshed, each claimed by one instance. A running
+ * server is restarted with its new token; a refusal makes the connection `auth_required` (its
+ * server stopped); a provider that cannot be reached is tried again a minute later, until the
+ * token has expired.
+ */
+export async function refreshDueTokens(deps: Deps, systemCtx: (accountId: string) => Ctx) {
+  const due = await claimDueRefreshes(deps.db);
+  let refreshed = 0;
+  for (const row of due) {
+    const ctx = systemCtx(row.account_id);
+    try {
+      if (await refreshToken(ctx, row.id)) refreshed++;
+    } catch (err) {
+      deps.log.error({ err, connectionId: row.id }, "upstream token refresh failed");
+    }
+  }
+  return refreshed;
+}
+
+async function refreshToken(ctx: Ctx, id: string): Promise<boolean> {
+  const conn = await getConnectionOrThrow(ctx, id);
+  if (!REFRESHED.includes(conn.status)) return false;
+  const server = await getServer(ctx.db, { idOrSlug: conn.server_id, includeRemoved: true });
+  const upstream = server && upstreamOf(ctx, server);
+  const expired = conn.oauth_expires_at !== null && new Date(conn.oauth_expires_at).getTime() <= ctx.now();
+  const stored = await ctx.cipher.decrypt(
+    { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
+    conn.id,
+  );
+  const token = refreshTokenOf(stored);
+  if (!upstream || !upstream.decl.refresh || !token) {
+    if (expired) {
+      const provider = server?.oauth?.provider ?? "the provider";
+      await requireAuth(ctx, conn, `The ${provider} token expired and cannot be refreshed; connect again.`);
+    } else await pushRefresh(ctx, conn);
+    return false;
+  }
+  let answer: TokenAnswer;
+  try {
+    answer = await refresh(upstream.decl, upstream.client, token);
+  } catch (err) {
+    if (!(err instanceof UpstreamOAuthError)) throw err;
+    // Unreachable for now: tried again after the claim's lease, unless the token is no use any more.
+    if (err.transient && !expired) return false;
+    await requireAuth(ctx, conn, `Refreshing the ${upstream.decl.provider} token failed: ${err.message}`);
+    return false;
+  }
+  const row = await storeTokens(ctx, conn, upstream.decl, answer, "token_refreshed");
+  if (row.status === "running") await restartConnection(ctx, id, "token_refreshed", { startTaken: true });
+  return true;
+}
+
+/** Not refreshable but not expired yet: looked at again when it expires. */
+async function pushRefresh(ctx: Ctx, conn: ConnectionRow) {
+  await updateConnection(
+    ctx.db,
+    { accountId: ctx.accountId, id: conn.id, fromStatus: REFRESHED },
+    { oauth_refresh_at: conn.oauth_expires_at },
+  );
+}
+
+async function requireAuth(ctx: Ctx, conn: ConnectionRow, error: string) {
+  const row = await ctx.db.transaction((tx) =>
+    markAuthRequired(tx, { accountId: ctx.accountId, id: conn.id }, { from: REFRESHED, error, by: ctx.actor.kind }),
+  );
+  if (row && conn.sandbox_id) await ctx.runtime.stop(conn.id, conn.sandbox_id).catch(() => {});
+}

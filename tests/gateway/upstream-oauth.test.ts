@@ -1,0 +1,325 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { OAuth2Server } from "oauth2-mock-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { tempDir } from "../support/temp-dirs";
+import { until } from "../support/until";
+
+/**
+ * "Connect with GitHub" against a real OAuth provider on this machine (oauth2-mock-server): the
+ * definition declares it as the catalogue's GitHub one declares github.com, and its server (the
+ * MCP reference server) shows the token it was started with through its `get-env` tool, so the
+ * test sees what the server got, not what Berth says it gave.
+ */
+
+type Conn = { id: string; status: string; mcp_url: string; last_error: string | null };
+type Event = { type: string; data: Record<string, unknown> };
+
+/** The provider: what it issued, and how it answers next. */
+class Provider {
+  readonly server = new OAuth2Server();
+  /** Access and refresh tokens issued, in order, and the refresh tokens Berth spent. */
+  readonly accessTokens: string[] = [];
+  readonly refreshTokens: string[] = [];
+  readonly spent: string[] = [];
+  readonly grants: string[] = [];
+  /** Seconds the next tokens live. */
+  lifetime = 3600;
+  /** Refuse refreshes (the grant was revoked at the provider). */
+  refuse = false;
+
+  async start() {
+    await this.server.issuer.keys.generate("RS256");
+    await this.server.start(0, "127.0.0.1");
+    this.server.service.on("beforeResponse", (response, req) => {
+      const body = (req as unknown as { body: Record<string, string> }).body;
+      this.grants.push(body.grant_type as string);
+      if (body.grant_type === "refresh_token") {
+        this.spent.push(body.refresh_token as string);
+        if (this.refuse) {
+          response.statusCode = 400;
+          response.body = { error: "invalid_grant", error_description: "The refresh token was revoked." };
+          return;
+        }
+      }
+      response.body.expires_in = this.lifetime;
+      this.accessTokens.push(response.body.access_token as string);
+      this.refreshTokens.push(response.body.refresh_token as string);
+    });
+    return this.server.issuer.url as string;
+  }
+}
+
+describe("upstream OAuth: Connect with a provider", () => {
+  const provider = new Provider();
+  let berth: BerthServer;
+  let call: ReturnType<typeof api>;
+  let key: string;
+  let accountId: string;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    const issuer = await provider.start();
+    berth = await startBerth({
+      SANDBOX_PROVIDER: "local",
+      BERTH_MAINTENANCE_INTERVAL_MS: "250",
+      BERTH_OAUTH_GITHUB_LOCAL_CLIENT_ID: "berth-client",
+      BERTH_OAUTH_GITHUB_LOCAL_CLIENT_SECRET: "berth-client-secret",
+    });
+    const file = path.join(tempDir("upstream-oauth-"), "github-local.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        slug: "github-local",
+        title: "GitHub (local provider)",
+        start_command: "npx -y @modelcontextprotocol/server-everything@2026.8.31 stdio",
+        credential_schema: {
+          type: "object",
+          properties: {
+            GITHUB_PERSONAL_ACCESS_TOKEN: { type: "string", minLength: 1, writeOnly: true },
+            GITHUB_ORG: { type: "string" },
+          },
+          required: ["GITHUB_PERSONAL_ACCESS_TOKEN"],
+        },
+        oauth: {
+          provider: "GitHub",
+          authorization_url: `${issuer}/authorize`,
+          token_url: `${issuer}/token`,
+          scopes: ["repo", "read:org"],
+          env: { GITHUB_PERSONAL_ACCESS_TOKEN: "access_token" },
+        },
+      }),
+    );
+    await berth.cli(["servers", "add", "--file", file]);
+    const account = (await berth.cli(["accounts", "create", "--name", "Upstream"])) as {
+      account_id: string;
+      api_key: string;
+    };
+    key = account.api_key;
+    accountId = account.account_id;
+    call = api(berth.url, key);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await berth?.stop();
+    await provider.server.stop();
+  });
+
+  const get = async (id: string) => (await call("GET", `/api/mcp-connections/${id}`)).body.data as Conn;
+  const events = async (id: string) =>
+    ((await call("GET", `/api/mcp-connections/${id}/events`)).body.data as Event[]).filter(
+      (e) => e.type !== "tool_call",
+    );
+  const statusIs = (id: string, status: string, ms = 30_000) =>
+    until(`${id} ${status}`, async () => ((await get(id)).status === status ? get(id) : undefined), ms);
+
+  /** What a browser does: opens the authorization URL, follows the provider back to Berth; where Berth sends it. */
+  async function connectInBrowser(id: string) {
+    const started = await call("POST", `/api/mcp-connections/${id}/authorize`, {});
+    expect(started.status, started.text).toBe(200);
+    const atProvider = await fetch(started.body.data.authorization_url, { redirect: "manual" });
+    const callback = atProvider.headers.get("location") as string;
+    const back = await fetch(callback, { redirect: "manual" });
+    expect(back.status).toBe(303);
+    return {
+      authorizationUrl: new URL(started.body.data.authorization_url),
+      callback,
+      location: back.headers.get("location") as string,
+    };
+  }
+
+  async function install(credentials: Record<string, string> = {}) {
+    const res = await call("POST", "/api/mcp-connections/install", {
+      account_id: accountId,
+      server_id: "github-local",
+      auth: "oauth",
+      credentials,
+    });
+    expect(res.status, res.text).toBe(201);
+    return res.body.data as Conn;
+  }
+
+  async function agent(url: string) {
+    const client = new Client({ name: "upstream-oauth-test", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }),
+    );
+    clients.push(client);
+    return client;
+  }
+
+  /** The token the server was started with, as it reads its own environment. */
+  async function tokenSeenBy(client: Client) {
+    const result = (await client.callTool({ name: "get-env", arguments: {} })) as { content: { text: string }[] };
+    const env = JSON.parse(result.content[0]?.text ?? "{}") as Record<string, string>;
+    return env.GITHUB_PERSONAL_ACCESS_TOKEN;
+  }
+
+  it("offers Connect with GitHub only where this Berth has an OAuth app there", async () => {
+    const local = (await call("GET", "/api/mcp-server-definitions/github-local")).body.data;
+    expect(local.oauth).toMatchObject({ provider: "GitHub", configured: true });
+    const github = (await call("GET", "/api/mcp-server-definitions/github")).body.data;
+    expect(github.oauth).toMatchObject({
+      provider: "GitHub",
+      authorization_url: "https://github.com/login/oauth/authorize",
+      env: { GITHUB_PERSONAL_ACCESS_TOKEN: "access_token" },
+      configured: false,
+    });
+    const slack = (await call("GET", "/api/mcp-server-definitions/slack")).body.data;
+    expect(slack.oauth).toMatchObject({
+      provider: "Slack",
+      env: { SLACK_BOT_TOKEN: "access_token", SLACK_TEAM_ID: "team.id" },
+    });
+
+    const refused = await call("POST", "/api/mcp-connections/install", {
+      account_id: accountId,
+      server_id: "github",
+      auth: "oauth",
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain("BERTH_OAUTH_GITHUB_CLIENT_ID");
+    // The token is the provider's to give: an install through OAuth may not paste it.
+    const pasted = await call("POST", "/api/mcp-connections/install", {
+      account_id: accountId,
+      server_id: "github-local",
+      auth: "oauth",
+      credentials: { GITHUB_PERSONAL_ACCESS_TOKEN: "ghp_pasted" },
+    });
+    expect(pasted.status).toBe(400);
+    expect(pasted.body.error.details).toEqual([
+      { path: "credentials.GITHUB_PERSONAL_ACCESS_TOKEN", message: "Unknown field." },
+    ]);
+  });
+
+  it("installs auth_required, runs once authorized with PKCE, and the server gets the provider's token", async () => {
+    const conn = await install({ GITHUB_ORG: "acme" });
+    expect(conn.status).toBe("auth_required");
+    const early = await fetch(conn.mcp_url, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${key}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
+      }),
+    });
+    expect(early.status).toBe(409);
+    expect(await early.text()).toContain("connect it to its provider again");
+    expect((await call("POST", `/api/mcp-connections/${conn.id}/restart`)).status).toBe(409);
+
+    const { authorizationUrl, callback, location } = await connectInBrowser(conn.id);
+    const q = authorizationUrl.searchParams;
+    expect(q.get("code_challenge_method")).toBe("S256");
+    expect(q.get("code_challenge")).toMatch(/^[\w-]{43}$/);
+    expect(q.get("client_id")).toBe("berth-client");
+    expect(q.get("scope")).toBe("repo read:org");
+    expect(q.get("redirect_uri")).toBe(`${berth.url.replace("127.0.0.1", "localhost")}/api/oauth/upstream/callback`);
+    expect(location).toBe(`${berth.url.replace("127.0.0.1", "localhost")}/dashboard/connections/${conn.id}`);
+    await statusIs(conn.id, "running");
+
+    const client = await agent(conn.mcp_url);
+    const token = await tokenSeenBy(client);
+    expect(token).toBe(provider.accessTokens.at(-1));
+    // The other credentials the install gave are kept beside it.
+    const result = (await client.callTool({ name: "get-env", arguments: {} })) as { content: { text: string }[] };
+    expect(JSON.parse(result.content[0]?.text ?? "{}").GITHUB_ORG).toBe("acme");
+
+    // Neither the token nor the refresh token is in any answer.
+    const everything = JSON.stringify([await get(conn.id), await events(conn.id)]);
+    expect(everything).not.toContain(token);
+    expect(everything).not.toContain(provider.refreshTokens.at(-1));
+    const types = (await events(conn.id)).map((e) => e.type).reverse();
+    expect(types).toEqual(["installed", "auth_required", "authorized", "deploying", "running"]);
+
+    // The provider's answer is good once: the same callback again changes nothing.
+    const replay = await fetch(callback, { redirect: "manual" });
+    expect(decodeURIComponent(replay.headers.get("location") ?? "")).toContain("expired or was used");
+    expect((await get(conn.id)).status).toBe("running");
+  });
+
+  it("refreshes the token before it expires and restarts the server with it, without the agent noticing", async () => {
+    provider.lifetime = 8;
+    const conn = await install();
+    await connectInBrowser(conn.id);
+    await statusIs(conn.id, "running");
+    const client = await agent(conn.mcp_url);
+    const first = await tokenSeenBy(client);
+    const firstRefresh = provider.refreshTokens.at(-1);
+    provider.lifetime = 3600; // the refreshed one lives long: one refresh in this test
+
+    // The agent keeps calling through the refresh and the restart: every call is answered.
+    const seen: string[] = [];
+    const failures: unknown[] = [];
+    await until(
+      "a refreshed token in the server",
+      async () => {
+        const token = await tokenSeenBy(client).catch((err) => {
+          failures.push(err);
+          return undefined;
+        });
+        if (token) seen.push(token);
+        return token && token !== first ? token : undefined;
+      },
+      30_000,
+    );
+    expect(failures).toEqual([]);
+    expect(seen.at(-1)).toBe(provider.accessTokens.at(-1));
+    expect(provider.spent).toContain(firstRefresh);
+    const types = (await events(conn.id)).map((e) => e.type);
+    expect(types.slice(0, 4)).toEqual(["running", "deploying", "restarted", "token_refreshed"]);
+    const deploying = (await events(conn.id)).find((e) => e.type === "deploying");
+    expect(deploying?.data).toMatchObject({ reason: "token_refreshed", by: "system" });
+  });
+
+  it("turns auth_required at once when the provider refuses the refresh, and connecting again brings it back", async () => {
+    provider.lifetime = 6;
+    const conn = await install();
+    await connectInBrowser(conn.id);
+    await statusIs(conn.id, "running");
+    const client = await agent(conn.mcp_url);
+    expect(await tokenSeenBy(client)).toBe(provider.accessTokens.at(-1));
+    provider.refuse = true;
+
+    const required = await statusIs(conn.id, "auth_required");
+    expect(required.last_error).toContain("invalid_grant");
+    const event = (await events(conn.id)).find((e) => e.type === "auth_required");
+    expect(event?.data).toMatchObject({ by: "system" });
+    expect(String(event?.data.error)).toContain("The refresh token was revoked.");
+    // The agent is told why at once, not by a failure inside its next tool call.
+    await expect(tokenSeenBy(client)).rejects.toThrow(/connect it to its provider again/);
+
+    provider.refuse = false;
+    provider.lifetime = 3600;
+    const { location } = await connectInBrowser(conn.id);
+    expect(location).not.toContain("oauth_error");
+    await statusIs(conn.id, "running");
+    const again = await agent(conn.mcp_url);
+    expect(await tokenSeenBy(again)).toBe(provider.accessTokens.at(-1));
+  });
+
+  it("sends the browser back with the provider's refusal when the person declines", async () => {
+    const conn = await install();
+    const started = await call("POST", `/api/mcp-connections/${conn.id}/authorize`, {
+      return_to: "/dashboard/connections",
+    });
+    const url = new URL(started.body.data.authorization_url);
+    // As the provider answers a declined consent (RFC 6749 §4.1.2.1).
+    const declined = new URL(url.searchParams.get("redirect_uri") as string);
+    declined.searchParams.set("error", "access_denied");
+    declined.searchParams.set("state", url.searchParams.get("state") as string);
+    const back = await fetch(declined, { redirect: "manual" });
+    expect(back.status).toBe(303);
+    const location = new URL(back.headers.get("location") as string);
+    expect(location.pathname).toBe("/dashboard/connections");
+    expect(location.searchParams.get("oauth_error")).toContain("access_denied");
+    expect((await get(conn.id)).status).toBe("auth_required");
+  });
+});
