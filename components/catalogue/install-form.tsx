@@ -5,24 +5,33 @@ import { CircleCheck, TriangleAlert } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useRef, useState } from "react";
 import { toast } from "sonner";
-import { installAction, testCredentialsAction } from "@/app/(dashboard)/dashboard/connections/actions";
+import { authorizeAction, installAction, testCredentialsAction } from "@/app/(dashboard)/dashboard/connections/actions";
 import { useFocusFirstInvalid } from "@/components/forms/focus-first-invalid";
 import { FormField } from "@/components/forms/form-field";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { unwrap } from "@/lib/client/action";
 import { ApiError } from "@/lib/client/api";
+import type { Connection } from "@/lib/core/schemas/connection";
 import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
 import { credentialFields } from "./credential-fields";
 import { CredentialInputs } from "./credential-inputs";
 
 type CheckDetails = { check?: { tool?: string; ok?: boolean; message?: string } };
 
-/** Installs a server for the account: a name, its credentials, then test (dry run) or install. */
+/**
+ * Installs a server for the account: a name, its credentials, then test (dry run) or install. A
+ * server that connects through OAuth, where this Berth has an app at its provider, offers
+ * "Connect with …" first: it installs with the other credentials and sends the browser to the
+ * provider, which sends it back to the new connection's page.
+ */
 export function InstallForm({ definition }: { definition: ServerDefinition }) {
   const router = useRouter();
   const form = useRef<HTMLFormElement>(null);
-  const fields = credentialFields(definition);
+  const oauth = definition.oauth?.configured ? definition.oauth : undefined;
+  const [pasting, setPasting] = useState(!oauth);
+  const viaOAuth = Boolean(oauth) && !pasting;
+  const fields = credentialFields(definition, { viaOAuth });
   const [values, setValues] = useState<Record<string, string>>({});
   const [name, setName] = useState(definition.title);
   const [keepAlive, setKeepAlive] = useState(true);
@@ -31,13 +40,22 @@ export function InstallForm({ definition }: { definition: ServerDefinition }) {
     server_id: definition.slug,
     name,
     keep_alive: keepAlive,
-    // Empty fields are left out, so a missing required one gets the service's own message.
-    credentials: Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "")),
+    auth: viaOAuth ? ("oauth" as const) : ("credentials" as const),
+    // Empty fields are left out, so a missing required one gets the service's own message; a
+    // field only the pasted form shows is not sent when connecting.
+    credentials: Object.fromEntries(
+      Object.entries(values).filter(([k, v]) => v !== "" && fields.some((f) => f.key === k)),
+    ),
   });
   const test = useMutation({ mutationFn: () => unwrap(testCredentialsAction(input())) });
   const install = useMutation({
-    mutationFn: () => unwrap(installAction(input())),
-    onSuccess: (conn) => {
+    mutationFn: async (): Promise<{ conn: Connection; authorization_url?: string }> => {
+      const conn = await unwrap(installAction(input()));
+      if (conn.status !== "auth_required") return { conn };
+      return { conn, ...(await unwrap(authorizeAction({ id: conn.id }))) };
+    },
+    onSuccess: ({ conn, authorization_url }) => {
+      if (authorization_url) return window.location.assign(authorization_url);
       toast.success(conn.status === "failed" ? `“${conn.name}” did not start.` : `Installed “${conn.name}”.`);
       router.push(`/dashboard/connections/${conn.id}`);
     },
@@ -81,7 +99,7 @@ export function InstallForm({ definition }: { definition: ServerDefinition }) {
             idPrefix="credential"
             errorOf={fieldError}
           />
-          {fields.length > 0 && (
+          {fields.length > 0 && !viaOAuth && (
             <p className="text-muted-foreground text-sm">
               Credentials are encrypted at rest and never shown again, not even to you.
             </p>
@@ -118,23 +136,45 @@ export function InstallForm({ definition }: { definition: ServerDefinition }) {
             </div>
           )}
           {test.data && <DryRunOutcome result={test.data} />}
-          <div className="flex flex-wrap gap-3">
-            <Button type="submit" aria-disabled={busy}>
-              {install.isPending ? "Installing…" : "Install"}
-            </Button>
-            <Button
-              type="button"
-              variant="outline"
-              aria-disabled={busy}
-              onClick={() => {
-                if (busy) return;
-                install.reset();
-                test.mutate();
-              }}
-            >
-              {test.isPending ? "Testing…" : "Test connection"}
-            </Button>
-          </div>
+          {viaOAuth && oauth ? (
+            <div className="flex flex-wrap items-center gap-3">
+              <Button type="submit" aria-disabled={busy}>
+                {install.isPending ? `Opening ${oauth.provider}…` : `Connect with ${oauth.provider}`}
+              </Button>
+              <Button type="button" variant="link" className="px-0" onClick={() => setPasting(true)}>
+                Paste a token instead
+              </Button>
+            </div>
+          ) : (
+            <div className="flex flex-wrap gap-3">
+              <Button type="submit" aria-disabled={busy}>
+                {install.isPending ? "Installing…" : "Install"}
+              </Button>
+              <Button
+                type="button"
+                variant="outline"
+                aria-disabled={busy}
+                onClick={() => {
+                  if (busy) return;
+                  install.reset();
+                  test.mutate();
+                }}
+              >
+                {test.isPending ? "Testing…" : "Test connection"}
+              </Button>
+              {oauth && (
+                <Button type="button" variant="link" className="px-0" onClick={() => setPasting(false)}>
+                  Connect with {oauth.provider} instead
+                </Button>
+              )}
+            </div>
+          )}
+          {viaOAuth && oauth && (
+            <p className="text-muted-foreground text-sm">
+              {`${oauth.provider} asks you to sign in and allow ${oauth.scopes.length ? oauth.scopes.join(", ") : "access"}. `}
+              Berth keeps the token encrypted and refreshes it.
+            </p>
+          )}
         </form>
       </CardContent>
     </Card>

@@ -18,6 +18,7 @@ import type { Connection } from "@/lib/core/schemas/connection";
 import type { ServerDefinition } from "@/lib/core/schemas/server-definition";
 import type { Role } from "@/lib/db/queries/accounts";
 import { ConnectAgent } from "./connect-agent";
+import { ConnectProvider } from "./connect-provider";
 import { ConnectionStatusBadge } from "./connection-status-badge";
 import { Countdown } from "./countdown";
 import { DeployProgress, EventTimeline } from "./event-timeline";
@@ -73,6 +74,7 @@ export function ConnectionDetail({
 
   return (
     <div className="grid min-w-0 gap-6">
+      <ConnectProvider conn={conn} definition={definition} admin={admin} />
       <Card>
         <CardHeader className="gap-3">
           <CardTitle className="flex flex-wrap items-center gap-3 text-xl">
@@ -96,9 +98,11 @@ export function ConnectionDetail({
           <div className="flex flex-wrap items-end justify-between gap-4">
             <ExtendControls conn={conn} accountId={accountId} />
             <div className="flex flex-wrap gap-2">
-              <Button size="sm" variant="outline" onClick={restartNow} aria-disabled={restart.isPending}>
-                {restart.isPending ? "Restarting…" : "Restart"}
-              </Button>
+              {conn.status !== "auth_required" && (
+                <Button size="sm" variant="outline" onClick={restartNow} aria-disabled={restart.isPending}>
+                  {restart.isPending ? "Restarting…" : "Restart"}
+                </Button>
+              )}
               {admin && (
                 <Button
                   size="sm"

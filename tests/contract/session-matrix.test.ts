@@ -65,6 +65,8 @@ const ACTIONS: Record<string, Row> = {
     guard: "admin",
     stranger: "not_found",
   },
+  // A's connection runs memory, which does not connect through OAuth: nothing is started for anyone.
+  authorizeAction: { input: (t) => ({ id: t.connId }), guard: "admin", stranger: "not_found" },
   setToolPolicyAction: {
     input: (t) => ({ id: t.connId, policy: { deny: ["read_graph"] } }),
     guard: "admin",

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { defineAction } from "@/lib/actions/define-action";
 import { CredentialsInput, ExtendInput, InstallInput, UpdateConnectionInput } from "@/lib/core/schemas/connection";
 import { ToolPolicy } from "@/lib/core/schemas/tool-policy";
+import { AuthorizeInput } from "@/lib/core/schemas/upstream-oauth";
 import { deleteConnection } from "@/lib/core/services/connections/delete";
 import { dryRunConnection } from "@/lib/core/services/connections/dry-run";
 import { extendConnection } from "@/lib/core/services/connections/extend";
@@ -14,6 +15,7 @@ import { replaceCredentials } from "@/lib/core/services/connections/replace-cred
 import { restartConnection } from "@/lib/core/services/connections/restart";
 import { setToolPolicy } from "@/lib/core/services/connections/tool-policy";
 import { updateConnection } from "@/lib/core/services/connections/update";
+import { startAuthorization } from "@/lib/core/services/connections/upstream-oauth";
 import { decideApproval } from "@/lib/core/services/tool-approvals";
 
 // The dashboard's connection changes: the same services and input schemas as the REST routes.
@@ -64,4 +66,9 @@ export const decideApprovalAction = defineAction(
 export const revokeGrantAction = defineAction(
   Target.extend({ grant_id: z.uuid({ error: "No such grant." }) }),
   (ctx, { id, grant_id }) => revokeGrant(ctx, id, grant_id),
+);
+
+/** "Connect with GitHub": where to send the browser, at the provider. */
+export const authorizeAction = defineAction(Target.extend(AuthorizeInput.shape), (ctx, { id, ...input }) =>
+  startAuthorization(ctx, id, input),
 );

@@ -258,7 +258,7 @@ async function refreshToken(ctx: Ctx, id: string): Promise<boolean> {
     conn.id,
   );
   const token = refreshTokenOf(stored);
-  if (!upstream || !upstream.decl.refresh || !token) {
+  if (!upstream?.decl.refresh || !token) {
     if (expired) {
       const provider = server?.oauth?.provider ?? "the provider";
       await requireAuth(ctx, conn, `The ${provider} token expired and cannot be refreshed; connect again.`);

@@ -32,7 +32,7 @@ export default async function ConnectionPage({ params }: { params: Promise<{ id:
         accountId={user.accountId}
         role={user.role}
         initialData={await presentConnection(ctx, row)}
-        definition={toServerDefinitionJson(definition)}
+        definition={toServerDefinitionJson(definition, ctx.upstreamOAuthClients)}
       />
     </div>
   );

@@ -31,7 +31,7 @@ export default async function InstallPage({ params }: { params: Promise<{ server
           </AlertDescription>
         </Alert>
       ) : (
-        <InstallForm definition={toServerDefinitionJson(row)} />
+        <InstallForm definition={toServerDefinitionJson(row, userContext(user).upstreamOAuthClients)} />
       )}
     </div>
   );
