@@ -4,6 +4,8 @@ import path from "node:path";
 import { defineConfig } from "@playwright/test";
 
 const port = Number(process.env.E2E_PORT ?? 3210);
+/** Where e2e/upstream-oauth.spec.ts runs its OAuth provider ("Connect with GitHub" against it). */
+process.env.E2E_OAUTH_PORT ??= String(port + 1);
 const baseURL = `http://localhost:${port}`;
 
 // Playwright loads this file again in each worker; the env var makes them all agree on the one
@@ -46,6 +48,9 @@ export default defineConfig({
       PORT: String(port),
       BERTH_DATA_DIR: dataDir,
       BERTH_PUBLIC_URL: baseURL,
+      // Berth's OAuth app at that provider, for the definition the spec adds (slug github-local).
+      BERTH_OAUTH_GITHUB_LOCAL_CLIENT_ID: "berth-e2e",
+      BERTH_OAUTH_GITHUB_LOCAL_CLIENT_SECRET: "berth-e2e-secret",
     },
   },
 });
