@@ -170,12 +170,12 @@ export const ConnectionEvent = z
     type: z.string().meta({
       description:
         "installed, deploying, running, failed, crashed, extended, expired, restarted, credentials_updated, deleted, " +
-        "tool_call, tool_policy_changed or tool_approval.",
+        "tool_call, tool_policy_changed, tool_approval, auth_required, authorized or token_refreshed.",
     }),
     created_at: z.iso.datetime(),
     data: z.record(z.string(), z.unknown()).meta({
       description:
-        "What happened: `deploying` says why (`reason`: installed, requested, credentials_updated, resumed_by_request, sandbox_lifetime, crash_restart, deploy_abandoned, berth_restarted or adopted) and who (`by`: api_key, user or system), as does the `restarted` just before it; `running` names its `sandbox_id`; `failed` and `crashed` their `error` (and `stderr` tail); `expired` its `expires_at`; `tool_policy_changed` who (`by`) and how many tools it allows, denies and overrides; `tool_approval` the `tool`, the name it was `called_as`, the `outcome` (approved, rejected, expired, cancelled) and who decided (`by`).",
+        "What happened: `deploying` says why (`reason`: installed, requested, credentials_updated, resumed_by_request, sandbox_lifetime, crash_restart, deploy_abandoned, berth_restarted, adopted, authorized or token_refreshed) and who (`by`: api_key, user or system), as does the `restarted` just before it; `running` names its `sandbox_id`; `failed` and `crashed` their `error` (and `stderr` tail); `expired` its `expires_at`; `tool_policy_changed` who (`by`) and how many tools it allows, denies and overrides; `tool_approval` the `tool`, the name it was `called_as`, the `outcome` (approved, rejected, expired, cancelled) and who decided (`by`); `authorized` and `token_refreshed` the upstream `provider`, when the token `expires_at` and whether it is `refreshable`; `auth_required` the `error` (why a sign-in is needed) and `by`.",
     }),
   })
   .meta({ id: "Event" });
