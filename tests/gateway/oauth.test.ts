@@ -1,6 +1,8 @@
+import path from "node:path";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type {
   OAuthClientInformationMixed,
@@ -9,10 +11,13 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
+import { api, type BerthServer, freePort, mcpInitialize, startBerth } from "../support/berth-server";
 import { launchChromium } from "../support/browser";
 import { pkce, registerClient, startAuthorization, tokenRequest } from "../support/oauth";
+import { tempDir } from "../support/temp-dirs";
+import { until } from "../support/until";
 
+const BIN = path.resolve(import.meta.dirname, "../../node_modules/.bin");
 const REDIRECT = "http://127.0.0.1:9/oauth/callback"; // nothing listens: the browser's visit is caught
 const PASSWORD = "oauth-owner-password";
 
@@ -185,6 +190,58 @@ describe("OAuth on the MCP endpoint", () => {
     const again = new StreamableHTTPClientTransport(new URL(conn.mcp_url), { authProvider: auth });
     await expect(new Client({ name: "agent", version: "1" }).connect(again)).rejects.toThrow(/refresh token/);
     expect((await call("GET", `/api/mcp-connections/${conn.id}/oauth-grants`)).body.data).toEqual([]);
+  });
+
+  // How desktop apps reach a remote server that wants OAuth: mcp-remote finds Berth from the 401,
+  // registers, prints the authorization URL (its browser cannot open here), and waits on its own
+  // loopback callback, where the person's browser lands after consenting.
+  it("lets mcp-remote connect through OAuth, a person consenting in Chromium", async () => {
+    const conn = await install();
+    const port = await freePort();
+    const transport = new StdioClientTransport({
+      command: path.join(BIN, "mcp-remote"),
+      args: [conn.mcp_url, String(port), "--transport", "http-only", "--allow-http"],
+      env: { ...(process.env as Record<string, string>), MCP_REMOTE_CONFIG_DIR: tempDir("mcp-remote-oauth-") },
+      stderr: "pipe",
+    });
+    let log = "";
+    transport.stderr?.on("data", (d) => {
+      log += d;
+    });
+    const client = new Client({ name: "through-mcp-remote", version: "1" });
+    const connecting = client.connect(transport, { timeout: 60_000 });
+    try {
+      const authorizationUrl = await until(
+        "mcp-remote's authorization URL",
+        () => /Please authorize this client by visiting:\s+(\S+)/.exec(log)?.[1],
+        30_000,
+      );
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(authorizationUrl);
+        if (page.url().includes("/sign-in")) {
+          await page.fill("#email", email);
+          await page.fill("#password", PASSWORD);
+          await page.click("button[type=submit]");
+        }
+        await page.getByRole("heading", { name: /^Allow .+\?$/ }).waitFor();
+        await page.getByRole("button", { name: "Allow" }).click();
+        await page.waitForURL((u) => u.href.startsWith(`http://localhost:${port}/oauth/callback`));
+      } finally {
+        await context.close();
+      }
+      await connecting;
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain("read_graph");
+      const grants = (await call("GET", `/api/mcp-connections/${conn.id}/oauth-grants`)).body.data as {
+        client_name: string;
+      }[];
+      expect(grants.map((g) => g.client_name)).toEqual([expect.stringMatching(/mcp|MCP/)]);
+    } catch (err) {
+      throw new Error(`${err}\nmcp-remote's log:\n${log}`, { cause: err });
+    } finally {
+      await client.close().catch(() => {});
+    }
   });
 
   it("registers only clients it can show truthfully and send back safely; text it cannot store is a 400", async () => {
