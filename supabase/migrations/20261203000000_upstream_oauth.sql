@@ -30,7 +30,6 @@ create table if not exists upstream_oauth_flows (
   connection_id uuid not null,
   code_verifier text not null,
   return_to text not null,
-  started_by text not null,
   expires_at timestamptz not null
 );
 create index if not exists upstream_oauth_flows_expiry_idx on upstream_oauth_flows (expires_at);

@@ -298,6 +298,7 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         extended: expect.any(Number),
         expired: expect.any(Number),
         restarted: expect.any(Number),
+        tokens_refreshed: 0,
       });
       // The function keeps no sandbox past its request: only the sweep can have expired this one
       // (the app's own crash watch may get there first, when E2B ends the sandbox on time).

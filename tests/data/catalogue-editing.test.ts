@@ -262,8 +262,13 @@ afterAll(async () => {
 /** A seeded definition as `servers add` takes it. */
 function toInput(fields: (typeof CATALOGUE)[number] | undefined) {
   if (!fields) throw new Error("not in the catalogue");
-  const { credential_check, port: _port, path: _path, tools, ...rest } = fields;
-  return { ...rest, ...(tools ? { tools } : {}), ...(credential_check ? { check: credential_check } : {}) };
+  const { credential_check, port: _port, path: _path, tools, oauth, ...rest } = fields;
+  return {
+    ...rest,
+    ...(tools ? { tools } : {}),
+    ...(credential_check ? { check: credential_check } : {}),
+    ...(oauth ? { oauth } : {}),
+  };
 }
 
 describe.each(["pglite", "postgres"] as const)("first-run setup racing on %s", (kind) => {

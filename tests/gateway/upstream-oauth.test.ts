@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { launchChromium, signInThroughPage } from "../support/browser";
 import { tempDir } from "../support/temp-dirs";
 import { until } from "../support/until";
 
@@ -59,6 +60,8 @@ describe("upstream OAuth: Connect with a provider", () => {
   let call: ReturnType<typeof api>;
   let key: string;
   let accountId: string;
+  /** The account owner's dashboard session: the browser that comes back from the provider is signed in. */
+  let cookie: string;
   const clients: Client[] = [];
 
   beforeAll(async () => {
@@ -94,13 +97,26 @@ describe("upstream OAuth: Connect with a provider", () => {
       }),
     );
     await berth.cli(["servers", "add", "--file", file]);
-    const account = (await berth.cli(["accounts", "create", "--name", "Upstream"])) as {
-      account_id: string;
-      api_key: string;
-    };
+    const owner = { email: "owner@upstream.test", password: "upstream-owner-password" };
+    const account = (await berth.cli([
+      "accounts",
+      "create",
+      "--name",
+      "Upstream",
+      "--owner-email",
+      owner.email,
+      "--owner-password",
+      owner.password,
+    ])) as { account_id: string; api_key: string };
     key = account.api_key;
     accountId = account.account_id;
     call = api(berth.url, key);
+    const browser = await launchChromium();
+    try {
+      cookie = (await signInThroughPage(browser, berth.url, owner.email, owner.password)).cookie;
+    } finally {
+      await browser.close();
+    }
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
@@ -116,19 +132,21 @@ describe("upstream OAuth: Connect with a provider", () => {
   const statusIs = (id: string, status: string, ms = 30_000) =>
     until(`${id} ${status}`, async () => ((await get(id)).status === status ? get(id) : undefined), ms);
 
-  /** What a browser does: opens the authorization URL, follows the provider back to Berth; where Berth sends it. */
+  /** Berth's page the provider sends the browser back to, visited with `session` (the owner's, by default). */
+  async function returnTo(callback: string, session = cookie) {
+    const back = await fetch(callback, { redirect: "manual", headers: session ? { cookie: session } : {} });
+    expect([303, 307]).toContain(back.status);
+    return new URL(back.headers.get("location") as string, callback);
+  }
+
+  /** What the owner's browser does: opens the authorization URL, follows the provider back to Berth; where Berth sends it. */
   async function connectInBrowser(id: string) {
     const started = await call("POST", `/api/mcp-connections/${id}/authorize`, {});
     expect(started.status, started.text).toBe(200);
     const atProvider = await fetch(started.body.data.authorization_url, { redirect: "manual" });
     const callback = atProvider.headers.get("location") as string;
-    const back = await fetch(callback, { redirect: "manual" });
-    expect(back.status).toBe(303);
-    return {
-      authorizationUrl: new URL(started.body.data.authorization_url),
-      callback,
-      location: back.headers.get("location") as string,
-    };
+    const location = await returnTo(callback);
+    return { authorizationUrl: new URL(started.body.data.authorization_url), callback, location: location.href };
   }
 
   async function install(credentials: Record<string, string> = {}) {
@@ -221,7 +239,7 @@ describe("upstream OAuth: Connect with a provider", () => {
     expect(q.get("code_challenge")).toMatch(/^[\w-]{43}$/);
     expect(q.get("client_id")).toBe("berth-client");
     expect(q.get("scope")).toBe("repo read:org");
-    expect(q.get("redirect_uri")).toBe(`${berth.url.replace("127.0.0.1", "localhost")}/api/oauth/upstream/callback`);
+    expect(q.get("redirect_uri")).toBe(`${berth.url.replace("127.0.0.1", "localhost")}/oauth/upstream/callback`);
     expect(location).toBe(`${berth.url.replace("127.0.0.1", "localhost")}/dashboard/connections/${conn.id}`);
     await statusIs(conn.id, "running");
 
@@ -240,8 +258,8 @@ describe("upstream OAuth: Connect with a provider", () => {
     expect(types).toEqual(["installed", "auth_required", "authorized", "deploying", "running"]);
 
     // The provider's answer is good once: the same callback again changes nothing.
-    const replay = await fetch(callback, { redirect: "manual" });
-    expect(decodeURIComponent(replay.headers.get("location") ?? "")).toContain("expired or was used");
+    const replay = await returnTo(callback);
+    expect(replay.searchParams.get("oauth_error")).toContain("expired, was used");
     expect((await get(conn.id)).status).toBe("running");
   });
 
@@ -305,6 +323,43 @@ describe("upstream OAuth: Connect with a provider", () => {
     expect(await tokenSeenBy(again)).toBe(provider.accessTokens.at(-1));
   });
 
+  it("completes only in a browser signed in to the account: a link followed by anyone else attaches nothing", async () => {
+    const conn = await install();
+    const started = await call("POST", `/api/mcp-connections/${conn.id}/authorize`, {});
+    const callback = (await fetch(started.body.data.authorization_url, { redirect: "manual" })).headers.get(
+      "location",
+    ) as string;
+    // Not signed in: off to sign in first, the flow kept for after.
+    const anonymous = await returnTo(callback, "");
+    expect(anonymous.pathname).toBe("/sign-in");
+    expect(anonymous.searchParams.get("next")).toContain("/oauth/upstream/callback");
+    // Signed in to another account: its admin completes nothing, and the flow is still the owner's.
+    const stranger = { email: "stranger@upstream.test", password: "stranger-password" };
+    await berth.cli([
+      "accounts",
+      "create",
+      "--name",
+      "Other",
+      "--owner-email",
+      stranger.email,
+      "--owner-password",
+      stranger.password,
+    ]);
+    const browser = await launchChromium();
+    let strangerCookie: string;
+    try {
+      strangerCookie = (await signInThroughPage(browser, berth.url, stranger.email, stranger.password)).cookie;
+    } finally {
+      await browser.close();
+    }
+    const elsewhere = await returnTo(callback, strangerCookie);
+    expect(elsewhere.searchParams.get("oauth_error")).toContain("another account");
+    expect((await get(conn.id)).status).toBe("auth_required");
+    const owner = await returnTo(callback);
+    expect(owner.searchParams.get("oauth_error")).toBeNull();
+    await statusIs(conn.id, "running");
+  });
+
   it("sends the browser back with the provider's refusal when the person declines", async () => {
     const conn = await install();
     const started = await call("POST", `/api/mcp-connections/${conn.id}/authorize`, {
@@ -315,9 +370,7 @@ describe("upstream OAuth: Connect with a provider", () => {
     const declined = new URL(url.searchParams.get("redirect_uri") as string);
     declined.searchParams.set("error", "access_denied");
     declined.searchParams.set("state", url.searchParams.get("state") as string);
-    const back = await fetch(declined, { redirect: "manual" });
-    expect(back.status).toBe(303);
-    const location = new URL(back.headers.get("location") as string);
+    const location = await returnTo(declined.href);
     expect(location.pathname).toBe("/dashboard/connections");
     expect(location.searchParams.get("oauth_error")).toContain("access_denied");
     expect((await get(conn.id)).status).toBe("auth_required");

@@ -57,7 +57,7 @@ export type RouteDoc = {
   notFound?: string;
   /** Request headers worth documenting. */
   headers?: z.ZodObject;
-  answers: Partial<Record<200 | 201 | 202 | 204 | 303, Answer>>;
+  answers: Partial<Record<200 | 201 | 202 | 204, Answer>>;
   errors: ErrorStatus[];
   /** Owners and admins only (and API keys): a `member` gets 403. */
   admin?: true;

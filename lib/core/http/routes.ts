@@ -56,7 +56,7 @@ import { replaceCredentials } from "@/lib/core/services/connections/replace-cred
 import { restartConnection } from "@/lib/core/services/connections/restart";
 import { getToolPolicy, setToolPolicy } from "@/lib/core/services/connections/tool-policy";
 import { updateConnection } from "@/lib/core/services/connections/update";
-import { completeAuthorization, startAuthorization } from "@/lib/core/services/connections/upstream-oauth";
+import { startAuthorization } from "@/lib/core/services/connections/upstream-oauth";
 import { getDefinition, listDefinitions } from "@/lib/core/services/definitions/definitions";
 import { inviteMember, listMembers, removeMember, setMemberRole } from "@/lib/core/services/members";
 import { runInSandbox } from "@/lib/core/services/sandbox-runs/run";
@@ -290,8 +290,8 @@ export const ROUTES = {
       description:
         'For a server whose definition declares `oauth` ("Connect with GitHub"): answers the provider\'s ' +
         "authorization URL (PKCE S256, single-use state, ten minutes). Whoever opens it signs in there; the provider " +
-        "sends the browser back to Berth (`/api/oauth/upstream/callback`), which stores the token encrypted with the " +
-        "credentials, deploys the connection (an `auth_required` one) or restarts it with the new token, and sends " +
+        "sends the browser back to Berth (`/oauth/upstream/callback`), where an owner or admin of the account, signed " +
+        "in to Berth in that browser, completes it: Berth stores the token encrypted with the credentials, deploys the connection (an `auth_required` one) or restarts it with the new token, and sends " +
         "the browser on to `return_to` (with `oauth_error` if it did not work). Berth then refreshes the token " +
         "before it expires; a refused refresh makes the connection `auth_required`. Recorded as `authorized`, " +
         "`token_refreshed` and `auth_required` events. 409 when this Berth has no OAuth app at that provider " +
@@ -674,25 +674,6 @@ export const ROUTES = {
       errors: [401],
     },
     async (_req, deps) => json(await deps.maintain()),
-  ),
-  "GET /api/oauth/upstream/callback": open(
-    {
-      access: "public",
-      operationId: "upstreamOAuthCallback",
-      tags: ["Meta"],
-      summary: "Where an OAuth provider sends the browser back",
-      description:
-        "The redirect URL to register with each provider (`<public URL>/api/oauth/upstream/callback`). Not for API " +
-        "clients: it takes the provider's `code` and `state` (`error` if the person declined), completes the " +
-        "authorization started with `POST /api/mcp-connections/:id/authorize`, and redirects (303) to its " +
-        "`return_to`, adding `oauth_error` when it failed. A state is good once, for ten minutes.",
-      answers: { 303: { description: "On to the page the authorization returns to.", content: {} } },
-      errors: [],
-    },
-    async (req, deps) => {
-      const { location } = await completeAuthorization(deps, new URL(req.url).searchParams);
-      return new Response(null, { status: 303, headers: { location: new URL(location, deps.publicUrl).href } });
-    },
   ),
   "GET /api/health": open(
     {

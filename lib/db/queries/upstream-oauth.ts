@@ -7,7 +7,6 @@ export type UpstreamFlowRow = {
   connection_id: string;
   code_verifier: string;
   return_to: string;
-  started_by: string;
   expires_at: Date;
 };
 
@@ -15,26 +14,21 @@ export async function insertUpstreamFlow(db: Db, flow: UpstreamFlowRow) {
   // Flows nobody finished are dropped as new ones start, so the table stays small.
   await db.query("delete from upstream_oauth_flows where expires_at < now()");
   await db.query(
-    `insert into upstream_oauth_flows (state_hash, account_id, connection_id, code_verifier, return_to, started_by, expires_at)
-     values ($1, $2, $3, $4, $5, $6, $7)`,
-    [
-      flow.state_hash,
-      flow.account_id,
-      flow.connection_id,
-      flow.code_verifier,
-      flow.return_to,
-      flow.started_by,
-      flow.expires_at,
-    ],
+    `insert into upstream_oauth_flows (state_hash, account_id, connection_id, code_verifier, return_to, expires_at)
+     values ($1, $2, $3, $4, $5, $6)`,
+    [flow.state_hash, flow.account_id, flow.connection_id, flow.code_verifier, flow.return_to, flow.expires_at],
   );
 }
 
-/** The unexpired flow with this state, removed as it is read: a state is used once. */
-export function takeUpstreamFlow(db: Db, stateHash: string) {
+/**
+ * The account's unexpired flow with this state, removed as it is read: a state is used once. A
+ * flow of another account is left alone (whoever came back with it is not its admin).
+ */
+export function takeUpstreamFlow(db: Db, { stateHash, accountId }: { stateHash: string; accountId: string }) {
   return one(
     db.query<UpstreamFlowRow>(
-      "delete from upstream_oauth_flows where state_hash = $1 and expires_at > now() returning *",
-      [stateHash],
+      "delete from upstream_oauth_flows where state_hash = $1 and account_id = $2 and expires_at > now() returning *",
+      [stateHash, accountId],
     ),
   );
 }

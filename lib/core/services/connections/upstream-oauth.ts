@@ -40,7 +40,8 @@ const REFRESH_MARGIN_SECONDS = 300;
 /** Live statuses whose token is kept fresh; `deploying` waits for its outcome. */
 const REFRESHED: ConnectionStatus[] = ["running", "failed", "expired"];
 
-export const upstreamRedirectUri = (publicUrl: string) => `${publicUrl}/api/oauth/upstream/callback`;
+/** Where providers send the browser back: a dashboard page, so that only a signed-in admin of the account completes it. */
+export const upstreamRedirectUri = (publicUrl: string) => `${publicUrl}/oauth/upstream/callback`;
 
 type Upstream = { decl: UpstreamOAuth; client: { clientId: string; clientSecret?: string } };
 
@@ -83,7 +84,6 @@ export async function startAuthorization(ctx: Ctx, id: string, input: { return_t
     connection_id: id,
     code_verifier: codeVerifier,
     return_to: input.return_to ?? `/dashboard/connections/${id}`,
-    started_by: ctx.actor.kind,
     expires_at: expiresAt,
   });
   const url = await authorizationUrl(decl, client, {
@@ -95,27 +95,26 @@ export async function startAuthorization(ctx: Ctx, id: string, input: { return_t
 }
 
 /**
- * The provider sent the browser back: exchanges the code, stores the token answer's values and
- * deploys the connection with them (a running one is restarted with them). Answers where to send
- * the browser: the flow's `return_to`, with `oauth_error` when it did not work. Never throws for
- * a bad or replayed callback: the state is single-use, and an unknown one gets a page saying so.
+ * The provider sent the browser back, to a signed-in owner or admin of the account that started
+ * the flow (`ctx`): exchanges the code, stores the token answer's values and deploys the
+ * connection with them (a running one is restarted with them). Whoever else comes back with the
+ * provider's answer (a link sent to someone, another account's admin) completes nothing: the
+ * browser that finishes must be signed in to the account, so nobody's provider account can be
+ * attached to a connection by following someone else's link. Answers where to send the browser:
+ * the flow's `return_to`, with `oauth_error` when it did not work. The state is single-use.
  */
-export async function completeAuthorization(deps: Deps, callback: URLSearchParams): Promise<{ location: string }> {
-  const state = callback.get("state");
-  const flow = state ? await takeUpstreamFlow(deps.db, await sha256Hex(state)) : undefined;
-  if (!state || !flow) {
-    return { location: `/dashboard?oauth_error=${encodeURIComponent("This sign-in link has expired or was used.")}` };
-  }
-  const ctx: Ctx = {
-    ...deps,
-    accountId: flow.account_id,
-    actor: flow.started_by === "api_key" ? { kind: "api_key", scope: "admin" } : { kind: "system" },
-  };
-  const back = (error?: string) => ({
-    location: error
-      ? `${flow.return_to}${flow.return_to.includes("?") ? "&" : "?"}oauth_error=${encodeURIComponent(error)}`
-      : flow.return_to,
+export async function completeAuthorization(ctx: Ctx, callback: URLSearchParams): Promise<{ location: string }> {
+  const failed = (where: string, error: string) => ({
+    location: `${where}${where.includes("?") ? "&" : "?"}oauth_error=${encodeURIComponent(error)}`,
   });
+  if (ctx.role === "member") return failed("/dashboard", "Only an owner or admin of the account can connect it.");
+  const state = callback.get("state");
+  const flow = state
+    ? await takeUpstreamFlow(ctx.db, { stateHash: await sha256Hex(state), accountId: ctx.accountId })
+    : undefined;
+  if (!state || !flow) {
+    return failed("/dashboard", "This sign-in has expired, was used, or was started in another account.");
+  }
   try {
     const conn = await getConnectionOrThrow(ctx, flow.connection_id);
     const server = await getServerOrThrow(ctx, conn.server_id, { includeRemoved: true });
@@ -123,7 +122,7 @@ export async function completeAuthorization(deps: Deps, callback: URLSearchParam
     const answer = await exchangeCode(decl, client, {
       callback,
       state,
-      redirectUri: upstreamRedirectUri(deps.publicUrl),
+      redirectUri: upstreamRedirectUri(ctx.publicUrl),
       codeVerifier: flow.code_verifier,
     });
     const stored = await storeTokens(ctx, conn, decl, answer, "authorized");
@@ -149,11 +148,11 @@ export async function completeAuthorization(deps: Deps, callback: URLSearchParam
       // Connected again while it ran (or had stopped): it starts again with the new token.
       await restartConnection(ctx, conn.id, "credentials_updated", { startTaken: true });
     }
-    return back();
+    return { location: flow.return_to };
   } catch (err) {
-    if (err instanceof UpstreamOAuthError || err instanceof BerthError) return back(err.message);
-    deps.log.error({ err, connectionId: flow.connection_id }, "upstream authorization failed");
-    return back("The authorization could not be completed.");
+    if (err instanceof UpstreamOAuthError || err instanceof BerthError) return failed(flow.return_to, err.message);
+    ctx.log.error({ err, connectionId: flow.connection_id }, "upstream authorization failed");
+    return failed(flow.return_to, "The authorization could not be completed.");
   }
 }
 
