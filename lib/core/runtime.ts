@@ -112,7 +112,12 @@ export interface SandboxRuntime {
   /** The connection was deleted: whatever else holds on to it (its clients' MCP sessions) lets go. */
   deleted(connectionId: string): void;
   /** Stops the connection's sandbox (and any deploy of it under way); harmless if already gone. */
-  stop(connectionId: string, sandboxId: string | null): Promise<void>;
+  /**
+   * Stops the connection's server and sandbox. `drainMs`: a planned restart, whose clients should
+   * not notice: their requests in flight get up to this long to be answered, new ones wait for
+   * the next server.
+   */
+  stop(connectionId: string, sandboxId: string | null, options?: { drainMs?: number }): Promise<void>;
   setExpiry(connectionId: string, sandboxId: string, expiresAt: Date): Promise<void>;
   /**
    * Starts the server in a throwaway sandbox, lists its tools, makes the check's call if there is

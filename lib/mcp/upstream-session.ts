@@ -165,6 +165,11 @@ export class UpstreamSession {
   /** The server's whole tool list, read while a policy is set, until the server says it changed. */
   private serverTools: Promise<Tool[]> | undefined;
   private view: { tools: Tool[]; policy: ToolPolicy; result: ToolView } | undefined;
+  /**
+   * While draining (a planned restart): clients' new requests, held here unsent, for the next
+   * server; null when not draining.
+   */
+  private held: { peer: Peer; message: JSONRPCRequest }[] | null = null;
   /** Clients' calls waiting for an approval, by client and its request id: its cancellation or leaving withdraws them. */
   private readonly awaiting = new Map<Peer, Map<RequestId, AbortController>>();
   initializeResult: InitializeResult | undefined;
@@ -383,6 +388,7 @@ export class UpstreamSession {
         return this.answerInitialize(peer, message.id);
       }
       if (this.closed) return peer.deliver(goneError(message.id), message.id);
+      if (this.held && peer.retry) return void this.held.push({ peer, message });
       if (this.toolPolicy && (message.method === "tools/list" || message.method === "tools/call"))
         return void this.throughPolicy(peer, message);
       const request = this.intercept(peer, message);
@@ -480,8 +486,26 @@ export class UpstreamSession {
   }
 
   async close() {
+    const held = this.held ?? [];
+    this.held = null;
     this.shutdown("The MCP server was stopped.");
     await this.transport.close().catch(() => {});
+    // Never sent to this server: they go to the next one.
+    for (const { peer, message } of held) peer.retry?.(message);
+  }
+
+  /**
+   * Before a planned restart (a refreshed token, the sandbox's lifetime): clients' new requests
+   * are held for the next server, and those in flight are given up to `ms` to be answered, so
+   * that agents do not see the restart. Settles when none is in flight, or at `ms`; `close` then
+   * fails what is still in flight and hands the held requests on.
+   */
+  async drain(ms: number) {
+    if (this.closed) return;
+    this.held ??= [];
+    const deadline = Date.now() + ms;
+    const busy = () => [...this.pending.values()].some((p) => p.kind === "peer");
+    while (busy() && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /**

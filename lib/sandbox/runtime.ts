@@ -262,7 +262,8 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     this.onDeleted?.(connectionId);
   }
 
-  async stop(connectionId: string, sandboxId: string | null) {
+  async stop(connectionId: string, sandboxId: string | null, { drainMs = 0 } = {}) {
+    if (drainMs) await this.live.get(connectionId)?.upstream.drain(drainMs);
     if (this.deploys.has(connectionId)) this.stops.set(connectionId, (this.stops.get(connectionId) ?? 0) + 1);
     const pending = this.starting.get(connectionId);
     if (pending) await this.impl.kill(pending.id);

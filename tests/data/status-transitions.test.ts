@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedCatalogue } from "@/lib/catalogue/seed";
 import { createAccount } from "@/lib/core/services/accounts/create-account";
 import {
+  markAuthRequired,
   markCrashed,
   markDeleted,
   markDeploying,
@@ -16,7 +17,7 @@ import { insertTestConnection } from "../support/connections";
 import { openTestDb, type TestDb } from "../support/databases";
 
 type Key = { accountId: string; id: string };
-const STATUSES: ConnectionStatus[] = ["deploying", "running", "failed", "expired", "deleted"];
+const STATUSES: ConnectionStatus[] = ["deploying", "running", "failed", "expired", "deleted", "auth_required"];
 const running = { sandbox_id: "sbx", host: "h", started_at: new Date(), expires_at: new Date() };
 
 /**
@@ -59,8 +60,21 @@ const CHANGES: {
   {
     name: "a delete",
     to: "deleted",
-    from: ["deploying", "running", "failed", "expired"],
+    from: ["deploying", "running", "failed", "expired", "auth_required"],
     run: (db, key) => markDeleted(db, key, { by: "api_key" }),
+  },
+  {
+    name: "an upstream authorization",
+    to: "deploying",
+    from: ["auth_required"],
+    run: (db, key) => markDeploying(db, key, { from: ["auth_required"], reason: "authorized", by: "user" }),
+  },
+  {
+    name: "a refused token refresh",
+    to: "auth_required",
+    from: ["running", "failed", "expired"],
+    run: (db, key) =>
+      markAuthRequired(db, key, { from: ["running", "failed", "expired"], error: "invalid_grant", by: "system" }),
   },
 ];
 
@@ -81,8 +95,9 @@ describe("status changes move a connection only out of the statuses they name", 
 
   /** A new connection brought to `status` through the status module itself. */
   async function connectionIn(status: ConnectionStatus): Promise<Key> {
-    const key = { accountId, id: (await insertTestConnection(t.db, { accountId, serverId })).id };
-    if (status === "deploying") return key;
+    const inserted = status === "auth_required" ? "auth_required" : "deploying";
+    const key = { accountId, id: (await insertTestConnection(t.db, { accountId, serverId, status: inserted })).id };
+    if (status === "deploying" || status === "auth_required") return key;
     if (status === "failed") await markFailed(t.db, key, { from: ["deploying"], error: "no" });
     else await markRunning(t.db, key, running);
     if (status === "expired") await markExpired(t.db, key, { from: ["running"], expiresAt: new Date() });

@@ -31,6 +31,8 @@ class Provider {
   lifetime = 3600;
   /** Refuse refreshes (the grant was revoked at the provider). */
   refuse = false;
+  /** Refresh attempts answered 503 (the provider is down) before it answers again. */
+  down = 0;
 
   async start() {
     await this.server.issuer.keys.generate("RS256");
@@ -40,6 +42,12 @@ class Provider {
       this.grants.push(body.grant_type as string);
       if (body.grant_type === "refresh_token") {
         this.spent.push(body.refresh_token as string);
+        if (this.down > 0) {
+          this.down--;
+          response.statusCode = 503;
+          response.body = { error: "temporarily_unavailable" };
+          return;
+        }
         if (this.refuse) {
           response.statusCode = 400;
           response.body = { error: "invalid_grant", error_description: "The refresh token was revoked." };
@@ -272,6 +280,15 @@ describe("upstream OAuth: Connect with a provider", () => {
     const first = await tokenSeenBy(client);
     const firstRefresh = provider.refreshTokens.at(-1);
     provider.lifetime = 3600; // the refreshed one lives long: one refresh in this test
+    // A call still running when the refresh comes (due 4 s into the token's 8): the old server
+    // is drained, not stopped under it.
+    const slow = client.callTool(
+      { name: "trigger-long-running-operation", arguments: { duration: 6, steps: 2 } },
+      undefined,
+      {
+        timeout: 45_000,
+      },
+    );
 
     // The agent keeps calling through the refresh and the restart: every call is answered.
     const seen: string[] = [];
@@ -289,6 +306,9 @@ describe("upstream OAuth: Connect with a provider", () => {
       30_000,
     );
     expect(failures).toEqual([]);
+    const slowResult = (await slow) as { isError?: boolean; content: { text: string }[] };
+    expect(slowResult.isError).toBeFalsy();
+    expect(slowResult.content[0]?.text).toMatch(/completed/i);
     expect(seen.at(-1)).toBe(provider.accessTokens.at(-1));
     expect(provider.spent).toContain(firstRefresh);
     const types = (await events(conn.id)).map((e) => e.type);
@@ -321,6 +341,31 @@ describe("upstream OAuth: Connect with a provider", () => {
     await statusIs(conn.id, "running");
     const again = await agent(conn.mcp_url);
     expect(await tokenSeenBy(again)).toBe(provider.accessTokens.at(-1));
+  });
+
+  it("tries a provider that is down again until the token expires: refreshed if it is back, else auth_required", async () => {
+    provider.lifetime = 6;
+    const conn = await install();
+    await connectInBrowser(conn.id);
+    await statusIs(conn.id, "running");
+    provider.lifetime = 3600;
+    provider.down = 1; // the first try fails, the one when the token expires works
+    const spentBefore = provider.spent.length;
+    await until("the refresh after the provider came back", async () =>
+      (await events(conn.id)).some((e) => e.type === "token_refreshed") ? true : undefined,
+    );
+    expect(provider.spent.length - spentBefore).toBe(2);
+    await statusIs(conn.id, "running");
+
+    provider.lifetime = 6;
+    const second = await install();
+    await connectInBrowser(second.id);
+    await statusIs(second.id, "running");
+    provider.down = 1000; // down for good
+    const required = await statusIs(second.id, "auth_required");
+    expect(required.last_error).toContain("503");
+    provider.down = 0;
+    provider.lifetime = 3600;
   });
 
   it("completes only in a browser signed in to the account: a link followed by anyone else attaches nothing", async () => {

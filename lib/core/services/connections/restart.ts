@@ -7,6 +7,13 @@ import { providerCall } from "./provider-call";
 import { type DeployReason, markDeploying } from "./status";
 
 /**
+ * Restarts Berth makes on its own, which agents should not notice: calls in flight get this long
+ * to be answered by the old server, new ones wait for the new one.
+ */
+const DRAINED: ReadonlySet<DeployReason> = new Set(["token_refreshed"]);
+const DRAIN_MS = 30_000;
+
+/**
  * Replaces the sandbox: the old one is stopped, a new one deployed under the same id and MCP
  * URL, its lifetime counted afresh. Allowed in every status but deleted. The connection is
  * claimed first, its row locked: a connection already deploying is answered as it is (that deploy
@@ -55,7 +62,8 @@ export async function restartConnection(
   if (claimed.previousSandbox === undefined) return claimed.conn;
   const previous = claimed.previousSandbox;
   try {
-    await providerCall(ctx, "stop the old sandbox", () => ctx.runtime.stop(id, previous));
+    const drainMs = DRAINED.has(reason) ? DRAIN_MS : 0;
+    await providerCall(ctx, "stop the old sandbox", () => ctx.runtime.stop(id, previous, { drainMs }));
   } catch (err) {
     // Not deploying any more: failed, saying why, still naming the old sandbox, so that restarting
     // or deleting again stops it (else it would run on, owned by no row).

@@ -172,7 +172,8 @@ async function storeTokens(
     { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
     conn.id,
   );
-  const env = { ...serverEnvOf(stored), ...valuesOf(decl, answer) };
+  // A refresh answer may leave out what does not change (Slack's team.id): those values are kept.
+  const env = { ...serverEnvOf(stored), ...valuesOf(decl, answer, { partial: event === "token_refreshed" }) };
   const refreshToken = answer.refreshToken ?? (event === "token_refreshed" ? refreshTokenOf(stored) : undefined);
   const { keyId, ciphertext } = await ctx.cipher.encrypt(withRefreshToken(env, refreshToken), conn.id);
   const expiresAt = answer.expiresAt ?? null;
@@ -210,13 +211,17 @@ function refreshAt(expiresAt: Date, now: number, refreshable: boolean) {
   return new Date(expiresAt.getTime() - margin);
 }
 
-/** The environment values the definition takes from the token answer, each checked as a credential is. */
-function valuesOf(decl: UpstreamOAuth, answer: TokenAnswer): Record<string, string> {
+/**
+ * The environment values the definition takes from the token answer, each checked as a credential
+ * is; `partial`: the ones the answer leaves out are left out (else it is refused).
+ */
+function valuesOf(decl: UpstreamOAuth, answer: TokenAnswer, { partial = false } = {}): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, path] of Object.entries(decl.env)) {
     let value: unknown = answer.body;
     for (const part of path.split("."))
       value = value && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;
+    if (value === undefined && partial) continue;
     if (typeof value !== "string" && typeof value !== "number")
       throw new UpstreamOAuthError(`The provider's answer has no ${path} for ${name}.`, false);
     const problem = envValueProblem(String(value));
@@ -261,7 +266,7 @@ async function refreshToken(ctx: Ctx, id: string): Promise<boolean> {
     if (expired) {
       const provider = server?.oauth?.provider ?? "the provider";
       await requireAuth(ctx, conn, `The ${provider} token expired and cannot be refreshed; connect again.`);
-    } else await pushRefresh(ctx, conn);
+    } else await retryRefreshBy(ctx, conn, conn.oauth_expires_at);
     return false;
   }
   let answer: TokenAnswer;
@@ -269,22 +274,33 @@ async function refreshToken(ctx: Ctx, id: string): Promise<boolean> {
     answer = await refresh(upstream.decl, upstream.client, token);
   } catch (err) {
     if (!(err instanceof UpstreamOAuthError)) throw err;
-    // Unreachable for now: tried again after the claim's lease, unless the token is no use any more.
-    if (err.transient && !expired) return false;
+    // Unreachable for now: tried again in a minute, or when it expires if sooner; then for the last time.
+    if (err.transient && !expired) {
+      await retryRefreshBy(
+        ctx,
+        conn,
+        new Date(Math.min(ctx.now() + 60_000, new Date(conn.oauth_expires_at as Date).getTime())),
+      );
+      return false;
+    }
     await requireAuth(ctx, conn, `Refreshing the ${upstream.decl.provider} token failed: ${err.message}`);
     return false;
   }
   const row = await storeTokens(ctx, conn, upstream.decl, answer, "token_refreshed");
-  if (row.status === "running") await restartConnection(ctx, id, "token_refreshed", { startTaken: true });
+  // Not awaited: the old server is drained first (up to half a minute), and the sweep goes on.
+  if (row.status === "running")
+    void restartConnection(ctx, id, "token_refreshed", { startTaken: true }).catch((err) =>
+      ctx.log.error({ err, connectionId: id }, "restart with a refreshed token failed"),
+    );
   return true;
 }
 
-/** Not refreshable but not expired yet: looked at again when it expires. */
-async function pushRefresh(ctx: Ctx, conn: ConnectionRow) {
+/** Looked at again at `when` (a token that cannot be refreshed: when it expires). */
+async function retryRefreshBy(ctx: Ctx, conn: ConnectionRow, when: Date | null) {
   await updateConnection(
     ctx.db,
     { accountId: ctx.accountId, id: conn.id, fromStatus: REFRESHED },
-    { oauth_refresh_at: conn.oauth_expires_at },
+    { oauth_refresh_at: when },
   );
 }
 
