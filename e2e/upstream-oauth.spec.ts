@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { OAuth2Server } from "oauth2-mock-server";
+import { LocalOAuthProvider } from "../tests/support/oauth-provider";
 import { addDefinition, expectAccessible, screenshot, signInOrSetUp } from "./support";
 
 // "Connect with GitHub" in Chromium, against an OAuth provider on this machine (oauth2-mock-server)
@@ -7,21 +7,10 @@ import { addDefinition, expectAccessible, screenshot, signInOrSetUp } from "./su
 // provider sends it back, and the connection runs; when the provider later refuses to refresh the
 // token, the page says so and connecting again brings it back.
 
-const provider = new OAuth2Server();
-/** Seconds the next tokens live, and whether refreshes are refused (the grant revoked there). */
-const next = { lifetime: 3600, refuse: false };
+const provider = new LocalOAuthProvider();
 
 test.beforeAll(async () => {
-  await provider.issuer.keys.generate("RS256");
-  await provider.start(Number(process.env.E2E_OAUTH_PORT), "127.0.0.1");
-  provider.service.on("beforeResponse", (response, req) => {
-    const grant = (req as unknown as { body: Record<string, string> }).body.grant_type;
-    if (grant === "refresh_token" && next.refuse) {
-      response.statusCode = 400;
-      response.body = { error: "invalid_grant", error_description: "The app's authorization was revoked." };
-    } else response.body.expires_in = next.lifetime;
-  });
-  const issuer = provider.issuer.url as string;
+  const issuer = await provider.start(Number(process.env.E2E_OAUTH_PORT));
   addDefinition({
     slug: "github-local",
     title: "GitHub (local provider)",
@@ -54,7 +43,7 @@ test("an admin connects a server with GitHub, and connects it again when the pro
   await expect(page.getByLabel("Personal access token")).toHaveCount(0);
   await page.getByLabel("Organization").fill("acme");
   await page.getByLabel("Name").fill("GitHub via OAuth");
-  next.lifetime = 8; // refreshed a few seconds after it is issued
+  provider.lifetime = 8; // refreshed a few seconds after it is issued
   await page.getByRole("button", { name: "Connect with GitHub" }).click();
 
   // Through the provider and back, onto the new connection's page.
@@ -65,7 +54,7 @@ test("an admin connects a server with GitHub, and connects it again when the pro
   await expect(timeline).toContainText("authorized");
 
   // The next refresh is refused: the page says a sign-in is needed, at once, with the way back.
-  next.refuse = true;
+  provider.refuse = true;
   await expect(status).toHaveText("Sign-in needed", { timeout: 30_000 });
   const card = page.getByTestId("connect-provider");
   await expect(card).toContainText("Sign in with GitHub to run this connection");
@@ -74,14 +63,16 @@ test("an admin connects a server with GitHub, and connects it again when the pro
   await expectAccessible(page, "a connection that needs its provider sign-in again");
   await screenshot(page, "auth-required");
 
-  next.refuse = false;
-  next.lifetime = 3600;
+  provider.refuse = false;
+  provider.lifetime = 3600;
   await card.getByRole("button", { name: "Connect with GitHub" }).click();
   await expect(status).toHaveText(/running/i, { timeout: 30_000 });
   await expect(card).toBeHidden();
 });
 
-test("the install form offers pasting a token instead, and a declined sign-in is shown on the page", async ({ page }) => {
+test("the install form offers pasting a token instead, and a declined sign-in is shown on the page", async ({
+  page,
+}) => {
   await signInOrSetUp(page);
   await page.goto("/dashboard/install/github-local");
   await page.getByRole("button", { name: "Paste a token instead" }).click();
@@ -90,7 +81,7 @@ test("the install form offers pasting a token instead, and a declined sign-in is
   await expect(page.getByLabel("Personal access token")).toHaveCount(0);
 
   // The person declines at the provider (RFC 6749 §4.1.2.1): back on the page, told so.
-  provider.service.once("beforeAuthorizeRedirect", ({ url }) => {
+  provider.server.service.once("beforeAuthorizeRedirect", ({ url }) => {
     url.searchParams.delete("code");
     url.searchParams.set("error", "access_denied");
   });

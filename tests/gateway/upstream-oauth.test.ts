@@ -2,10 +2,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { OAuth2Server } from "oauth2-mock-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, startBerth } from "../support/berth-server";
+import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
 import { launchChromium, signInThroughPage } from "../support/browser";
+import { LocalOAuthProvider } from "../support/oauth-provider";
 import { tempDir } from "../support/temp-dirs";
 import { until } from "../support/until";
 
@@ -19,51 +19,8 @@ import { until } from "../support/until";
 type Conn = { id: string; status: string; mcp_url: string; last_error: string | null };
 type Event = { type: string; data: Record<string, unknown> };
 
-/** The provider: what it issued, and how it answers next. */
-class Provider {
-  readonly server = new OAuth2Server();
-  /** Access and refresh tokens issued, in order, and the refresh tokens Berth spent. */
-  readonly accessTokens: string[] = [];
-  readonly refreshTokens: string[] = [];
-  readonly spent: string[] = [];
-  readonly grants: string[] = [];
-  /** Seconds the next tokens live. */
-  lifetime = 3600;
-  /** Refuse refreshes (the grant was revoked at the provider). */
-  refuse = false;
-  /** Refresh attempts answered 503 (the provider is down) before it answers again. */
-  down = 0;
-
-  async start() {
-    await this.server.issuer.keys.generate("RS256");
-    await this.server.start(0, "127.0.0.1");
-    this.server.service.on("beforeResponse", (response, req) => {
-      const body = (req as unknown as { body: Record<string, string> }).body;
-      this.grants.push(body.grant_type as string);
-      if (body.grant_type === "refresh_token") {
-        this.spent.push(body.refresh_token as string);
-        if (this.down > 0) {
-          this.down--;
-          response.statusCode = 503;
-          response.body = { error: "temporarily_unavailable" };
-          return;
-        }
-        if (this.refuse) {
-          response.statusCode = 400;
-          response.body = { error: "invalid_grant", error_description: "The refresh token was revoked." };
-          return;
-        }
-      }
-      response.body.expires_in = this.lifetime;
-      this.accessTokens.push(response.body.access_token as string);
-      this.refreshTokens.push(response.body.refresh_token as string);
-    });
-    return this.server.issuer.url as string;
-  }
-}
-
 describe("upstream OAuth: Connect with a provider", () => {
-  const provider = new Provider();
+  const provider = new LocalOAuthProvider();
   let berth: BerthServer;
   let call: ReturnType<typeof api>;
   let key: string;
@@ -129,7 +86,7 @@ describe("upstream OAuth: Connect with a provider", () => {
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await berth?.stop();
-    await provider.server.stop();
+    await provider.stop();
   });
 
   const get = async (id: string) => (await call("GET", `/api/mcp-connections/${id}`)).body.data as Conn;
@@ -223,22 +180,9 @@ describe("upstream OAuth: Connect with a provider", () => {
   it("installs auth_required, runs once authorized with PKCE, and the server gets the provider's token", async () => {
     const conn = await install({ GITHUB_ORG: "acme" });
     expect(conn.status).toBe("auth_required");
-    const early = await fetch(conn.mcp_url, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${key}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
-      }),
-    });
+    const early = await mcpInitialize(call, conn.id);
     expect(early.status).toBe(409);
-    expect(await early.text()).toContain("connect it to its provider again");
+    expect(early.text).toContain("connect it to its provider again");
     expect((await call("POST", `/api/mcp-connections/${conn.id}/restart`)).status).toBe(409);
 
     const { authorizationUrl, callback, location } = await connectInBrowser(conn.id);
@@ -330,7 +274,7 @@ describe("upstream OAuth: Connect with a provider", () => {
     expect(required.last_error).toContain("invalid_grant");
     const event = (await events(conn.id)).find((e) => e.type === "auth_required");
     expect(event?.data).toMatchObject({ by: "system" });
-    expect(String(event?.data.error)).toContain("The refresh token was revoked.");
+    expect(String(event?.data.error)).toContain("The app's authorization was revoked.");
     // The agent is told why at once, not by a failure inside its next tool call.
     await expect(tokenSeenBy(client)).rejects.toThrow(/connect it to its provider again/);
 
