@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { LocalOAuthProvider } from "../tests/support/oauth-provider";
+import { githubLikeDefinition, LocalOAuthProvider } from "../tests/support/oauth-provider";
 import { addDefinition, expectAccessible, screenshot, signInOrSetUp } from "./support";
 
 // "Connect with GitHub" in Chromium, against an OAuth provider on this machine (oauth2-mock-server)
@@ -11,26 +11,7 @@ const provider = new LocalOAuthProvider();
 
 test.beforeAll(async () => {
   const issuer = await provider.start(Number(process.env.E2E_OAUTH_PORT));
-  addDefinition({
-    slug: "github-local",
-    title: "GitHub (local provider)",
-    start_command: "npx -y @modelcontextprotocol/server-everything@2026.8.31 stdio",
-    credential_schema: {
-      type: "object",
-      properties: {
-        GITHUB_PERSONAL_ACCESS_TOKEN: { type: "string", title: "Personal access token", minLength: 1, writeOnly: true },
-        GITHUB_ORG: { type: "string", title: "Organization" },
-      },
-      required: ["GITHUB_PERSONAL_ACCESS_TOKEN"],
-    },
-    oauth: {
-      provider: "GitHub",
-      authorization_url: `${issuer}/authorize`,
-      token_url: `${issuer}/token`,
-      scopes: ["repo"],
-      env: { GITHUB_PERSONAL_ACCESS_TOKEN: "access_token" },
-    },
-  });
+  addDefinition(githubLikeDefinition(issuer));
 });
 test.afterAll(() => provider.stop());
 

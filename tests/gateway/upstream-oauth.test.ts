@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, type BerthServer, mcpInitialize, startBerth } from "../support/berth-server";
 import { launchChromium, signInThroughPage } from "../support/browser";
-import { LocalOAuthProvider } from "../support/oauth-provider";
+import { githubLikeDefinition, LocalOAuthProvider } from "../support/oauth-provider";
 import { tempDir } from "../support/temp-dirs";
 import { until } from "../support/until";
 
@@ -38,29 +38,7 @@ describe("upstream OAuth: Connect with a provider", () => {
       BERTH_OAUTH_GITHUB_LOCAL_CLIENT_SECRET: "berth-client-secret",
     });
     const file = path.join(tempDir("upstream-oauth-"), "github-local.json");
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
-        slug: "github-local",
-        title: "GitHub (local provider)",
-        start_command: "npx -y @modelcontextprotocol/server-everything@2026.8.31 stdio",
-        credential_schema: {
-          type: "object",
-          properties: {
-            GITHUB_PERSONAL_ACCESS_TOKEN: { type: "string", minLength: 1, writeOnly: true },
-            GITHUB_ORG: { type: "string" },
-          },
-          required: ["GITHUB_PERSONAL_ACCESS_TOKEN"],
-        },
-        oauth: {
-          provider: "GitHub",
-          authorization_url: `${issuer}/authorize`,
-          token_url: `${issuer}/token`,
-          scopes: ["repo", "read:org"],
-          env: { GITHUB_PERSONAL_ACCESS_TOKEN: "access_token" },
-        },
-      }),
-    );
+    fs.writeFileSync(file, JSON.stringify(githubLikeDefinition(issuer, ["repo", "read:org"])));
     await berth.cli(["servers", "add", "--file", file]);
     const owner = { email: "owner@upstream.test", password: "upstream-owner-password" };
     const account = (await berth.cli([

@@ -50,3 +50,31 @@ export class LocalOAuthProvider {
     return this.server.stop();
   }
 }
+
+/**
+ * A definition declared as the catalogue's GitHub is, against `issuer` (a LocalOAuthProvider),
+ * running the MCP reference server: its `get-env` tool shows the token it was started with.
+ * Berth's app at the provider is `BERTH_OAUTH_GITHUB_LOCAL_CLIENT_ID`.
+ */
+export function githubLikeDefinition(issuer: string, scopes = ["repo"]) {
+  return {
+    slug: "github-local",
+    title: "GitHub (local provider)",
+    start_command: "npx -y @modelcontextprotocol/server-everything@2026.8.31 stdio",
+    credential_schema: {
+      type: "object",
+      properties: {
+        GITHUB_PERSONAL_ACCESS_TOKEN: { type: "string", title: "Personal access token", minLength: 1, writeOnly: true },
+        GITHUB_ORG: { type: "string", title: "Organization" },
+      },
+      required: ["GITHUB_PERSONAL_ACCESS_TOKEN"],
+    },
+    oauth: {
+      provider: "GitHub",
+      authorization_url: `${issuer}/authorize`,
+      token_url: `${issuer}/token`,
+      scopes,
+      env: { GITHUB_PERSONAL_ACCESS_TOKEN: "access_token" },
+    },
+  };
+}
