@@ -99,6 +99,12 @@ export function InstallForm({ definition }: { definition: ServerDefinition }) {
             idPrefix="credential"
             errorOf={fieldError}
           />
+          {definition.oauth && !definition.oauth.configured && (
+            <p className="text-muted-foreground text-sm" data-testid="oauth-unavailable">
+              Connect with {definition.oauth.provider} is not set up on this Berth: its operator registers it with{" "}
+              {definition.oauth.provider} first. Paste a token meanwhile.
+            </p>
+          )}
           {fields.length > 0 && !viaOAuth && (
             <p className="text-muted-foreground text-sm">
               Credentials are encrypted at rest and never shown again, not even to you.
