@@ -51,6 +51,7 @@ export default defineConfig({
       // Berth's OAuth app at that provider, for the definition the spec adds (slug github-local).
       BERTH_OAUTH_GITHUB_LOCAL_CLIENT_ID: "berth-e2e",
       BERTH_OAUTH_GITHUB_LOCAL_CLIENT_SECRET: "berth-e2e-secret",
+      BERTH_OAUTH_REFRESH_FLOOR_SECONDS: "1",
     },
   },
 });

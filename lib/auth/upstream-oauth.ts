@@ -32,6 +32,8 @@ export class UpstreamOAuthError extends Error {
 }
 
 const TIMEOUT_MS = 15_000;
+/** A token answer is a few hundred bytes; more than this is not one (and is not read further). */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 function serverOf(decl: UpstreamOAuth): oauth.AuthorizationServer {
   return {
@@ -41,9 +43,32 @@ function serverOf(decl: UpstreamOAuth): oauth.AuthorizationServer {
   };
 }
 
+/**
+ * fetch, reading at most MAX_ANSWER_BYTES of the answer: a provider that sends megabytes gets
+ * an error, not Berth's memory and time.
+ */
+async function cappedFetch(url: string, init: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  const reader = response.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await reader?.read();
+    if (!next || next.done) break;
+    size += next.value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader?.cancel();
+      throw new UpstreamOAuthError(`The provider's answer is larger than ${MAX_ANSWER_BYTES / 1024} KiB.`, false);
+    }
+    chunks.push(next.value);
+  }
+  return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers });
+}
+
 /** http is allowed only on loopback addresses (the definition's schema), for a provider on this machine. */
 const options = (decl: UpstreamOAuth) => ({
   [oauth.allowInsecureRequests]: decl.token_url.startsWith("http:"),
+  [oauth.customFetch]: cappedFetch,
   signal: AbortSignal.timeout(TIMEOUT_MS),
   // Slack answers `token_type: "bot"`; the type does not matter to Berth, which only hands the
   // token to the server.
@@ -87,7 +112,8 @@ export async function exchangeCode(
 ): Promise<TokenAnswer> {
   const as = serverOf(decl);
   const c: oauth.Client = { client_id: client.clientId };
-  return tokenCall(async () => {
+  const secrets = [callback.get("code") ?? "", codeVerifier, client.clientSecret ?? ""];
+  return tokenCall(secrets, async () => {
     const params = oauth.validateAuthResponse(as, c, callback, state);
     const response = await oauth.authorizationCodeGrantRequest(
       as,
@@ -106,18 +132,22 @@ export async function exchangeCode(
 export function refresh(decl: UpstreamOAuth, client: UpstreamOAuthClient, refreshToken: string): Promise<TokenAnswer> {
   const as = serverOf(decl);
   const c: oauth.Client = { client_id: client.clientId };
-  return tokenCall(async () => {
+  return tokenCall([refreshToken, client.clientSecret ?? ""], async () => {
     const response = await oauth.refreshTokenGrantRequest(as, c, clientAuth(client), refreshToken, options(decl));
     return oauth.processRefreshTokenResponse(as, c, response, options(decl));
   });
 }
 
-async function tokenCall(call: () => Promise<oauth.TokenEndpointResponse>): Promise<TokenAnswer> {
+/**
+ * Makes a token request; a failure says why in the provider's words, minus `secrets` (the refresh
+ * token, the code, the client secret), which a provider may quote back.
+ */
+async function tokenCall(secrets: string[], call: () => Promise<oauth.TokenEndpointResponse>): Promise<TokenAnswer> {
   let answer: oauth.TokenEndpointResponse;
   try {
     answer = await call();
   } catch (err) {
-    throw asUpstreamError(err);
+    throw err instanceof UpstreamOAuthError ? err : asUpstreamError(err, secrets);
   }
   return {
     body: answer as unknown as Record<string, unknown>,
@@ -130,7 +160,12 @@ async function tokenCall(call: () => Promise<oauth.TokenEndpointResponse>): Prom
  * Says what went wrong in the provider's own words (`error`, `error_description`), never more of
  * its answer: a token must not reach an event or a log.
  */
-function asUpstreamError(err: unknown): UpstreamOAuthError {
+function asUpstreamError(err: unknown, secrets: string[]): UpstreamOAuthError {
+  const described = (error: string, description?: string) => {
+    let text = description ? `${error} (${description})` : error;
+    for (const secret of secrets) if (secret.length >= 4) text = text.replaceAll(secret, "[redacted]");
+    return text.replace(/[^\x20-\x7e]/g, "?").slice(0, 300);
+  };
   if (err instanceof oauth.AuthorizationResponseError) {
     return new UpstreamOAuthError(`The provider answered ${described(err.error, err.error_description)}.`, false);
   }
@@ -151,12 +186,9 @@ function asUpstreamError(err: unknown): UpstreamOAuthError {
         `The provider refused: ${described(error, cause?.body?.error_description as string | undefined)}.`,
         false,
       );
-    return new UpstreamOAuthError(`The provider's answer is not usable: ${err.message}.`, false);
+    return new UpstreamOAuthError(`The provider's answer is not usable: ${described(err.message)}.`, false);
   }
   // fetch failed (no route, DNS, reset) or timed out.
   const message = err instanceof Error ? err.message : String(err);
-  return new UpstreamOAuthError(`The provider could not be reached: ${message}.`, true);
+  return new UpstreamOAuthError(`The provider could not be reached: ${described(message)}.`, true);
 }
-
-const described = (error: string, description?: string) =>
-  (description ? `${error} (${description})` : error).replace(/[^\x20-\x7e]/g, "?").slice(0, 300);

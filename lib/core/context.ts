@@ -41,6 +41,8 @@ export type Deps = {
   supabaseAuth?: boolean;
   /** Berth's OAuth apps at upstream providers, by definition slug ("Connect with GitHub"). */
   upstreamOAuthClients?: Record<string, UpstreamOAuthClient>;
+  /** The least time between two refreshes of a connection's upstream token (BERTH_OAUTH_REFRESH_FLOOR_SECONDS). */
+  upstreamOAuthRefreshFloorMs?: number;
 };
 
 /** Berth's registration at an upstream OAuth provider (the app an operator made there). */

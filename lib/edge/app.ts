@@ -69,6 +69,7 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     // As the app decides (lib/config.ts): both public Supabase settings mean users sign in there.
     supabaseAuth: Boolean(env.NEXT_PUBLIC_SUPABASE_URL && env.NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY),
     upstreamOAuthClients: config.upstreamOAuthClients,
+    upstreamOAuthRefreshFloorMs: config.upstreamOAuthRefreshFloorMs,
     authenticate: (req) => authenticateHeaders(db, auth, { ...authHeadersOf(req), cookie: null }),
     health: async () => ({ database: db.kind, sandbox: { provider: runtime.provider, isolated: runtime.isolated } }),
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),

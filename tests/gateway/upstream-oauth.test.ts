@@ -34,6 +34,8 @@ describe("upstream OAuth: Connect with a provider", () => {
     berth = await startBerth({
       SANDBOX_PROVIDER: "local",
       BERTH_MAINTENANCE_INTERVAL_MS: "250",
+      // Tokens here live seconds: refreshed as soon as they are due, not at most once a minute.
+      BERTH_OAUTH_REFRESH_FLOOR_SECONDS: "1",
       BERTH_OAUTH_GITHUB_LOCAL_CLIENT_ID: "berth-client",
       BERTH_OAUTH_GITHUB_LOCAL_CLIENT_SECRET: "berth-client-secret",
     });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { nextPath } from "@/lib/auth/next-path";
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -83,8 +84,9 @@ export const AuthorizeInput = z
   .strictObject({
     return_to: z
       .string()
-      .regex(/^\/(?!\/)[\w\-./~%?=&]*$/, "A path of this Berth, like /dashboard/connections.")
       .max(500)
+      // As it will be sent: the same path once normalized (no dot segments, nothing another site).
+      .refine((path) => nextPath(path) === path, "A path of this Berth, like /dashboard/connections.")
       .optional()
       .meta({ description: "Where the browser goes once the provider sends it back; default the connection's page." }),
   })

@@ -17,6 +17,7 @@ import { addConnectionEvent } from "@/lib/db/queries/events";
 import { getServer, type ServerRow } from "@/lib/db/queries/servers";
 import { claimDueRefreshes, insertUpstreamFlow, takeUpstreamFlow } from "@/lib/db/queries/upstream-oauth";
 import { getServerOrThrow, requireAdmin } from "../scope";
+import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
 import { refreshTokenOf, serverEnvOf, withRefreshToken } from "./credentials";
 import { deployWithin } from "./deploy";
 import { getConnectionOrThrow } from "./get";
@@ -39,6 +40,8 @@ const FLOW_SECONDS = 600;
 const REFRESH_MARGIN_SECONDS = 300;
 /** Live statuses whose token is kept fresh; `deploying` waits for its outcome. */
 const REFRESHED: ConnectionStatus[] = ["running", "failed", "expired"];
+/** As long as a pasted credential may be (tokens are a few hundred characters). */
+const MAX_VALUE_CHARS = 4096;
 
 /** Where providers send the browser back: a dashboard page, so that only a signed-in admin of the account completes it. */
 export const upstreamRedirectUri = (publicUrl: string) => `${publicUrl}/oauth/upstream/callback`;
@@ -117,18 +120,26 @@ export async function completeAuthorization(ctx: Ctx, callback: URLSearchParams)
   }
   try {
     const conn = await getConnectionOrThrow(ctx, flow.connection_id);
+    // A deploy under way would start the server with the token it read before.
+    if (conn.status === "deploying") {
+      throw new BerthError("conflict", "The connection is deploying; connect it again once it has started or failed.");
+    }
     const server = await getServerOrThrow(ctx, conn.server_id, { includeRemoved: true });
     const { decl, client } = assertOAuthReady(ctx, server);
+    // The sandbox this starts counts as the account's, as any install or restart does.
+    await assertSandboxCapacity(ctx, ctx.db, conn.id);
+    takeSandboxStart(ctx);
     const answer = await exchangeCode(decl, client, {
       callback,
       state,
       redirectUri: upstreamRedirectUri(ctx.publicUrl),
       codeVerifier: flow.code_verifier,
     });
-    const stored = await storeTokens(ctx, conn, decl, answer, "authorized");
+    const stored = await storeTokens(ctx, conn, decl, answer, valuesOf(decl, answer), "authorized");
     if (stored.status === "auth_required") {
-      const claimed = await ctx.db.transaction((tx) =>
-        markDeploying(
+      const claimed = await ctx.db.transaction(async (tx) => {
+        await assertSandboxCapacity(ctx, tx, conn.id);
+        return markDeploying(
           tx,
           { accountId: ctx.accountId, id: conn.id },
           {
@@ -141,10 +152,10 @@ export async function completeAuthorization(ctx: Ctx, callback: URLSearchParams)
               expires_at: new Date(ctx.now() + conn.timeout_seconds * 1000),
             },
           },
-        ),
-      );
+        );
+      });
       if (claimed) await deployWithin(ctx, claimed, ctx.installWaitMs);
-    } else if (stored.status !== "deploying") {
+    } else {
       // Connected again while it ran (or had stopped): it starts again with the new token.
       await restartConnection(ctx, conn.id, "credentials_updated", { startTaken: true });
     }
@@ -166,14 +177,14 @@ async function storeTokens(
   conn: ConnectionRow,
   decl: UpstreamOAuth,
   answer: TokenAnswer,
+  values: Record<string, string>,
   event: "authorized" | "token_refreshed",
 ): Promise<ConnectionRow> {
   const stored = await ctx.cipher.decrypt(
     { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
     conn.id,
   );
-  // A refresh answer may leave out what does not change (Slack's team.id): those values are kept.
-  const env = { ...serverEnvOf(stored), ...valuesOf(decl, answer, { partial: event === "token_refreshed" }) };
+  const env = { ...serverEnvOf(stored), ...values };
   const refreshToken = answer.refreshToken ?? (event === "token_refreshed" ? refreshTokenOf(stored) : undefined);
   const { keyId, ciphertext } = await ctx.cipher.encrypt(withRefreshToken(env, refreshToken), conn.id);
   const expiresAt = answer.expiresAt ?? null;
@@ -185,7 +196,7 @@ async function storeTokens(
         credentials_ciphertext: ciphertext,
         credentials_key_id: keyId,
         oauth_expires_at: expiresAt,
-        oauth_refresh_at: expiresAt && refreshAt(expiresAt, ctx.now(), Boolean(decl.refresh && refreshToken)),
+        oauth_refresh_at: expiresAt && refreshAt(ctx, expiresAt, Boolean(decl.refresh && refreshToken)),
       },
     );
     if (updated) {
@@ -204,11 +215,17 @@ async function storeTokens(
   return row;
 }
 
-/** A refreshable token is refreshed a little before it expires; one that is not, checked when it expires. */
-function refreshAt(expiresAt: Date, now: number, refreshable: boolean) {
+/**
+ * A refreshable token is refreshed a little before it expires, but never sooner than the floor
+ * after the last (`upstreamOAuthRefreshFloorMs`): each refresh restarts the server, and a provider
+ * handing out tokens that live a second must not restart it without end. One that is not
+ * refreshable is looked at when it expires.
+ */
+function refreshAt(ctx: Ctx, expiresAt: Date, refreshable: boolean) {
   if (!refreshable) return expiresAt;
+  const now = ctx.now();
   const margin = Math.min(REFRESH_MARGIN_SECONDS * 1000, (expiresAt.getTime() - now) / 2);
-  return new Date(expiresAt.getTime() - margin);
+  return new Date(Math.max(expiresAt.getTime() - margin, now + (ctx.upstreamOAuthRefreshFloorMs ?? 60_000)));
 }
 
 /**
@@ -224,6 +241,8 @@ function valuesOf(decl: UpstreamOAuth, answer: TokenAnswer, { partial = false } 
     if (value === undefined && partial) continue;
     if (typeof value !== "string" && typeof value !== "number")
       throw new UpstreamOAuthError(`The provider's answer has no ${path} for ${name}.`, false);
+    if (String(value).length > MAX_VALUE_CHARS)
+      throw new UpstreamOAuthError(`The provider's ${path} is longer than ${MAX_VALUE_CHARS} characters.`, false);
     const problem = envValueProblem(String(value));
     if (problem) throw new UpstreamOAuthError(`The provider's ${path} cannot be passed as ${name}: ${problem}`, false);
     values[name] = String(value);
@@ -270,23 +289,23 @@ async function refreshToken(ctx: Ctx, id: string): Promise<boolean> {
     return false;
   }
   let answer: TokenAnswer;
+  let values: Record<string, string>;
   try {
     answer = await refresh(upstream.decl, upstream.client, token);
+    // A refresh answer may leave out what does not change (Slack's team.id): those values are kept.
+    values = valuesOf(upstream.decl, answer, { partial: true });
   } catch (err) {
     if (!(err instanceof UpstreamOAuthError)) throw err;
     // Unreachable for now: tried again in a minute, or when it expires if sooner; then for the last time.
     if (err.transient && !expired) {
-      await retryRefreshBy(
-        ctx,
-        conn,
-        new Date(Math.min(ctx.now() + 60_000, new Date(conn.oauth_expires_at as Date).getTime())),
-      );
+      const expiry = new Date(conn.oauth_expires_at as Date).getTime();
+      await retryRefreshBy(ctx, conn, new Date(Math.min(ctx.now() + 60_000, expiry)));
       return false;
     }
     await requireAuth(ctx, conn, `Refreshing the ${upstream.decl.provider} token failed: ${err.message}`);
     return false;
   }
-  const row = await storeTokens(ctx, conn, upstream.decl, answer, "token_refreshed");
+  const row = await storeTokens(ctx, conn, upstream.decl, answer, values, "token_refreshed");
   // Not awaited: the old server is drained first (up to half a minute), and the sweep goes on.
   if (row.status === "running")
     void restartConnection(ctx, id, "token_refreshed", { startTaken: true }).catch((err) =>
