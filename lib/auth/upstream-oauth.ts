@@ -50,7 +50,7 @@ function serverOf(decl: UpstreamOAuth): oauth.AuthorizationServer {
 async function cappedFetch(url: string, init: RequestInit): Promise<Response> {
   const response = await fetch(url, init);
   const reader = response.body?.getReader();
-  const chunks: Uint8Array[] = [];
+  const chunks: BlobPart[] = [];
   let size = 0;
   for (;;) {
     const next = await reader?.read();
@@ -62,7 +62,7 @@ async function cappedFetch(url: string, init: RequestInit): Promise<Response> {
     }
     chunks.push(next.value);
   }
-  return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers });
+  return new Response(new Blob(chunks), { status: response.status, headers: response.headers });
 }
 
 /** http is allowed only on loopback addresses (the definition's schema), for a provider on this machine. */

@@ -115,7 +115,7 @@ export const ServerDefinitionInput = z
           ctx.addIssue({ code: "custom", path: [key], message: "Only for a streamable-http server." });
     if (definition.check && definition.tools && !definition.tools.includes(definition.check.tool))
       ctx.addIssue({ code: "custom", path: ["check", "tool"], message: "Not among the tools it declares." });
-    const declared = definition.credential_schema.properties;
+    const declared: object = definition.credential_schema?.properties ?? {};
     for (const name of Object.keys(definition.oauth?.env ?? {}))
       if (!Object.hasOwn(declared, name))
         ctx.addIssue({

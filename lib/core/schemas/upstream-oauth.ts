@@ -8,6 +8,8 @@ const EndpointUrl = z
   .url()
   .max(2000)
   .refine((s) => {
+    // zod runs this even when the value is not a URL at all (its issue is already reported).
+    if (!URL.canParse(s)) return true;
     const u = new URL(s);
     return !u.hash && (u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK.has(u.hostname)));
   }, "An https URL (http only on localhost, 127.0.0.1 or [::1]), without a fragment.");
