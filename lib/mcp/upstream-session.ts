@@ -495,7 +495,7 @@ export class UpstreamSession {
   }
 
   /**
-   * Before a planned restart (a refreshed token, the sandbox's lifetime): clients' new requests
+   * Before a planned restart (a refreshed upstream token): clients' new requests
    * are held for the next server, and those in flight are given up to `ms` to be answered, so
    * that agents do not see the restart. Settles when none is in flight, or at `ms`; `close` then
    * fails what is still in flight and hands the held requests on.
