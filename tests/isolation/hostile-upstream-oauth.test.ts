@@ -7,7 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, processesIn, startBerth } from "../support/berth-server";
+import { api, type BerthServer, mcpInitialize, processesIn, startBerth } from "../support/berth-server";
 import { launchChromium, signInThroughPage } from "../support/browser";
 import { tempDir } from "../support/temp-dirs";
 import { until } from "../support/until";
@@ -604,24 +604,11 @@ describe("hostile tenant vs upstream OAuth (Connect with <provider>)", () => {
     await visit(again.callback, t.cookie);
     const refresh2 = provider.refreshTokens.at(-1) as string;
     const required = await statusIs(t, conn.id, "auth_required", 30_000);
-    const mcp = await fetch(conn.mcp_url, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${t.key}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
-      }),
-    });
+    const mcp = await mcpInitialize(t.call, conn.id);
     const everything = [
       required.last_error ?? "",
       JSON.stringify(await events(t, conn.id)),
-      await mcp.text(),
+      mcp.text,
       berth.output(),
     ].join("\n");
     expect(everything).not.toContain(refresh2);
@@ -786,22 +773,7 @@ describe("hostile tenant vs upstream OAuth (Connect with <provider>)", () => {
       call: (
         await t.call("POST", `/api/mcp-connections/${id}/tools/call`, { name: "echo", arguments: { message: "x" } })
       ).status,
-      mcp: (
-        await fetch(conn.mcp_url, {
-          method: "POST",
-          headers: {
-            authorization: `Bearer ${t.key}`,
-            "content-type": "application/json",
-            accept: "application/json, text/event-stream",
-          },
-          body: JSON.stringify({
-            jsonrpc: "2.0",
-            id: 1,
-            method: "initialize",
-            params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
-          }),
-        })
-      ).status,
+      mcp: (await mcpInitialize(t.call, conn.id)).status,
       idempotentReinstall: (
         await t.call(
           "POST",
