@@ -111,7 +111,7 @@ async function main() {
         config.dataDir,
       );
   const stopMaintenance = startMaintenanceLoop(
-    { deps, runtime, policy: config.restartPolicy },
+    { deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs },
     config.maintenanceIntervalMs,
   );
   recovery.redeploys.catch((err) => deps.log.error({ err }, "recovering connections failed"));

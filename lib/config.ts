@@ -49,6 +49,7 @@ const EnvSchema = z.object({
   /** The project's legacy HS256 JWT secret, when its tokens are still signed with it. */
   SUPABASE_JWT_SECRET: z.string().min(32).optional(),
   BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(20).default(5000),
+  BERTH_IDLE_SLEEP_SECONDS: z.coerce.number().int().min(0).max(604_800).default(600),
   BERTH_OAUTH_REFRESH_FLOOR_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   BERTH_RESTART_LIMIT: z.coerce.number().int().min(0).max(100).default(5),
   BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
@@ -128,6 +129,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     /** Schedulers' key for `POST /api/maintenance` (Supabase's service role key). */
     serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
+    /** A keep-alive connection without an MCP request this long is put to sleep; 0: never. */
+    idleSleepMs: e.BERTH_IDLE_SLEEP_SECONDS * 1000,
     mcpMaxConcurrency: e.BERTH_MCP_MAX_CONCURRENCY,
     mcpSessionIdleMs: e.BERTH_MCP_SESSION_IDLE_SECONDS * 1000,
     mcpMaxSessionsPerConnection: e.BERTH_MCP_MAX_SESSIONS_PER_CONNECTION,

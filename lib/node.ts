@@ -118,7 +118,7 @@ export async function openBerth(config: Config): Promise<Berth> {
       sandbox: { provider: runtime.provider, isolated: runtime.isolated },
     }),
     // Besides its own loop (server.ts): a scheduler may ask for a sweep; claims keep them apart.
-    maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy }),
+    maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs }),
     isService: serviceKeyCheck(config.serviceRoleKey),
   };
   runtime.onApproval = async (call, signal) => {

@@ -88,6 +88,8 @@ export function ConnectionDetail({
             <span aria-hidden>·</span>
             {running || conn.status === "deploying" ? (
               <Countdown expiresAt={conn.expires_at} className="tabular-nums" />
+            ) : conn.status === "sleeping" ? (
+              <span>idle: wakes on the next MCP request</span>
             ) : (
               <span>{conn.status}</span>
             )}

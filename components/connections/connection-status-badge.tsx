@@ -1,4 +1,4 @@
-import { LoaderCircle } from "lucide-react";
+import { LoaderCircle, Moon } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
 import { cn } from "@/lib/cn";
 import type { Connection } from "@/lib/core/schemas/connection";
@@ -11,6 +11,7 @@ const STYLE: Record<Connection["status"], string> = {
   expired: "text-muted-foreground",
   deleted: "text-muted-foreground",
   auth_required: "border-transparent bg-amber-100 text-amber-950 dark:bg-amber-950 dark:text-amber-100",
+  sleeping: "border-transparent bg-indigo-100 text-indigo-900 dark:bg-indigo-950 dark:text-indigo-200",
 };
 
 /** What the badge says; the API's status names, except one a person reads better in words. */
@@ -20,6 +21,7 @@ export function ConnectionStatusBadge({ status }: { status: Connection["status"]
   return (
     <Badge variant="outline" className={cn(!LABEL[status] && "capitalize", STYLE[status])}>
       {status === "deploying" && <LoaderCircle className="animate-spin" aria-hidden />}
+      {status === "sleeping" && <Moon aria-hidden />}
       {LABEL[status] ?? status}
     </Badge>
   );

@@ -109,8 +109,11 @@ export interface SandboxRuntime {
   readonly isolated: boolean;
   /** Starts the server in a new sandbox and waits for its `initialize` answer. Throws DeployError. */
   deploy(spec: DeploySpec): Promise<{ sandboxId: string; startedAt: Date; reattached: boolean }>;
-  /** The connection was deleted: whatever else holds on to it (its clients' MCP sessions) lets go. */
-  deleted(connectionId: string): void;
+  /**
+   * The connection was deleted: whatever else holds on to it (its clients' MCP sessions, a sleeping
+   * home the provider kept) lets go.
+   */
+  deleted(connectionId: string): Promise<void>;
   /** Stops the connection's sandbox (and any deploy of it under way); harmless if already gone. */
   /**
    * Stops the connection's server and sandbox. `drainMs`: a planned restart, whose clients should

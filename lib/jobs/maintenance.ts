@@ -1,6 +1,7 @@
+import pLimit from "p-limit";
 import type { Deps } from "@/lib/core/context";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
-import { type DeployReason, markDeploying, markExpired } from "@/lib/core/services/connections/status";
+import { type DeployReason, markDeploying, markExpired, markSleeping } from "@/lib/core/services/connections/status";
 import { refreshDueTokens } from "@/lib/core/services/connections/upstream-oauth";
 import type { Db } from "@/lib/db/db";
 import { type ConnectionStatus, getConnection } from "@/lib/db/queries/connections";
@@ -9,9 +10,11 @@ import {
   type Claimed,
   claimKeepAlive,
   currentSandboxes,
+  forgetSleepingSandbox,
   lockAgedSandboxes,
   lockExpired,
   lockRestarts,
+  lockSleepers,
   lockStuckDeploys,
 } from "@/lib/db/queries/maintenance";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
@@ -21,10 +24,18 @@ import { type RestartPolicy, scheduleRestart, systemCtx } from "./supervisor";
 const STUCK_DEPLOY_SECONDS = 120;
 /** Replace a sandbox this long before the provider's lifetime cap. */
 const LIFETIME_MARGIN_SECONDS = 300;
+/** Sandboxes put to sleep at once: each is a provider call (E2B's pause) or a local stop. */
+const SLEEP_CONCURRENCY = 8;
 
 type Key = { accountId: string; id: string };
 
-export type Maintenance = { deps: Deps; runtime: NodeSandboxRuntime; policy: RestartPolicy };
+export type Maintenance = {
+  deps: Deps;
+  runtime: NodeSandboxRuntime;
+  policy: RestartPolicy;
+  /** Keep-alive connections without an MCP request this long are put to sleep; 0: never. */
+  idleSleepMs?: number;
+};
 
 /**
  * One pass of the maintenance loop. Every step claims its rows in the database (exactly once
@@ -83,12 +94,14 @@ export async function runMaintenance(m: Maintenance) {
   for (const row of [...restarts, ...stuck, ...aged]) void deployAgain(m, row.account_id, row.id);
 
   await stopWhatIsNoLongerRunning(m);
+  const slept = await sleepIdle(m);
   const tokensRefreshed = await refreshDueTokens(deps, (accountId) => systemCtx(deps, accountId));
   return {
     extended: extended.length,
     expired: expired.length,
     restarted: restarts.length + stuck.length + aged.length,
     tokens_refreshed: tokensRefreshed,
+    slept,
   };
 }
 
@@ -136,6 +149,41 @@ async function stopWhatIsNoLongerRunning({ deps, runtime }: Maintenance) {
   const current = await currentSandboxes(deps.db, { sandboxes: live });
   for (const s of live)
     if (!current.has(s.connectionId)) await runtime.stop(s.connectionId, s.sandboxId).catch(() => {});
+}
+
+/**
+ * Puts this instance's idle keep-alive connections to sleep. Only the instance hosting a
+ * connection knows when it last had a request (in memory: no write per request), so each instance
+ * sleeps its own; the row changes first, then the sandbox is paused (E2B) or stopped (local, its
+ * home kept by the provider).
+ */
+async function sleepIdle({ deps, runtime, idleSleepMs }: Maintenance) {
+  if (!idleSleepMs) return 0;
+  const idle = runtime.idleSandboxes(idleSleepMs);
+  if (!idle.length) return 0;
+  const asleep = await deps.db.transaction(async (tx) => {
+    const changed: Claimed[] = [];
+    for (const row of await lockSleepers(tx, { host: deps.host, sandboxes: idle })) {
+      const key = { accountId: row.account_id, id: row.id };
+      if (await markSleeping(tx, key, { idleSeconds: Math.round(idleSleepMs / 1000) })) changed.push(row);
+    }
+    return changed;
+  });
+  const limit = pLimit(SLEEP_CONCURRENCY);
+  await Promise.all(
+    asleep.map((row) =>
+      limit(async () => {
+        const sandboxId = row.sandbox_id as string;
+        try {
+          const how = await runtime.sleep(row.id, sandboxId);
+          if (how === "stopped") await forgetSleepingSandbox(deps.db, { id: row.id, sandboxId });
+        } catch (err) {
+          deps.log.error({ err, connectionId: row.id }, "could not put the sandbox to sleep");
+        }
+      }),
+    ),
+  );
+  return asleep.length;
 }
 
 /** Runs `runMaintenance` every `intervalMs` until stopped; passes never overlap. */

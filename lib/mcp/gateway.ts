@@ -28,7 +28,8 @@ const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
  */
 const MAX_ACCOUNT_BODY_BYTES = 32 * 1024 * 1024;
 /** Deeper JSON than this is refused: the message is serialized again for the server, recursively. */
-type Live = { session: ClientSession; peer: Peer; upstream: UpstreamSession | undefined };
+/** A client's session; `actor`: who opened it, named in what its requests set off (a wake, say). */
+type Live = { session: ClientSession; peer: Peer; upstream: UpstreamSession | undefined; actor: Principal["actor"] };
 
 export type GatewayOptions = {
   /** POSTs in flight per connection before the gateway answers 429. */
@@ -60,7 +61,7 @@ const METHODS = "GET, POST, DELETE";
  * `/api/mcp/:id`: Streamable HTTP for agents, served straight by node:http (not Next). Each
  * client gets its own MCP session here; all of a connection's sessions share the one
  * upstream session with its server (see UpstreamSession). The first request to a keep-alive
- * connection whose server expired or crashed brings it back.
+ * connection whose server expired, crashed or went to sleep brings it back.
  */
 export class McpGateway {
   private readonly sessions = new Map<string, Live>();
@@ -153,6 +154,7 @@ export class McpGateway {
       }
       this.inFlight.set(id, load + 1);
       counted = true;
+      this.runtime.touch(id); // not idle: no sleep for it now
 
       const accept = req.headers.accept ?? "";
       if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
@@ -198,7 +200,7 @@ export class McpGateway {
           const message = `This ${full} has as many MCP sessions as it may, all in use; end one (DELETE) or retry shortly.`;
           return fail(res, "too_many_requests", message);
         }
-        target = this.openSession(principal.accountId, id);
+        target = this.openSession(principal, id);
       }
       const requestIds = messages.filter(isRequest).map((m) => m.id);
       if (requestIds.length) target.session.openPost(res, requestIds, Array.isArray(body));
@@ -272,11 +274,12 @@ export class McpGateway {
     return pending;
   }
 
-  private openSession(accountId: string, connectionId: string): Live {
+  private openSession({ accountId, actor }: Principal, connectionId: string): Live {
     const session = new ClientSession(accountId, connectionId);
     const retried = new WeakSet<JSONRPCRequest>();
     const live: Live = {
       session,
+      actor,
       upstream: undefined,
       peer: {
         deliver: (m, related) => session.deliver(m, related),
@@ -337,7 +340,7 @@ export class McpGateway {
     }
     if (upstream) return upstream.fromPeer(live.peer, message);
     // The server is gone (crashed or expired): bring it back if the connection allows, else say so at once.
-    const principal: Principal = { accountId: session.accountId, role: "admin", actor: { kind: "system" } };
+    const principal: Principal = { accountId: session.accountId, role: "admin", actor: live.actor };
     this.ensureRunning(principal, session.connectionId).then(
       () => this.forward(live, message),
       (err) => {

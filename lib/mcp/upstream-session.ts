@@ -297,6 +297,12 @@ export class UpstreamSession {
     return !this.closed;
   }
 
+  /** Whether a client's request is in flight to the server. */
+  get busy() {
+    for (const p of this.pending.values()) if (p.kind === "peer") return true;
+    return false;
+  }
+
   /**
    * Sets which tools clients see; clients are told their list changed (they ask again). Berth
    * declares `tools.listChanged` to every client for this (answerInitialize).
@@ -504,8 +510,7 @@ export class UpstreamSession {
     if (this.closed) return;
     this.held ??= [];
     const deadline = Date.now() + ms;
-    const busy = () => [...this.pending.values()].some((p) => p.kind === "peer");
-    while (busy() && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.busy && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   /**

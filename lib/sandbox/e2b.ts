@@ -187,6 +187,27 @@ export class E2BProvider implements SandboxProvider {
     await this.call("kill the sandbox", () => E2BSandbox.kill(sandboxId, this.connection()));
   }
 
+  /**
+   * Pauses the sandbox (memory and disk kept; E2B bills nothing for it but storage); attach()
+   * resumes it. Where E2B refuses to pause (the plan, say), the sandbox is killed instead.
+   */
+  async sleep(sandboxId: string): Promise<"paused" | "stopped"> {
+    const live = this.live.get(sandboxId);
+    // Berth stops listening first: the pause cuts its streams, which must not read as the server's end.
+    live?.release();
+    live?.settle({ code: null, signal: null, reason: "The connection went to sleep." });
+    try {
+      await this.call("pause the sandbox", () => E2BSandbox.pause(sandboxId, this.connection()));
+      return "paused";
+    } catch {
+      await this.killQuietly(sandboxId);
+      return "stopped";
+    }
+  }
+
+  /** A paused sandbox is killed with its connection (`kill`); nothing else is kept. */
+  async forget() {}
+
   async setTimeout(sandboxId: string, seconds: number) {
     await this.call("set the sandbox timeout", () =>
       E2BSandbox.setTimeout(sandboxId, this.lifetimeSeconds(seconds) * 1000, this.connection()),

@@ -172,6 +172,13 @@ export class LocalProvider implements SandboxProvider {
     clearTimeout(forced);
   }
 
+  async sleep(sandboxId: string): Promise<"stopped"> {
+    await this.kill(sandboxId);
+    return "stopped";
+  }
+
+  async forget() {}
+
   /** Local sandboxes have no lifetime of their own: the maintenance loop stops them at expiry. */
   async setTimeout() {}
 

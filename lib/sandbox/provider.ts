@@ -99,6 +99,14 @@ export interface SandboxProvider {
    */
   attach(sandboxId: string, spec: SandboxSpec): Promise<Sandbox | undefined>;
   kill(sandboxId: string): Promise<void>;
+  /**
+   * Puts a connection's sandbox to sleep. "paused": the provider keeps it whole (E2B pause) and
+   * attach() resumes it; "stopped": it is gone, but what the provider keeps for its connection
+   * (a local sandbox's home) comes back in the connection's next sandbox.
+   */
+  sleep(sandboxId: string): Promise<"paused" | "stopped">;
+  /** The connection is deleted: drop whatever the provider kept for it (a sleeping home). */
+  forget(connectionId: string): Promise<void>;
   setTimeout(sandboxId: string, seconds: number): Promise<void>;
   /** This installation's sandboxes that exist now. */
   list(installation: string): Promise<SandboxInfo[]>;

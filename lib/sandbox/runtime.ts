@@ -24,6 +24,8 @@ const RUN_OUTPUT_BYTES = 1024 * 1024;
 const INSPECTOR_TIMEOUT_MS = 60_000;
 /** How long a sandbox may outlive its MCP session before it is ended (an exiting one is gone well before). */
 const SESSION_GONE_GRACE_MS = 2000;
+/** Going to sleep, calls that arrived just before get this long to be answered (new ones wait for the wake). */
+const SLEEP_DRAIN_MS = 10_000;
 
 type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string };
 
@@ -67,6 +69,8 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   ) => Promise<ApprovalOutcome>;
   /** A connection was deleted (the gateway ends its clients' sessions). */
   onDeleted?: (connectionId: string) => void;
+  /** When each live connection last had an MCP request (Date.now()): idle ones are put to sleep. */
+  private readonly lastRequest = new Map<string, number>();
 
   constructor(
     private readonly impl: SandboxProvider,
@@ -100,7 +104,24 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     await this.crashes.get(connectionId);
   }
 
+  /** An MCP request for this connection (an agent's, the inspector's): it is not idle. */
+  touch(connectionId: string) {
+    this.lastRequest.set(connectionId, Date.now());
+  }
+
+  /** This process's live connections with no request for `ms` and none in flight. */
+  idleSandboxes(ms: number) {
+    const before = Date.now() - ms;
+    const idle: { connectionId: string; sandboxId: string; accountId: string }[] = [];
+    for (const [connectionId, l] of this.live) {
+      if ((this.lastRequest.get(connectionId) ?? 0) > before || l.upstream.busy) continue;
+      idle.push({ connectionId, sandboxId: l.sandbox.id, accountId: l.accountId });
+    }
+    return idle;
+  }
+
   mcpRequest(connectionId: string, method: string, params: Record<string, unknown>, options?: { approved?: boolean }) {
+    this.touch(connectionId);
     const upstream = this.session(connectionId);
     if (!upstream) return Promise.reject(new Error("The connection's MCP server is not running."));
     return withTimeout(upstream.requestAsClient(method, params, options), INSPECTOR_TIMEOUT_MS, method);
@@ -168,11 +189,40 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   }
 
   deploy(spec: DeploySpec) {
-    const id = spec.connectionId;
+    return this.serially(spec.connectionId, () => this.deployNow(spec));
+  }
+
+  /**
+   * Puts a live connection's sandbox to sleep (its row says `sleeping` already). Calls that
+   * arrived just before are answered first; new ones are held, and once the sandbox is paused or
+   * stopped they go on to the woken server. In the queue of the connection's deploys, so a wake
+   * never overtakes the sleep. Answers how the provider put it to sleep.
+   */
+  sleep(connectionId: string, sandboxId: string) {
+    return this.serially(connectionId, async (): Promise<"paused" | "stopped"> => {
+      const l = this.live.get(connectionId);
+      if (l?.sandbox.id !== sandboxId) {
+        await this.impl.kill(sandboxId); // not this process's any more: nothing of it is kept
+        return "stopped";
+      }
+      await l.upstream.drain(SLEEP_DRAIN_MS);
+      this.live.delete(connectionId);
+      this.lastRequest.delete(connectionId);
+      const how = await this.impl.sleep(sandboxId).catch(async () => {
+        await this.impl.kill(sandboxId).catch(() => {});
+        return "stopped" as const;
+      });
+      await l.upstream.close(); // hands the held requests on: they wake the connection
+      return how;
+    });
+  }
+
+  /** Runs `fn` after the connection's deploys and sleeps under way: two at once would leave one sandbox untracked. */
+  private serially<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const before = this.deploys.get(id);
     const mine = (async () => {
       await before?.catch(() => {});
-      return this.deployNow(spec);
+      return fn();
     })();
     this.deploys.set(id, mine);
     const forget = () => {
@@ -189,6 +239,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     const { sandbox, upstream } = await this.start(spec, spec.connectionId);
     const live: Live = { sandbox, upstream, accountId: spec.accountId };
     this.live.set(spec.connectionId, live);
+    this.touch(spec.connectionId);
     // A session that ended while its sandbox lives (the server stopped reading its input, say)
     // can serve no one again: the sandbox is ended too, and reported as the crash it is.
     upstream.onclose = () => {
@@ -258,8 +309,9 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     });
   }
 
-  deleted(connectionId: string) {
+  async deleted(connectionId: string) {
     this.onDeleted?.(connectionId);
+    await this.impl.forget(connectionId);
   }
 
   async stop(connectionId: string, sandboxId: string | null, { drainMs = 0 } = {}) {
@@ -269,6 +321,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     if (pending) await this.impl.kill(pending.id);
     const l = this.live.get(connectionId);
     this.live.delete(connectionId);
+    this.lastRequest.delete(connectionId);
     if (l) {
       await l.upstream.close();
       await this.impl.kill(l.sandbox.id);

@@ -299,6 +299,7 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         expired: expect.any(Number),
         restarted: expect.any(Number),
         tokens_refreshed: 0,
+        slept: 0, // the function holds no sandbox: only the instance hosting one puts it to sleep
       });
       // The function keeps no sandbox past its request: only the sweep can have expired this one
       // (the app's own crash watch may get there first, when E2B ends the sandbox on time).

@@ -10,7 +10,9 @@ import { tempDir } from "../support/temp-dirs";
  * A local fake of E2B that speaks what the real `e2b` SDK (2.x) sends, on one port:
  *
  * - the REST API (`X-API-KEY`): POST /v2/sandboxes, POST /v2/sandboxes/:id/connect,
- *   GET /v2/sandboxes?metadata=…, GET /sandboxes/:id, POST /sandboxes/:id/timeout, DELETE /sandboxes/:id;
+ *   GET /v2/sandboxes?metadata=…, GET /sandboxes/:id, POST /sandboxes/:id/timeout, POST /sandboxes/:id/pause,
+ *   DELETE /sandboxes/:id; connect resumes a paused sandbox (its processes were stopped with SIGSTOP,
+ *   so they go on where they were, as from E2B's memory snapshot);
  *   errors as `{"code","message"}`;
  * - envd, the daemon inside each sandbox (selected by the `E2b-Sandbox-Id` header, authenticated by
  *   `X-Access-Token`): GET /health, GET|POST /files, and Connect-RPC with the JSON codec —
@@ -81,7 +83,7 @@ type FakeSandbox = {
   netns: string;
   procs: Map<number, Proc>;
   streams: Set<http.ServerResponse>;
-  state: "running" | "killed";
+  state: "running" | "paused" | "killed";
 };
 
 /** What the tests may inspect of a sandbox. */
@@ -103,6 +105,8 @@ export type FakeE2BOptions = {
   maxTimeoutSeconds?: number;
   /** Where sandbox dirs are made; default a fresh dir under the OS temp dir. */
   root?: string;
+  /** How long a resume (connect to a paused sandbox) takes; E2B documents about a second. Default 0. */
+  resumeDelayMs?: number;
 };
 
 export class FakeE2B {
@@ -111,6 +115,7 @@ export class FakeE2B {
   private readonly faults = new Map<string, { status: number; message: string; times: number }>();
   private readonly sandboxes = new Map<string, FakeSandbox>();
   private readonly maxTimeoutSeconds: number;
+  private readonly resumeDelayMs: number;
   private server!: http.Server;
   private root!: string;
   private ownRoot = false;
@@ -119,6 +124,7 @@ export class FakeE2B {
   private constructor(opts: FakeE2BOptions) {
     this.apiKey = opts.apiKey ?? FAKE_E2B_API_KEY;
     this.maxTimeoutSeconds = opts.maxTimeoutSeconds ?? 3600;
+    this.resumeDelayMs = opts.resumeDelayMs ?? 0;
   }
 
   /**
@@ -179,6 +185,10 @@ export class FakeE2B {
 
   sandboxIds(): string[] {
     return [...this.sandboxes.values()].filter((s) => s.state === "running").map((s) => s.id);
+  }
+
+  pausedSandboxIds(): string[] {
+    return [...this.sandboxes.values()].filter((s) => s.state === "paused").map((s) => s.id);
   }
 
   sandbox(id: string): FakeSandboxView | undefined {
@@ -279,7 +289,7 @@ export class FakeE2B {
       const wanted = new URLSearchParams(url.searchParams.get("metadata") ?? "");
       const states = (url.searchParams.get("state") ?? "running,paused").split(",");
       const all = [...this.sandboxes.values()]
-        .filter((s) => s.state === "running" && states.includes("running"))
+        .filter((s) => s.state !== "killed" && states.includes(s.state))
         .filter((s) => [...wanted].every(([k, v]) => s.metadata[k] === v))
         .sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
       const limit = Number(url.searchParams.get("limit") ?? 100);
@@ -292,8 +302,29 @@ export class FakeE2B {
       );
     }
     const s = sid ? this.running(sid) : undefined;
+    const known = sid ? this.sandboxes.get(sid) : undefined;
     if (sid) call.sandboxId = sid;
     const missing = { code: 404, message: `sandbox "${sid}" doesn't exist or you don't have access to it` };
+    if (route === "POST sandboxes/:id/pause") {
+      if (known?.state === "paused") return reply(409, { code: 409, message: `sandbox "${sid}" is already paused` });
+      if (!s) return reply(404, missing);
+      this.signalAll(s, "SIGSTOP");
+      s.state = "paused";
+      clearTimeout(s.timer); // a paused sandbox has no timeout running
+      for (const res of s.streams) res.destroy(); // like the VM's: its connections are cut
+      s.streams.clear();
+      this.record({ api: "lifecycle", method: "pause", path: "", sandboxId: s.id });
+      return reply(204);
+    }
+    if (route === "POST v2/sandboxes/:id/connect" && known?.state === "paused") {
+      await new Promise((r) => setTimeout(r, this.resumeDelayMs));
+      if (known.state !== "paused") return reply(404, missing); // killed meanwhile
+      known.state = "running";
+      this.signalAll(known, "SIGCONT");
+      this.setEnd(known, Date.now() + (typeof body?.timeout === "number" ? body.timeout : 300) * 1000);
+      this.record({ api: "lifecycle", method: "resume", path: "", sandboxId: known.id });
+      return reply(201, this.sandboxJson(known));
+    }
     if (route === "POST v2/sandboxes/:id/connect") {
       if (!s) return reply(404, missing);
       if (typeof body?.timeout === "number") {
@@ -315,12 +346,12 @@ export class FakeE2B {
       return reply(204);
     }
     if (route === "GET sandboxes/:id") {
-      if (!s) return reply(404, missing);
-      return reply(200, { ...this.listedJson(s), envdAccessToken: s.envdAccessToken, domain: null });
+      if (!known || known.state === "killed") return reply(404, missing);
+      return reply(200, { ...this.listedJson(known), envdAccessToken: known.envdAccessToken, domain: null });
     }
     if (route === "DELETE sandboxes/:id") {
-      if (!s) return reply(404, missing);
-      await this.destroy(s, "kill");
+      if (!known || known.state === "killed") return reply(404, missing);
+      await this.destroy(known, "kill");
       return reply(204);
     }
     return reply(404, { code: 404, message: `no route ${method} ${url.pathname}` });
@@ -350,7 +381,7 @@ export class FakeE2B {
       memoryMB: 512,
       diskSizeMB: 1024,
       metadata: s.metadata,
-      state: "running",
+      state: s.state,
       envdVersion: ENVD_VERSION,
     };
   }
@@ -436,7 +467,7 @@ export class FakeE2B {
       state: "running",
     };
     holder.once("exit", () => {
-      if (s.state === "running") void this.destroy(s, "crash");
+      if (s.state !== "killed") void this.destroy(s, "crash");
     });
     this.sandboxes.set(id, s);
     this.setEnd(s, s.endAt.getTime());
@@ -450,9 +481,21 @@ export class FakeE2B {
     s.timer.unref();
   }
 
+  /** Every process of the sandbox but its namespace holder. */
+  private signalAll(s: FakeSandbox, signal: NodeJS.Signals) {
+    for (const pid of pidsInNetns(s.netns)) {
+      if (pid === s.holderPid) continue;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone already
+      }
+    }
+  }
+
   /** The end of a sandbox: every process in it is killed, connections to it are cut, its dir removed. */
   private async destroy(s: FakeSandbox, reason: string) {
-    if (s.state !== "running") return;
+    if (s.state === "killed") return;
     s.state = "killed";
     clearTimeout(s.timer);
     this.record({ api: "lifecycle", method: reason, path: "", sandboxId: s.id });

@@ -12,6 +12,9 @@ const REASONS = [
   "deploy_abandoned",
   "berth_restarted",
   "adopted",
+  "authorized",
+  "token_refreshed",
+  "woke",
 ];
 const BY = ["api_key", "user", "system"];
 
@@ -42,6 +45,13 @@ export function expectUniformTimeline(newestFirst: Event[]) {
         break;
       case "expired":
         expect(Number.isNaN(Date.parse(String(e.data.expires_at))), `expired without when: ${shown}`).toBe(false);
+        break;
+      case "woke":
+        expect(next?.type, `woke not followed by deploying: ${shown}`).toBe("deploying");
+        expect(next?.data.reason, shown).toBe("woke");
+        break;
+      case "slept":
+        expect(typeof e.data.idle_seconds, `slept without how long it was idle: ${shown}`).toBe("number");
         break;
       case "running":
         expect(typeof e.data.sandbox_id, shown).toBe("string");

@@ -74,6 +74,7 @@ describe("OpenAPI document", () => {
       "expired",
       "deleted",
       "auth_required",
+      "sleeping",
     ]);
     expect(JSON.stringify(connection)).not.toMatch(/credentials/);
   });

@@ -100,7 +100,15 @@ export const ListConnectionsQuery = z.strictObject({
   account_id: Id.optional().meta({ description: "Your account's id; another account's id answers 404." }),
 });
 
-export const ConnectionStatus = z.enum(["deploying", "running", "failed", "expired", "deleted", "auth_required"]);
+export const ConnectionStatus = z.enum([
+  "deploying",
+  "running",
+  "failed",
+  "expired",
+  "deleted",
+  "auth_required",
+  "sleeping",
+]);
 
 export const Connection = z
   .object({
@@ -113,7 +121,9 @@ export const Connection = z
       description:
         "deploying → running or failed; running → expired; restart → deploying; delete → deleted. auth_required: " +
         "its server's upstream OAuth authorization is missing or stopped working (refresh refused); connecting " +
-        "again (`POST /api/mcp-connections/:id/authorize`) deploys it.",
+        "again (`POST /api/mcp-connections/:id/authorize`) deploys it. sleeping: a keep-alive connection whose MCP " +
+        "endpoint had no request for `BERTH_IDLE_SLEEP_SECONDS`, its sandbox paused (E2B) or its server stopped with " +
+        "its home kept (local); the next MCP request wakes it (→ deploying → running) and is answered.",
     }),
     provider: z.string(),
     sandbox_id: z.string().nullable(),
@@ -170,12 +180,12 @@ export const ConnectionEvent = z
     type: z.string().meta({
       description:
         "installed, deploying, running, failed, crashed, extended, expired, restarted, credentials_updated, deleted, " +
-        "tool_call, tool_policy_changed, tool_approval, auth_required, authorized or token_refreshed.",
+        "tool_call, tool_policy_changed, tool_approval, auth_required, authorized, token_refreshed, slept or woke.",
     }),
     created_at: z.iso.datetime(),
     data: z.record(z.string(), z.unknown()).meta({
       description:
-        "What happened: `deploying` says why (`reason`: installed, requested, credentials_updated, resumed_by_request, sandbox_lifetime, crash_restart, deploy_abandoned, berth_restarted, adopted, authorized or token_refreshed) and who (`by`: api_key, user or system), as does the `restarted` just before it; `running` names its `sandbox_id`; `failed` and `crashed` their `error` (and `stderr` tail); `expired` its `expires_at`; `tool_policy_changed` who (`by`) and how many tools it allows, denies and overrides; `tool_approval` the `tool`, the name it was `called_as`, the `outcome` (approved, rejected, expired, cancelled) and who decided (`by`); `authorized` and `token_refreshed` the upstream `provider`, when the token `expires_at` and whether it is `refreshable`; `auth_required` the `error` (why a sign-in is needed) and `by`.",
+        "What happened: `deploying` says why (`reason`: installed, requested, credentials_updated, resumed_by_request, sandbox_lifetime, crash_restart, deploy_abandoned, berth_restarted, adopted, authorized, token_refreshed or woke) and who (`by`: api_key, user or system), as does the `restarted` just before it; `running` names its `sandbox_id`; `failed` and `crashed` their `error` (and `stderr` tail); `expired` its `expires_at`; `tool_policy_changed` who (`by`) and how many tools it allows, denies and overrides; `tool_approval` the `tool`, the name it was `called_as`, the `outcome` (approved, rejected, expired, cancelled) and who decided (`by`); `authorized` and `token_refreshed` the upstream `provider`, when the token `expires_at` and whether it is `refreshable`; `auth_required` the `error` (why a sign-in is needed) and `by`; `slept` how long it was idle (`idle_seconds`); `woke` who woke it (`by`) and whether its sandbox was `paused` (resumed as it was) or is made anew.",
     }),
   })
   .meta({ id: "Event" });

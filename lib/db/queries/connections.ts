@@ -1,7 +1,14 @@
 import type { ToolPolicy } from "@/lib/core/schemas/tool-policy";
 import { type Db, one } from "../db";
 
-export type ConnectionStatus = "deploying" | "running" | "failed" | "expired" | "deleted" | "auth_required";
+export type ConnectionStatus =
+  | "deploying"
+  | "running"
+  | "failed"
+  | "expired"
+  | "deleted"
+  | "auth_required"
+  | "sleeping";
 
 export type ConnectionRow = {
   id: string;

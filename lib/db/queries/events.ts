@@ -16,7 +16,9 @@ export type EventType =
   | "tool_approval"
   | "auth_required"
   | "authorized"
-  | "token_refreshed";
+  | "token_refreshed"
+  | "slept"
+  | "woke";
 
 export type EventRow = {
   id: string;

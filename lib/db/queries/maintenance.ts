@@ -67,7 +67,36 @@ export function lockAgedSandboxes(db: Db, { seconds, limit = 20 }: { seconds: nu
   ]);
 }
 
-/** Of these connection ids, the ones whose current sandbox is still the given one. */
+/**
+ * Of these sandboxes this instance holds, the ones whose connection is still running on it with
+ * keep-alive: idle ones to put to sleep, locked for this transaction.
+ */
+export function lockSleepers(
+  db: Db,
+  { host, sandboxes }: { host: string; sandboxes: { connectionId: string; sandboxId: string }[] },
+) {
+  return db.query<Claimed>(
+    `select ${RETURNING} from mcp_connections c
+     join unnest($1::uuid[], $2::text[]) as s(connection_id, sandbox_id)
+       on s.connection_id = c.id and s.sandbox_id = c.sandbox_id
+     where c.status = 'running' and c.keep_alive and c.host = $3
+     for update of c skip locked`,
+    [sandboxes.map((s) => s.connectionId), sandboxes.map((s) => s.sandboxId), host],
+  );
+}
+
+/** A sleeping connection whose sandbox was stopped rather than paused: nothing to resume. */
+export async function forgetSleepingSandbox(db: Db, { id, sandboxId }: { id: string; sandboxId: string }) {
+  await db.query(
+    "update mcp_connections set sandbox_id = null where id = $1 and status = 'sleeping' and sandbox_id = $2",
+    [id, sandboxId],
+  );
+}
+
+/**
+ * Of these connection ids, the ones whose current sandbox is still the given one (a sleeping
+ * connection's paused sandbox included: it is resumed on wake).
+ */
 export async function currentSandboxes(
   db: Db,
   { sandboxes }: { sandboxes: { connectionId: string; sandboxId: string }[] },
@@ -76,7 +105,7 @@ export async function currentSandboxes(
   const rows = await db.query<{ id: string }>(
     `select c.id from mcp_connections c
      join unnest($1::uuid[], $2::text[]) as s(connection_id, sandbox_id) on s.connection_id = c.id
-     where c.status in ('running', 'deploying') and (c.sandbox_id = s.sandbox_id or c.status = 'deploying')`,
+     where c.status in ('running', 'deploying', 'sleeping') and (c.sandbox_id = s.sandbox_id or c.status = 'deploying')`,
     [sandboxes.map((s) => s.connectionId), sandboxes.map((s) => s.sandboxId)],
   );
   return new Set(rows.map((r) => r.id));

@@ -21,6 +21,8 @@ export async function deleteConnection(ctx: Ctx, id: string) {
       return row ?? { ...conn, status: "deleted" as const };
     }),
   );
-  ctx.runtime.deleted(id);
+  await ctx.runtime
+    .deleted(id)
+    .catch((err) => ctx.log.warn({ err, connectionId: id }, "could not drop what the provider kept"));
   return deleted;
 }

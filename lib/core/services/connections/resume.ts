@@ -1,12 +1,20 @@
+import pLimit from "p-limit";
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import type { ConnectionRow } from "@/lib/db/queries/connections";
+import { type ConnectionRow, getConnectionForUpdate } from "@/lib/db/queries/connections";
+import { assertSandboxCapacity } from "./capacity";
 import { deployWithin } from "./deploy";
 import { getConnectionOrThrow } from "./get";
 import { restartConnection } from "./restart";
 import { markDeploying } from "./status";
 
 const POLL_MS = 50;
+/**
+ * Connections this process wakes at once. Each wake is a sandbox start (local: a server's boot,
+ * ~0.2 s of both cores; E2B: a resume call): a hundred agents coming back together queue here
+ * rather than start a hundred servers at once, which would make every one of them slow.
+ */
+const wakes = pLimit(8);
 
 /**
  * For the MCP endpoint: a running connection as it is; a keep-alive one whose server expired or
@@ -28,6 +36,11 @@ export async function resumeConnection(ctx: Ctx, id: string) {
       if (adopted.status === "running") return adopted;
       continue; // another request took it over meanwhile, or it failed: look again
     }
+    if (conn.status === "sleeping") {
+      const woken = await wakes(() => wakeConnection(ctx, conn.id));
+      if (woken?.status === "running") return woken;
+      continue; // another request woke it meanwhile (it is deploying or running), or the wake failed
+    }
     if (conn.status === "auth_required") {
       throw new BerthError(
         "connection_not_running",
@@ -43,6 +56,38 @@ export async function resumeConnection(ctx: Ctx, id: string) {
     if (back.status !== "running") throw new BerthError("connection_not_running", `The connection is ${back.status}.`);
     return back;
   }
+}
+
+/**
+ * Wakes a sleeping connection for a request: its paused sandbox resumed (E2B; a new one if that is
+ * gone), or its server started again in a new sandbox with its home (local). The row is claimed
+ * first, so one request wakes it and the others wait for `running`. Asleep, it held no sandbox slot:
+ * waking takes one (429 when the account is full). Its lifetime counts afresh from now.
+ */
+async function wakeConnection(ctx: Ctx, id: string): Promise<ConnectionRow | undefined> {
+  const key = { accountId: ctx.accountId, id };
+  const claimed = await ctx.db.transaction(async (tx) => {
+    const row = await getConnectionForUpdate(tx, key);
+    if (row?.status !== "sleeping") return undefined;
+    await assertSandboxCapacity(ctx, tx, id);
+    return markDeploying(tx, key, {
+      from: ["sleeping"],
+      reason: "woke",
+      by: ctx.actor.kind,
+      changes: { host: ctx.host, last_error: null, expires_at: new Date(ctx.now() + row.timeout_seconds * 1000) },
+      data: { paused: row.sandbox_id !== null },
+    });
+  });
+  if (!claimed) return undefined;
+  const woken = await deployWithin(ctx, claimed, ctx.installWaitMs);
+  const resumed = claimed.sandbox_id;
+  if (woken.status === "running" && resumed && woken.sandbox_id === resumed) {
+    // E2B resumes a sandbox with a default timeout; it gets the connection's.
+    await ctx.runtime
+      .setExpiry(id, resumed, new Date(woken.expires_at))
+      .catch((err) => ctx.log.warn({ err, connectionId: id }, "could not set the resumed sandbox's timeout"));
+  }
+  return woken;
 }
 
 /**

@@ -31,7 +31,8 @@ export type DeployReason =
   | "berth_restarted" // the Berth hosting it started again
   | "adopted" // another instance takes over its sandbox (E2B)
   | "authorized" // its upstream OAuth authorization was given (it was `auth_required`)
-  | "token_refreshed"; // its upstream token was refreshed, and the server reads it at start
+  | "token_refreshed" // its upstream token was refreshed, and the server reads it at start
+  | "woke"; // it was sleeping and a request came: `woke` precedes `deploying`
 
 /** Reasons that replace a running (or stopped) sandbox on purpose: `restarted` precedes `deploying`. */
 const RESTARTS: ReadonlySet<DeployReason> = new Set([
@@ -42,7 +43,7 @@ const RESTARTS: ReadonlySet<DeployReason> = new Set([
   "token_refreshed",
 ]);
 
-const LIVE: ConnectionStatus[] = ["deploying", "running", "failed", "expired", "auth_required"];
+const LIVE: ConnectionStatus[] = ["deploying", "running", "failed", "expired", "auth_required", "sleeping"];
 
 async function record(db: Db, key: Key, type: EventType, data: Record<string, unknown>) {
   await addConnectionEvent(db, { accountId: key.accountId, connectionId: key.id, type, data });
@@ -67,6 +68,7 @@ export async function recordDeploying(
   { reason, by, ...data }: { reason: DeployReason; by: By } & Record<string, unknown>,
 ) {
   if (RESTARTS.has(reason)) await record(db, key, "restarted", { by, reason });
+  if (reason === "woke") await record(db, key, "woke", { by, ...data });
   await record(db, key, "deploying", { reason, by, ...data });
 }
 
@@ -151,6 +153,14 @@ export function markCrashed(
   if (crashLoop)
     events.push(["failed", { error: changes.last_error, stderr: "", reason: "crash_loop", crashes: crashLoop }]);
   return change(db, key, ["running"], { ...changes, status: "failed", sandbox_id: null }, events);
+}
+
+/**
+ * Idle for `idleSeconds`: `sleeping`. Its sandbox is paused or stopped right after, by the
+ * instance that hosts it; a paused one stays named on the row, for the wake to resume.
+ */
+export function markSleeping(db: Db, key: Key, { idleSeconds }: { idleSeconds: number }) {
+  return change(db, key, ["running"], { status: "sleeping" }, [["slept", { idle_seconds: idleSeconds }]]);
 }
 
 /** Its time is up: `expired`, no sandbox, no restart pending. */
