@@ -121,7 +121,7 @@ function suite(name: string, setup: () => Promise<{ berth: BerthServer; fake?: F
       const answers = await Promise.all(
         messages.map((message, i) => (i % 2 ? a : b).callTool({ name: "echo", arguments: { message } })),
       );
-      answers.forEach((answer, i) => expect(JSON.stringify(answer)).toContain(`Echo: ${messages[i]}`));
+      for (const [i, answer] of answers.entries()) expect(JSON.stringify(answer)).toContain(`Echo: ${messages[i]}`);
       // Tool-call events are written once a second: every call is there, then none more.
       const recorded = async () => (await events(conn.id)).filter((e) => e.type === "tool_call").length - before;
       await until("the calls' events", async () => ((await recorded()) >= messages.length ? true : undefined));
