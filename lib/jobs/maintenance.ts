@@ -10,7 +10,7 @@ import {
   type Claimed,
   claimKeepAlive,
   currentSandboxes,
-  forgetSleepingSandbox,
+  keepPausedSandbox,
   lockAgedSandboxes,
   lockExpired,
   lockRestarts,
@@ -143,12 +143,19 @@ async function deployAgain(m: Maintenance, accountId: string, id: string) {
   }
 }
 
-/** Local sandboxes live in the instance that made them: it stops those whose connection moved on. */
+/**
+ * Local sandboxes live in the instance that made them: it stops those whose connection moved on.
+ * An E2B sandbox another instance took over is left to it: this one only lets its session go, so
+ * that it never takes that sandbox's pause (a sleep) for its server's end.
+ */
 async function stopWhatIsNoLongerRunning({ deps, runtime }: Maintenance) {
   const live = runtime.liveSandboxes();
   const current = await currentSandboxes(deps.db, { sandboxes: live });
-  for (const s of live)
-    if (!current.has(s.connectionId)) await runtime.stop(s.connectionId, s.sandboxId).catch(() => {});
+  for (const s of live) {
+    const host = current.get(s.connectionId);
+    if (host === undefined) await runtime.stop(s.connectionId, s.sandboxId).catch(() => {});
+    else if (host && host !== deps.host && runtime.sandboxesOutliveBerth) await runtime.release(s.connectionId);
+  }
 }
 
 /**
@@ -175,8 +182,10 @@ async function sleepIdle({ deps, runtime, idleSleepMs }: Maintenance) {
       limit(async () => {
         const sandboxId = row.sandbox_id as string;
         try {
-          const how = await runtime.sleep(row.id, sandboxId);
-          if (how === "stopped") await forgetSleepingSandbox(deps.db, { id: row.id, sandboxId });
+          await runtime.sleep(row.id, sandboxId, async (how) => {
+            if (how === "paused" && !(await keepPausedSandbox(deps.db, { id: row.id, sandboxId })))
+              await runtime.killSandbox(sandboxId);
+          });
         } catch (err) {
           deps.log.error({ err, connectionId: row.id }, "could not put the sandbox to sleep");
         }

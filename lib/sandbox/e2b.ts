@@ -205,6 +205,12 @@ export class E2BProvider implements SandboxProvider {
     }
   }
 
+  detach(sandboxId: string) {
+    const live = this.live.get(sandboxId);
+    live?.release();
+    live?.settle({ code: null, signal: null, reason: "Another Berth instance took the connection over." });
+  }
+
   /** A paused sandbox is killed with its connection (`kill`); nothing else is kept. */
   async forget() {}
 

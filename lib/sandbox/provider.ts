@@ -107,6 +107,8 @@ export interface SandboxProvider {
   sleep(sandboxId: string): Promise<"paused" | "stopped">;
   /** The connection is deleted: drop whatever the provider kept for it (a sleeping home). */
   forget(connectionId: string): Promise<void>;
+  /** Stops following a sandbox that outlives Berth (E2B), leaving it running for the instance that took it over. */
+  detach?(sandboxId: string): void;
   setTimeout(sandboxId: string, seconds: number): Promise<void>;
   /** This installation's sandboxes that exist now. */
   list(installation: string): Promise<SandboxInfo[]>;

@@ -196,9 +196,10 @@ export class NodeSandboxRuntime implements SandboxRuntime {
    * Puts a live connection's sandbox to sleep (its row says `sleeping` already). Calls that
    * arrived just before are answered first; new ones are held, and once the sandbox is paused or
    * stopped they go on to the woken server. In the queue of the connection's deploys, so a wake
-   * never overtakes the sleep. Answers how the provider put it to sleep.
+   * never overtakes the sleep. `asleep` records how the provider put it to sleep before those
+   * requests go on (a paused sandbox is then named for them to resume).
    */
-  sleep(connectionId: string, sandboxId: string) {
+  sleep(connectionId: string, sandboxId: string, asleep: (how: "paused" | "stopped") => Promise<void>) {
     return this.serially(connectionId, async (): Promise<"paused" | "stopped"> => {
       const l = this.live.get(connectionId);
       if (l?.sandbox.id !== sandboxId) {
@@ -212,7 +213,11 @@ export class NodeSandboxRuntime implements SandboxRuntime {
         await this.impl.kill(sandboxId).catch(() => {});
         return "stopped" as const;
       });
-      await l.upstream.close(); // hands the held requests on: they wake the connection
+      try {
+        await asleep(how);
+      } finally {
+        await l.upstream.close(); // hands the held requests on: they wake the connection
+      }
       return how;
     });
   }
@@ -327,6 +332,16 @@ export class NodeSandboxRuntime implements SandboxRuntime {
       await this.impl.kill(l.sandbox.id);
     }
     if (sandboxId && sandboxId !== l?.sandbox.id) await this.impl.kill(sandboxId);
+  }
+
+  /** Another instance took the connection over (E2B): this process lets its session go, the sandbox left running. */
+  async release(connectionId: string) {
+    const l = this.live.get(connectionId);
+    if (!l) return;
+    this.live.delete(connectionId);
+    this.lastRequest.delete(connectionId);
+    this.impl.detach?.(l.sandbox.id);
+    await l.upstream.close();
   }
 
   async setExpiry(_connectionId: string, sandboxId: string, expiresAt: Date) {

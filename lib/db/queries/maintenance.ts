@@ -85,28 +85,32 @@ export function lockSleepers(
   );
 }
 
-/** A sleeping connection whose sandbox was stopped rather than paused: nothing to resume. */
-export async function forgetSleepingSandbox(db: Db, { id, sandboxId }: { id: string; sandboxId: string }) {
-  await db.query(
-    "update mcp_connections set sandbox_id = null where id = $1 and status = 'sleeping' and sandbox_id = $2",
+/**
+ * A sleeping connection's sandbox is paused: named on the row again, for the wake to resume; false
+ * when the connection was woken (or deleted) meanwhile, and the paused sandbox is no one's.
+ */
+export async function keepPausedSandbox(db: Db, { id, sandboxId }: { id: string; sandboxId: string }) {
+  const rows = await db.query(
+    "update mcp_connections set sandbox_id = $2 where id = $1 and status = 'sleeping' and sandbox_id is null returning id",
     [id, sandboxId],
   );
+  return rows.length > 0;
 }
 
 /**
  * Of these connection ids, the ones whose current sandbox is still the given one (a sleeping
- * connection's paused sandbox included: it is resumed on wake).
+ * connection's paused sandbox included: it is resumed on wake), with the instance hosting each.
  */
 export async function currentSandboxes(
   db: Db,
   { sandboxes }: { sandboxes: { connectionId: string; sandboxId: string }[] },
 ) {
-  if (!sandboxes.length) return new Set<string>();
-  const rows = await db.query<{ id: string }>(
-    `select c.id from mcp_connections c
+  if (!sandboxes.length) return new Map<string, string | null>();
+  const rows = await db.query<{ id: string; host: string | null }>(
+    `select c.id, c.host from mcp_connections c
      join unnest($1::uuid[], $2::text[]) as s(connection_id, sandbox_id) on s.connection_id = c.id
      where c.status in ('running', 'deploying', 'sleeping') and (c.sandbox_id = s.sandbox_id or c.status = 'deploying')`,
     [sandboxes.map((s) => s.connectionId), sandboxes.map((s) => s.sandboxId)],
   );
-  return new Set(rows.map((r) => r.id));
+  return new Map(rows.map((r) => [r.id, r.host]));
 }

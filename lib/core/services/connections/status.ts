@@ -156,11 +156,15 @@ export function markCrashed(
 }
 
 /**
- * Idle for `idleSeconds`: `sleeping`. Its sandbox is paused or stopped right after, by the
- * instance that hosts it; a paused one stays named on the row, for the wake to resume.
+ * Idle for `idleSeconds`: `sleeping`, no sandbox named. The instance hosting it pauses or stops its
+ * sandbox right after, and names a paused one again once it is paused (keepPausedSandbox), for the
+ * wake to resume: a wake before then (at another instance) makes a new sandbox rather than resume
+ * one still being paused.
  */
 export function markSleeping(db: Db, key: Key, { idleSeconds }: { idleSeconds: number }) {
-  return change(db, key, ["running"], { status: "sleeping" }, [["slept", { idle_seconds: idleSeconds }]]);
+  return change(db, key, ["running"], { status: "sleeping", sandbox_id: null }, [
+    ["slept", { idle_seconds: idleSeconds }],
+  ]);
 }
 
 /** Its time is up: `expired`, no sandbox, no restart pending. */
