@@ -9,6 +9,7 @@ import {
   markExpired,
   markFailed,
   markRunning,
+  markSleeping,
 } from "@/lib/core/services/connections/status";
 import type { Db } from "@/lib/db/db";
 import type { ConnectionStatus } from "@/lib/db/queries/connections";
@@ -17,7 +18,15 @@ import { insertTestConnection } from "../support/connections";
 import { openTestDb, type TestDb } from "../support/databases";
 
 type Key = { accountId: string; id: string };
-const STATUSES: ConnectionStatus[] = ["deploying", "running", "failed", "expired", "deleted", "auth_required"];
+const STATUSES: ConnectionStatus[] = [
+  "deploying",
+  "running",
+  "failed",
+  "expired",
+  "deleted",
+  "auth_required",
+  "sleeping",
+];
 const running = { sandbox_id: "sbx", host: "h", started_at: new Date(), expires_at: new Date() };
 
 /**
@@ -60,8 +69,20 @@ const CHANGES: {
   {
     name: "a delete",
     to: "deleted",
-    from: ["deploying", "running", "failed", "expired", "auth_required"],
+    from: ["deploying", "running", "failed", "expired", "auth_required", "sleeping"],
     run: (db, key) => markDeleted(db, key, { by: "api_key" }),
+  },
+  {
+    name: "an idle sleep",
+    to: "sleeping",
+    from: ["running"],
+    run: (db, key) => markSleeping(db, key, { idleSeconds: 600 }),
+  },
+  {
+    name: "a wake",
+    to: "deploying",
+    from: ["sleeping"],
+    run: (db, key) => markDeploying(db, key, { from: ["sleeping"], reason: "woke", by: "api_key" }),
   },
   {
     name: "an upstream authorization",
@@ -101,6 +122,7 @@ describe("status changes move a connection only out of the statuses they name", 
     if (status === "failed") await markFailed(t.db, key, { from: ["deploying"], error: "no" });
     else await markRunning(t.db, key, running);
     if (status === "expired") await markExpired(t.db, key, { from: ["running"], expiresAt: new Date() });
+    if (status === "sleeping") await markSleeping(t.db, key, { idleSeconds: 600 });
     if (status === "deleted") await markDeleted(t.db, key, { by: "system" });
     return key;
   }

@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import { type ConnectionRow, getConnectionForUpdate } from "@/lib/db/queries/connections";
-import { assertSandboxCapacity } from "./capacity";
+import { assertSandboxCapacity, takeSandboxStart } from "./capacity";
 import { deployWithin } from "./deploy";
 import { getConnectionOrThrow } from "./get";
 import { restartConnection } from "./restart";
@@ -10,11 +10,28 @@ import { markDeploying } from "./status";
 
 const POLL_MS = 50;
 /**
- * Connections this process wakes at once. Each wake is a sandbox start (local: a server's boot,
- * ~0.2 s of both cores; E2B: a resume call): a hundred agents coming back together queue here
- * rather than start a hundred servers at once, which would make every one of them slow.
+ * Connections this process wakes at once, in all and per account. Each wake is a sandbox start
+ * (local: a server's boot, ~0.2 s of both cores; E2B: a resume call): a hundred agents coming back
+ * together queue rather than start a hundred servers at once, which would make each of them slow;
+ * and one account's hundred queue behind each other, not in front of another account's one.
  */
-const wakes = pLimit(8);
+const WAKES = 8;
+const WAKES_PER_ACCOUNT = 2;
+const wakes = pLimit(WAKES);
+const accountWakes = new Map<string, ReturnType<typeof pLimit>>();
+
+function queueWake<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
+  let mine = accountWakes.get(accountId);
+  if (!mine) {
+    mine = pLimit(WAKES_PER_ACCOUNT);
+    accountWakes.set(accountId, mine);
+  }
+  const limit = mine;
+  return limit(() => wakes(fn)).finally(() => {
+    if (!limit.activeCount && !limit.pendingCount && accountWakes.get(accountId) === limit)
+      accountWakes.delete(accountId);
+  });
+}
 
 /**
  * For the MCP endpoint: a running connection as it is; a keep-alive one whose server expired or
@@ -37,7 +54,7 @@ export async function resumeConnection(ctx: Ctx, id: string) {
       continue; // another request took it over meanwhile, or it failed: look again
     }
     if (conn.status === "sleeping") {
-      const woken = await wakes(() => wakeConnection(ctx, conn.id));
+      const woken = await queueWake(ctx.accountId, () => wakeConnection(ctx, conn.id));
       if (woken?.status === "running") return woken;
       continue; // another request woke it meanwhile (it is deploying or running), or the wake failed
     }
@@ -62,13 +79,18 @@ export async function resumeConnection(ctx: Ctx, id: string) {
  * Wakes a sleeping connection for a request: its paused sandbox resumed (E2B; a new one if that is
  * gone), or its server started again in a new sandbox with its home (local). The row is claimed
  * first, so one request wakes it and the others wait for `running`. Asleep, it held no sandbox slot:
- * waking takes one (429 when the account is full). Its lifetime counts afresh from now.
+ * waking takes one, and one of the account's sandbox starts (429 when the account is full or has
+ * started its share for now). Its lifetime counts afresh from now.
  */
 async function wakeConnection(ctx: Ctx, id: string): Promise<ConnectionRow | undefined> {
   const key = { accountId: ctx.accountId, id };
+  let counted = false;
   const claimed = await ctx.db.transaction(async (tx) => {
     const row = await getConnectionForUpdate(tx, key);
     if (row?.status !== "sleeping") return undefined;
+    // A sandbox start like any other: counted against the account's pace (once, should this be tried again).
+    if (!counted) takeSandboxStart(ctx);
+    counted = true;
     await assertSandboxCapacity(ctx, tx, id);
     return markDeploying(tx, key, {
       from: ["sleeping"],
