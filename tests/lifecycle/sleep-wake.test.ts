@@ -39,7 +39,7 @@ async function graphNames(c: Client) {
   return (JSON.parse(res.content[0]?.text ?? "") as { entities: Entity[] }).entities.map((e) => e.name);
 }
 
-function suite(name: string, setup: () => Promise<{ berth: BerthServer; fake?: FakeE2B }>) {
+function suite(name: string, e2b: boolean, setup: () => Promise<{ berth: BerthServer; fake?: FakeE2B }>) {
   describe(name, () => {
     let berth: BerthServer;
     let fake: FakeE2B | undefined;
@@ -152,6 +152,25 @@ function suite(name: string, setup: () => Promise<{ berth: BerthServer; fake?: F
       await asleep(conn.id); // and once idle, it does
     }, 120_000);
 
+    // Only E2B pauses; a local sandbox is always stopped, as the first test shows.
+    if (e2b)
+      it("stops the sandbox where E2B refuses to pause it, and the wake makes a new one", async () => {
+        fake?.failNext("POST sandboxes/:id/pause", 403, 1, "Pausing is not available on your plan");
+        const conn = await install();
+        await asleep(conn.id);
+        expect((await get(conn.id)).sandbox_id).toBeNull();
+        expect(fake?.sandboxIds()).not.toContain(conn.sandbox_id);
+        expect(fake?.pausedSandboxIds()).not.toContain(conn.sandbox_id);
+        const c = await client(conn, account.api_key);
+        expect(await graphNames(c)).toEqual([]);
+        const woken = await get(conn.id);
+        expect(woken.status).toBe("running");
+        expect(woken.sandbox_id).not.toBe(conn.sandbox_id);
+        const woke = (await events(conn.id)).find((e) => e.type === "woke");
+        expect(woke?.data.paused).toBe(false);
+        await c.close();
+      }, 120_000);
+
     it("leaves a connection without keep-alive to expire, and deletes a sleeping one with its sandbox", async () => {
       const unkept = await install({ keep_alive: false, timeout: 600 });
       const kept = await install();
@@ -169,12 +188,12 @@ function suite(name: string, setup: () => Promise<{ berth: BerthServer; fake?: F
   });
 }
 
-suite("idle sleep, local sandboxes", async () => ({ berth: await startBerth(ENV) }));
+suite("idle sleep, local sandboxes", false, async () => ({ berth: await startBerth(ENV) }));
 
 const support = FakeE2B.supported();
 if (!support.ok) console.log(`[sleep-wake e2b] skipped: ${support.reason}`);
 if (support.ok) {
-  suite("idle sleep, E2B (pause and resume)", async () => {
+  suite("idle sleep, E2B (pause and resume)", true, async () => {
     const fake = await FakeE2B.start();
     return { fake, berth: await startBerth({ ...ENV, ...fake.berthEnv() }) };
   });
