@@ -12,12 +12,14 @@ import { createRouter } from "@/lib/core/http/route";
 import { ROUTES } from "@/lib/core/http/routes";
 import { countUsers } from "@/lib/db/queries/accounts";
 import { sendWebResponse, toWebRequest } from "@/lib/http/node-adapter";
+import { tracedRest } from "@/lib/http/traced-rest";
 import { startMaintenanceLoop } from "@/lib/jobs/maintenance";
 import { recordCrash, recoverAtStart } from "@/lib/jobs/supervisor";
 import { apiRateLimit } from "@/lib/limits/api-rate";
 import { AuditLog } from "@/lib/mcp/audit-log";
 import { McpGateway } from "@/lib/mcp/gateway";
 import { openBerth } from "@/lib/node";
+import { startTracing } from "@/lib/tracing";
 
 /**
  * Berth's one process: the MCP gateway and the REST API on node:http (neither goes through
@@ -47,6 +49,7 @@ function refuseOversizedAction(req: http.IncomingMessage, res: http.ServerRespon
 async function main() {
   const dev = process.argv.includes("--dev");
   const config = loadConfig();
+  const tracing = await startTracing(config.tracing);
   const berth = await openBerth(config);
   const { deps, runtime } = berth;
   publishAppDeps(deps);
@@ -65,9 +68,14 @@ async function main() {
     maxSessionsPerAccount: config.mcpMaxSessionsPerAccount,
     bodyBytesPerSecond: config.mcpBodyBytesPerSecond,
     origins: config.origins,
+    traced: tracing !== undefined,
   });
-  const audit = new AuditLog(deps.db, (err) => deps.log.error({ err }, "could not write tool-call events"));
-  runtime.onToolCall = (record) => audit.record(record);
+  const audit = new AuditLog(
+    deps.db,
+    (err) => deps.log.error({ err }, "could not write tool-call events"),
+    berth.metrics,
+  );
+  runtime.onToolCall = (record, serverSlug) => audit.record(record, serverSlug);
   runtime.onDeleted = (connectionId) => gateway.endSessionsOf(connectionId);
   const limitApi = apiRateLimit(config.apiRequestsPerSecond);
   const rest = createRouter(ROUTES, { origins: config.origins });
@@ -78,12 +86,13 @@ async function main() {
     if (!req.complete) res.setHeader("connection", "close");
     await sendWebResponse(res, answer, req.method === "HEAD");
   };
+  const serveApi = tracing ? tracedRest(serveRest) : serveRest;
   const oauth = oauthHandler(deps.oauth, config.publicUrl);
   const server = http.createServer((req, res) => {
     if (McpGateway.matches(req.url)) void gateway.handle(req, res);
     else if (isOAuthPath(req.url)) oauth(req, res);
     else if (req.url === "/api" || req.url?.startsWith("/api/") || req.url?.startsWith("/api?")) {
-      if (!limitApi(req, res)) serveRest(req, res).catch((err) => res.destroy(err));
+      if (!limitApi(req, res)) serveApi(req, res).catch((err) => res.destroy(err));
     } else if (!["none", "own"].includes(judgeOrigin(config.origins, req.headers.origin))) {
       // Pages and server actions are Berth's own: a page elsewhere, or one that rebinds its DNS
       // name to this host, cannot post a form or an action here (first-run setup, say).
@@ -111,7 +120,7 @@ async function main() {
         config.dataDir,
       );
   const stopMaintenance = startMaintenanceLoop(
-    { deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs },
+    { deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs, metrics: berth.metrics },
     config.maintenanceIntervalMs,
   );
   recovery.redeploys.catch((err) => deps.log.error({ err }, "recovering connections failed"));
@@ -150,6 +159,7 @@ async function main() {
     await gateway.close();
     await audit.flush();
     await berth.close();
+    await tracing?.shutdown(); // exports the spans still batched
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -74,6 +74,23 @@ const EnvSchema = z.object({
   BERTH_ACCOUNT_MAX_RUNS: z.coerce.number().int().min(1).max(10_000).default(4),
   // How many sandboxes one account may start a minute (installs, dry runs, runs, restarts).
   BERTH_ACCOUNT_SANDBOX_STARTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  /** The operator's key for `GET /api/metrics` (it spans accounts: no account's key reads it). */
+  BERTH_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // OpenTelemetry's own variables, as its SDKs read them; checked here so a typo stops start.
+  OTEL_SDK_DISABLED: z.enum(["true", "false"]).optional(),
+  OTEL_TRACES_EXPORTER: z
+    .string()
+    .refine(
+      (v) => v.split(",").every((e) => ["otlp", "console", "none"].includes(e.trim())),
+      "must be otlp, console or none",
+    )
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(["http/protobuf", "http/json"], "must be http/protobuf or http/json").optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z
+    .enum(["http/protobuf", "http/json"], "must be http/protobuf or http/json")
+    .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -155,7 +172,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     restartPolicy: { limit: e.BERTH_RESTART_LIMIT, backoffMs: e.BERTH_RESTART_BACKOFF_MS, stableMs: 60_000 },
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.BERTH_METRICS_TOKEN,
+    tracing: tracingOf(e),
   };
+}
+
+/**
+ * Traces are exported only when asked for, the way OpenTelemetry's SDKs read it: an exporter
+ * named in OTEL_TRACES_EXPORTER, or (unnamed) an OTLP endpoint set. Off: nothing is loaded.
+ */
+function tracingOf(e: z.output<typeof EnvSchema>) {
+  if (e.OTEL_SDK_DISABLED === "true") return undefined;
+  const named = e.OTEL_TRACES_EXPORTER?.split(",").map((x) => x.trim());
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const exporters = (named ?? (endpoint ? ["otlp"] : [])).filter((x) => x !== "none") as ("otlp" | "console")[];
+  if (!exporters.length) return undefined;
+  const protocol = e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf";
+  return { exporters: [...new Set(exporters)], protocol };
 }
 
 /**

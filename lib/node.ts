@@ -25,6 +25,7 @@ import { TOOL_APPROVAL_CHANNEL } from "@/lib/db/queries/tool-approvals";
 import { runMaintenance } from "@/lib/jobs/maintenance";
 import { TokenBuckets } from "@/lib/limits/token-buckets";
 import { createLogger } from "@/lib/log";
+import { BerthMetrics, publishMetrics } from "@/lib/metrics/metrics";
 import { BubblewrapConfinement } from "@/lib/sandbox/bubblewrap";
 import { E2BProvider } from "@/lib/sandbox/e2b";
 import { localWarnings, probeHost } from "@/lib/sandbox/host-probe";
@@ -37,6 +38,8 @@ export type Berth = {
   deps: AppDeps;
   db: DbHandle;
   runtime: NodeSandboxRuntime;
+  /** The operator's Prometheus metrics; only when BERTH_METRICS_TOKEN is set (nothing is counted otherwise). */
+  metrics?: BerthMetrics;
   warnings: string[];
   close(): Promise<void>;
 };
@@ -82,6 +85,8 @@ export async function openBerth(config: Config): Promise<Berth> {
   };
   const apiKeyCache = new ApiKeyCache();
   const approvalWaiters = new ApprovalWaiters();
+  const metrics = config.metricsToken ? new BerthMetrics(db) : undefined;
+  if (metrics) publishMetrics(metrics);
   const notifications = config.databaseUrl
     ? hearOtherInstances(config.databaseUrl, db, { apiKeyCache, approvalWaiters, runtime, log })
     : undefined;
@@ -120,6 +125,12 @@ export async function openBerth(config: Config): Promise<Berth> {
     // Besides its own loop (server.ts): a scheduler may ask for a sweep; claims keep them apart.
     maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs }),
     isService: serviceKeyCheck(config.serviceRoleKey),
+    observe: metrics?.observations,
+    operator: metrics && {
+      // The same constant-time bearer comparison as the service key's, against the metrics token.
+      isOperator: serviceKeyCheck(config.metricsToken),
+      metrics: () => metrics.render(),
+    },
   };
   runtime.onApproval = async (call, signal) => {
     const { status } = await awaitApproval(deps, call, signal);
@@ -129,6 +140,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     deps,
     db,
     runtime,
+    metrics,
     warnings,
     async close() {
       await notifications?.close();

@@ -11,6 +11,17 @@ export type Logger = {
   error(obj: object, msg?: string): void;
 };
 
+/**
+ * Durations the services measure for the operator's metrics (lib/metrics in the Node app; absent
+ * elsewhere: the Edge Function, the CLI).
+ */
+export type Observations = {
+  /** A deploy ended: `running`, or `failed` (its sandbox could not be started or answer). */
+  deployed(seconds: number, provider: string, outcome: "running" | "failed"): void;
+  /** A sleeping connection answered again, `seconds` after its wake began. */
+  woke(seconds: number, provider: string): void;
+};
+
 /** Everything a service may touch, built once per process. */
 export type Deps = {
   db: Db;
@@ -43,6 +54,8 @@ export type Deps = {
   upstreamOAuthClients?: Record<string, UpstreamOAuthClient>;
   /** The least time between two refreshes of a connection's upstream token (BERTH_OAUTH_REFRESH_FLOOR_SECONDS). */
   upstreamOAuthRefreshFloorMs?: number;
+  /** Where deploy and wake durations go (the Node app's Prometheus metrics); none: nowhere. */
+  observe?: Observations;
 };
 
 /** Berth's registration at an upstream OAuth provider (the app an operator made there). */

@@ -19,6 +19,8 @@ export type DeploySpec = {
   reattachSandboxId?: string;
   /** Which tools the MCP endpoint offers; none: all. */
   toolPolicy?: ToolPolicy;
+  /** The definition's slug: what the operator's metrics and traces name the server by. */
+  serverSlug?: string;
 };
 
 export type HttpEndpoint = { port: number; path: string };

@@ -17,6 +17,7 @@ import {
   lockSleepers,
   lockStuckDeploys,
 } from "@/lib/db/queries/maintenance";
+import type { BerthMetrics } from "@/lib/metrics/metrics";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { type RestartPolicy, scheduleRestart, systemCtx } from "./supervisor";
 
@@ -35,6 +36,8 @@ export type Maintenance = {
   policy: RestartPolicy;
   /** Keep-alive connections without an MCP request this long are put to sleep; 0: never. */
   idleSleepMs?: number;
+  /** Where the loop reports each pass's duration and completion (the operator's metrics). */
+  metrics?: Pick<BerthMetrics, "maintenancePass">;
 };
 
 /**
@@ -201,8 +204,16 @@ export function startMaintenanceLoop(m: Maintenance, intervalMs: number) {
   let stopped = false;
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
+    const started = performance.now();
+    const passed = (ok: boolean) => m.metrics?.maintenancePass((performance.now() - started) / 1000, ok);
     current = runMaintenance(m)
-      .catch((err) => m.deps.log.error({ err }, "maintenance pass failed"))
+      .then(
+        () => passed(true),
+        (err) => {
+          passed(false);
+          m.deps.log.error({ err }, "maintenance pass failed");
+        },
+      )
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs);
       });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { AppDeps } from "@/lib/app-deps";
 import { authenticateHeaders, keyPrincipal } from "@/lib/auth/authenticate";
 import { hashToken } from "@/lib/auth/oauth/provider";
@@ -11,6 +12,7 @@ import type { Principal } from "@/lib/core/http/route";
 import { MAX_JSON_DEPTH, nestsDeeper } from "@/lib/core/json-depth";
 import { bearerKey } from "@/lib/core/services/accounts/authenticate";
 import { resumeConnection } from "@/lib/core/services/connections/resume";
+import { tracer } from "@/lib/core/tracing";
 import { isUuid } from "@/lib/db/ids";
 import type { Role } from "@/lib/db/queries/accounts";
 import { getConnection } from "@/lib/db/queries/connections";
@@ -53,6 +55,8 @@ export type GatewayOptions = {
   bodyBytesPerSecond: number;
   /** Web origins whose browsers may call (origins.ts); others get 403 before anything else. */
   origins: Origins;
+  /** Each request gets a span (OpenTelemetry's SDK is on): checked once per request, else no cost. */
+  traced?: boolean;
 };
 
 const METHODS = "GET, POST, DELETE";
@@ -88,7 +92,23 @@ export class McpGateway {
     return url?.startsWith("/api/mcp/") ?? false;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse) {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    if (!this.options.traced) return this.serve(req, res);
+    // The span lasts until the answer is out (a POST's stream ends after its last response), and
+    // is the parent of what the request sets off: a wake's deploy, say.
+    const span = tracer.startSpan(`${req.method} /api/mcp/:id`, {
+      kind: SpanKind.SERVER,
+      attributes: { "http.request.method": req.method ?? "", "http.route": "/api/mcp/:id" },
+    });
+    res.once("close", () => {
+      span.setAttribute("http.response.status_code", res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+    return context.with(trace.setSpan(context.active(), span), () => this.serve(req, res));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse) {
     const id = req.url?.split("?")[0]?.split("/")[3] ?? "";
     let counted = false;
     let held = 0; // body bytes counted against the account
@@ -187,6 +207,7 @@ export class McpGateway {
         return fail(res, "bad_request", `The JSON nests deeper than ${MAX_JSON_DEPTH} levels.`);
       const messages = parseMessages(body);
       if (!messages) return fail(res, "bad_request", "The body is not a JSON-RPC message or a batch of them.");
+      if (this.options.traced) this.describeSpan(id, messages);
 
       let target = live;
       if (!target) {
@@ -260,6 +281,26 @@ export class McpGateway {
     const grant = await findAccessToken(this.deps.db, hashToken(token));
     if (!grant || grant.connection_id !== connectionId) return undefined;
     return { accountId: grant.account_id, role: grant.role as Role, actor: { kind: "user", userId: grant.user_id } };
+  }
+
+  /**
+   * Names the request's span after what it asks (OpenTelemetry's MCP conventions: `tools/call
+   * get_weather`): the method, the tool, the connection and its server; never arguments.
+   */
+  private describeSpan(connectionId: string, messages: JSONRPCMessage[]) {
+    const span = trace.getActiveSpan();
+    if (!span) return;
+    const first = messages[0] as { method?: unknown; params?: { name?: unknown } };
+    const method = messages.length === 1 && typeof first.method === "string" ? first.method : undefined;
+    const tool = method === "tools/call" && typeof first.params?.name === "string" ? first.params.name : undefined;
+    span.updateName(method ? (tool ? `${method} ${tool}` : method) : "batch");
+    span.setAttributes({
+      "berth.connection.id": connectionId,
+      "berth.server.slug": this.runtime.serverSlugOf(connectionId) ?? "",
+      "mcp.method.name": method ?? "",
+      "berth.mcp.messages": messages.length,
+      ...(tool ? { "gen_ai.tool.name": tool } : {}),
+    });
   }
 
   /** Resumes a connection at most once at a time, however many clients ask. */

@@ -14,6 +14,7 @@ import {
 } from "@/lib/core/runtime";
 import type { ToolPolicy } from "@/lib/core/schemas/tool-policy";
 import { scrubSecrets, scrubTail } from "@/lib/core/services/connections/credentials";
+import { inSpan } from "@/lib/core/tracing";
 import type { ToolCallRecord } from "@/lib/db/queries/tool-calls";
 import { type ApprovalAsk, type ApprovalOutcome, UpstreamSession } from "@/lib/mcp/upstream-session";
 import { CHECK_TIMEOUT_MS, checkFailure, quotedFailure } from "./credential-check";
@@ -27,7 +28,10 @@ const SESSION_GONE_GRACE_MS = 2000;
 /** Going to sleep, calls that arrived just before get this long to be answered (new ones wait for the wake). */
 const SLEEP_DRAIN_MS = 10_000;
 
-type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string };
+type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string; serverSlug: string };
+
+/** A connection deployed without its definition's slug (none today): how metrics and traces name its server. */
+const UNNAMED_SERVER = "unknown";
 
 export type RuntimeOptions = {
   /** One-off sandboxes (sandbox-runs and dry runs) one account may have at once in this process. */
@@ -60,8 +64,8 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   onCrash?: (report: CrashReport) => unknown;
   /** Crashes being recorded, so a request that brings the connection back comes after the record. */
   private readonly crashes = new Map<string, Promise<void>>();
-  /** Every answered tools/call of a connection (the audit log). */
-  onToolCall?: (record: ToolCallRecord) => void;
+  /** Every answered tools/call of a connection (the audit log), with its server's slug (metrics). */
+  onToolCall?: (record: ToolCallRecord, serverSlug: string) => void;
   /** A call of a tool under `approval` waits for the account's decision (lib/core/services/tool-approvals.ts). */
   onApproval?: (
     call: ApprovalAsk & { accountId: string; connectionId: string },
@@ -97,6 +101,11 @@ export class NodeSandboxRuntime implements SandboxRuntime {
 
   isLive(connectionId: string) {
     return this.session(connectionId) !== undefined;
+  }
+
+  /** The definition slug of a live connection's server (for traces), if it is live here. */
+  serverSlugOf(connectionId: string) {
+    return this.live.get(connectionId)?.serverSlug;
   }
 
   /** Settles once a crash of this connection's server being recorded now is (at once if none is). */
@@ -242,7 +251,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
   private async deployNow(spec: DeploySpec) {
     await this.stop(spec.connectionId, null);
     const { sandbox, upstream } = await this.start(spec, spec.connectionId);
-    const live: Live = { sandbox, upstream, accountId: spec.accountId };
+    const live: Live = { sandbox, upstream, accountId: spec.accountId, serverSlug: spec.serverSlug ?? UNNAMED_SERVER };
     this.live.set(spec.connectionId, live);
     this.touch(spec.connectionId);
     // A session that ended while its sandbox lives (the server stopped reading its input, say)
@@ -382,7 +391,9 @@ export class NodeSandboxRuntime implements SandboxRuntime {
       });
     }
     try {
-      sandbox ??= await this.impl.create(sandboxSpec);
+      sandbox ??= await inSpan("berth.sandbox.create", { "berth.provider": this.impl.name }, () =>
+        this.impl.create(sandboxSpec),
+      );
     } catch (err) {
       // A provider's message may quote the server's output (E2B's bridge), so it is scrubbed too.
       const message = scrubSecrets(`The sandbox could not be created: ${(err as Error).message}`, spec.env);
@@ -397,7 +408,8 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     const upstream = new UpstreamSession(sandbox.transport);
     upstream.setToolPolicy(spec.toolPolicy);
     if (connectionId) {
-      upstream.onToolCall = (call) => this.onToolCall?.({ ...call, connectionId, accountId: spec.accountId });
+      const slug = spec.serverSlug ?? UNNAMED_SERVER;
+      upstream.onToolCall = (call) => this.onToolCall?.({ ...call, connectionId, accountId: spec.accountId }, slug);
       upstream.onApproval = (call, signal) =>
         this.onApproval
           ? this.onApproval({ ...call, connectionId, accountId: spec.accountId }, signal)
@@ -408,7 +420,9 @@ export class NodeSandboxRuntime implements SandboxRuntime {
         throw new Error(`The MCP server exited before answering initialize (${e.signal ?? `code ${e.code}`}).`);
       });
       exited.catch(() => {}); // it also settles, unobserved, when a healthy server stops later
-      await Promise.race([withTimeout(upstream.connect(), START_TIMEOUT_MS, "initialize"), exited]);
+      await inSpan("initialize", { "mcp.method.name": "initialize" }, () =>
+        Promise.race([withTimeout(upstream.connect(), START_TIMEOUT_MS, "initialize"), exited]),
+      );
       return { sandbox, upstream };
     } catch (err) {
       const ended = !upstream.isOpen; // the server's side closed by itself, not by us

@@ -58,6 +58,7 @@ const SECURITY: Record<Route["access"], oas31.SecurityRequirementObject[] | unde
   gateway: undefined,
   public: NO_AUTH,
   service: [{ serviceKey: [] }],
+  operator: [{ metricsToken: [] }],
 };
 
 /** One operation of the document, from its route. */
@@ -157,6 +158,12 @@ function createBerthDocument(routes: Record<string, Route>, serverUrl: string): 
           type: "http",
           scheme: "bearer",
           description: "The Supabase project's service role key (`SUPABASE_SERVICE_ROLE_KEY`): for schedulers.",
+        },
+        metricsToken: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "The operator's metrics token (`BERTH_METRICS_TOKEN`): for Prometheus. No account's key reads metrics.",
         },
       },
       schemas: { Error: ErrorResponse },

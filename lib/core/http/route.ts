@@ -24,6 +24,14 @@ export type HttpDeps = Deps & {
   maintain(): Promise<Record<string, unknown>>;
   /** Whether the request carries the service key (Supabase's service role). */
   isService(req: Request): boolean;
+  /**
+   * The operator's Prometheus metrics and whether a request carries the metrics token
+   * (BERTH_METRICS_TOKEN); absent where metrics are off (unset, or the Edge Function).
+   */
+  operator?: {
+    isOperator(req: Request): boolean;
+    metrics(): Promise<{ contentType: string; body: string }>;
+  };
 };
 
 export type Params = Record<string, string>;
@@ -79,8 +87,8 @@ type Input = {
   query?: z.ZodType;
 };
 
-/** Who may call a route: an account (API key, session, JWT), anyone, or the service key. */
-export type Access = "account" | "public" | "service" | "gateway";
+/** Who may call a route: an account (API key, session, JWT), anyone, the service key, or the operator's metrics token. */
+export type Access = "account" | "public" | "service" | "operator" | "gateway";
 
 export type Route = RouteDoc & Input & { access: Access; serve?: Serve };
 
@@ -135,14 +143,22 @@ function crossSiteCapable(req: Request) {
   return !/^application\/json\s*(;|$)/i.test(req.headers.get("content-type") ?? "");
 }
 
-/** A route anyone may call (health, the documentation), or only the service key. */
+/**
+ * A route anyone may call (health, the documentation), only the service key, or only the
+ * operator (metrics: not there at all unless a metrics token is set, so 404 then).
+ */
 export function open<const S extends RouteDoc>(
-  spec: S & { access: "public" | "service" },
+  spec: S & { access: "public" | "service" | "operator" },
   handle: (req: Request, deps: HttpDeps) => Promise<Response>,
-): S & { access: "public" | "service"; serve: Serve } {
+): S & { access: "public" | "service" | "operator"; serve: Serve } {
   const serve: Serve = async (req, _params, deps) => {
     if (spec.access === "service" && !deps.isService(req)) {
       throw new BerthError("unauthorized", "Only the service key may call this.");
+    }
+    if (spec.access === "operator") {
+      if (!deps.operator) throw new BerthError("not_found", "Metrics are off here: set BERTH_METRICS_TOKEN.");
+      if (!deps.operator.isOperator(req))
+        throw new BerthError("unauthorized", "Send the metrics token as `Authorization: Bearer <token>`.");
     }
     return handle(req, deps);
   };

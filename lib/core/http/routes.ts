@@ -36,6 +36,7 @@ import {
   ToolPolicyAnswer,
 } from "@/lib/core/schemas/tool-policy";
 import { AuthorizeAnswer, AuthorizeInput } from "@/lib/core/schemas/upstream-oauth";
+import { Usage, UsageQuery } from "@/lib/core/schemas/usage";
 import { createApiKey, listApiKeys, revokeApiKey } from "@/lib/core/services/api-keys";
 import { clientConfig } from "@/lib/core/services/connections/client-config";
 import { deleteConnection } from "@/lib/core/services/connections/delete";
@@ -62,6 +63,7 @@ import { inviteMember, listMembers, removeMember, setMemberRole } from "@/lib/co
 import { runInSandbox } from "@/lib/core/services/sandbox-runs/run";
 import { getAccountSettings, updateAccountSettings } from "@/lib/core/services/settings";
 import { decideApproval, listApprovals } from "@/lib/core/services/tool-approvals";
+import { getUsage } from "@/lib/core/services/usage/get-usage";
 import { parseInput } from "./input";
 import { buildDocsPage, buildOpenApiDocument } from "./openapi";
 import { type Answer, account, gateway, json, open, type Route } from "./route";
@@ -633,6 +635,22 @@ export const ROUTES = {
     },
     async ({ ctx, input }) => json(await updateAccountSettings(ctx, input)),
   ),
+  "GET /api/usage": account(
+    {
+      operationId: "getUsage",
+      tags: ["Account"],
+      summary: "Metered use of a period (for billing)",
+      description:
+        "Sandbox-seconds and tool calls of the account in `[from, to)`, in total and per connection (deleted ones " +
+        "included), plus one-off sandbox-runs. A connection's sandbox counts while it is `running` (from its " +
+        "sandbox's start); a sleeping, expired or failed one accrues nothing; one still running counts up to now. " +
+        "Tool calls count when recorded (within about a second of the answer). Default period: this UTC month so far.",
+      query: UsageQuery,
+      answers: { 200: { description: "The account's usage.", schema: Usage } },
+      errors: [400, 401, 404],
+    },
+    async ({ ctx, input }) => json(await getUsage(ctx, input)),
+  ),
   "POST /api/mcp/:id": mcp(
     "mcpPost",
     "Send MCP JSON-RPC messages",
@@ -674,6 +692,25 @@ export const ROUTES = {
       errors: [401],
     },
     async (_req, deps) => json(await deps.maintain()),
+  ),
+  "GET /api/metrics": open(
+    {
+      access: "operator",
+      live: true,
+      operationId: "metrics",
+      tags: ["Meta"],
+      summary: "Prometheus metrics (the operator's)",
+      description:
+        "Prometheus text format: connections by status and provider, deploy and wake durations, tool calls, errors " +
+        "and latency by server, sandbox-seconds by account, maintenance lag (docs/OPERATIONS.md). It spans accounts, " +
+        "so only the operator's `BERTH_METRICS_TOKEN` reads it; without one set the route answers 404.",
+      answers: { 200: { description: "The metrics.", content: { "text/plain; version=0.0.4": {} } } },
+      errors: [401, 404],
+    },
+    async (_req, deps) => {
+      const { contentType, body } = await (deps.operator as NonNullable<typeof deps.operator>).metrics();
+      return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-store" } });
+    },
   ),
   "GET /api/health": open(
     {

@@ -1,6 +1,8 @@
+import { trace } from "@opentelemetry/api";
 import type { Ctx } from "@/lib/core/context";
 import { persistently } from "@/lib/core/retry";
 import { DeployError, httpEndpointOf, isDeployError } from "@/lib/core/runtime";
+import { inSpan } from "@/lib/core/tracing";
 import { type ConnectionRow, getConnection } from "@/lib/db/queries/connections";
 import { getServer } from "@/lib/db/queries/servers";
 import { serverEnvOf } from "./credentials";
@@ -11,11 +13,25 @@ import { markFailed, markRunning } from "./status";
  * started for a connection: install, restart, credential changes and recovery all end here.
  * If the connection left `deploying` meanwhile (deleted, say), the new sandbox is stopped.
  */
-export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
+export function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
+  const attributes = { "berth.connection.id": conn.id, "berth.provider": conn.provider };
+  return inSpan("berth.deploy", attributes, async (span) => {
+    const started = performance.now();
+    const after = await deployNow(ctx, conn);
+    span.setAttribute("berth.connection.status", after.status);
+    // Only deploys that ended here: one that lost its row to a delete meanwhile is neither.
+    if (after.status === "running" || after.status === "failed")
+      ctx.observe?.deployed((performance.now() - started) / 1000, after.provider, after.status);
+    return after;
+  });
+}
+
+async function deployNow(ctx: Ctx, conn: ConnectionRow): Promise<ConnectionRow> {
   const key = { accountId: ctx.accountId, id: conn.id };
   try {
     const server = await persistently(() => getServer(ctx.db, { idOrSlug: conn.server_id, includeRemoved: true }));
     if (!server) throw new DeployError("The server definition no longer exists.", "");
+    trace.getActiveSpan()?.setAttribute("berth.server.slug", server.slug);
     const credentials = await ctx.cipher.decrypt(
       { keyId: conn.credentials_key_id, ciphertext: conn.credentials_ciphertext },
       conn.id,
@@ -29,6 +45,7 @@ export async function deployConnection(ctx: Ctx, conn: ConnectionRow): Promise<C
       http: httpEndpointOf(server),
       timeoutSeconds: conn.timeout_seconds,
       reattachSandboxId: conn.sandbox_id ?? undefined,
+      serverSlug: server.slug,
       toolPolicy: conn.tool_policy ?? undefined,
     });
     const running = await persistently(() =>

@@ -101,7 +101,9 @@ async function wakeConnection(ctx: Ctx, id: string): Promise<ConnectionRow | und
     });
   });
   if (!claimed) return undefined;
+  const started = performance.now();
   const woken = await deployWithin(ctx, claimed, ctx.installWaitMs);
+  if (woken.status === "running") ctx.observe?.woke((performance.now() - started) / 1000, woken.provider);
   const resumed = claimed.sandbox_id;
   if (woken.status === "running" && resumed && woken.sandbox_id === resumed) {
     // E2B resumes a sandbox with a default timeout; it gets the connection's.

@@ -7,6 +7,7 @@ import {
   changeStatus,
 } from "@/lib/db/queries/connections";
 import { addConnectionEvent, type EventType } from "@/lib/db/queries/events";
+import { closeSandboxUsage, openSandboxUsage } from "@/lib/db/queries/sandbox-usage";
 
 /**
  * Every change of a connection's status, with the events that record it, happens here, in the
@@ -57,8 +58,27 @@ async function change(
   events: [EventType, Record<string, unknown>][],
 ): Promise<ConnectionRow | undefined> {
   const row = await changeStatus(db, { ...key, fromStatus: from }, changes);
-  if (row) for (const [type, data] of events) await record(db, key, type, data);
+  if (row) {
+    for (const [type, data] of events) await record(db, key, type, data);
+    await meterSandbox(db, row);
+  }
   return row;
+}
+
+/**
+ * Sandbox-seconds follow the status, in the same transaction: a period of use opens when a
+ * connection becomes `running` and closes with whatever takes it away from `running` (sleep,
+ * expiry, crash, restart, delete), so every way a sandbox stops ends its metering.
+ */
+async function meterSandbox(db: Db, row: ConnectionRow) {
+  const key = { accountId: row.account_id, connectionId: row.id };
+  if (row.status !== "running") return closeSandboxUsage(db, key);
+  await openSandboxUsage(db, {
+    ...key,
+    provider: row.provider,
+    sandboxId: row.sandbox_id,
+    startedAt: row.started_at ? new Date(row.started_at) : null,
+  });
 }
 
 /** The events of a deploy that begins; a new connection's row is inserted `deploying`, so install calls this itself. */
@@ -91,7 +111,10 @@ export async function markDeploying(
   },
 ) {
   const row = await changeStatus(db, { ...key, fromStatus: from }, { ...changes, status: "deploying" });
-  if (row) await recordDeploying(db, key, { reason, by, ...data });
+  if (row) {
+    await recordDeploying(db, key, { reason, by, ...data });
+    await meterSandbox(db, row);
+  }
   return row;
 }
 

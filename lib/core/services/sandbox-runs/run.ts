@@ -1,8 +1,9 @@
 import { splitCommand } from "@/lib/core/command-line";
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
-import { isCapacityError } from "@/lib/core/runtime";
+import { isCapacityError, type RunResult } from "@/lib/core/runtime";
 import type { SandboxRunInput } from "@/lib/core/schemas/sandbox-run";
+import { recordOneOffUsage } from "@/lib/db/queries/sandbox-usage";
 import { takeSandboxStart } from "../connections/capacity";
 import { assertOwnAccount, requireAdmin } from "../scope";
 
@@ -19,11 +20,24 @@ export async function runInSandbox(ctx: Ctx, input: SandboxRunInput) {
     ]);
   }
   takeSandboxStart(ctx);
+  let result: RunResult;
   try {
-    return await ctx.runtime.run({ accountId: ctx.accountId, argv, stdin: input.stdin, timeoutSeconds: input.timeout });
+    result = await ctx.runtime.run({
+      accountId: ctx.accountId,
+      argv,
+      stdin: input.stdin,
+      timeoutSeconds: input.timeout,
+    });
   } catch (err) {
     if (isCapacityError(err)) throw new BerthError("too_many_requests", err.message, undefined, err.retryAfterSeconds);
     ctx.log.error({ err }, "sandbox run failed");
     throw new BerthError("sandbox_provider_failed", `The sandbox provider failed: ${(err as Error).message}`);
   }
+  // Metered after the fact: the run's output is the caller's even if the record fails.
+  await recordOneOffUsage(ctx.db, {
+    accountId: ctx.accountId,
+    provider: ctx.runtime.provider,
+    durationMs: result.duration_ms,
+  }).catch((err) => ctx.log.error({ err }, "a sandbox run's usage was not recorded"));
+  return result;
 }
