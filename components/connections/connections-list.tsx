@@ -1,15 +1,32 @@
 "use client";
 
 import Link from "next/link";
+import { Button } from "@/components/ui/button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { useConnectionsQuery } from "@/lib/client/connections/connections-query";
 import type { Connection } from "@/lib/core/schemas/connection";
 import { ConnectionStatusBadge } from "./connection-status-badge";
 import { Countdown } from "./countdown";
 
-/** The account's connections, live: a table on wide screens, a list of cards on phones. */
-export function ConnectionsList({ accountId, initialData }: { accountId: string; initialData: Connection[] }) {
-  const { data = [], error } = useConnectionsQuery({ accountId, initialData });
+/** The account's connections, live: a table on wide screens, a list of cards on phones; 50 at a time. */
+export function ConnectionsList({
+  accountId,
+  initialPage,
+}: {
+  accountId: string;
+  initialPage: { data: Connection[]; next_cursor: string | null };
+}) {
+  const {
+    data: pages,
+    error,
+    hasNextPage,
+    fetchNextPage,
+    isFetchingNextPage,
+  } = useConnectionsQuery({
+    accountId,
+    initialPage,
+  });
+  const data = pages?.pages.flatMap((p) => p.data) ?? [];
   const expiry = (c: Connection) =>
     c.status === "running" || c.status === "deploying" ? <Countdown expiresAt={c.expires_at} /> : "—";
 
@@ -79,6 +96,16 @@ export function ConnectionsList({ accountId, initialData }: { accountId: string;
           </TableBody>
         </Table>
       </div>
+      {hasNextPage && (
+        <Button
+          variant="outline"
+          className="justify-self-center"
+          disabled={isFetchingNextPage}
+          onClick={() => void fetchNextPage()}
+        >
+          {isFetchingNextPage ? "Loading…" : "Load more"}
+        </Button>
+      )}
     </>
   );
 }

@@ -149,7 +149,7 @@ export async function runCommand(deps: CliDeps, { command, options }: CliInvocat
     case "operators list":
       return (await listOperators(deps.db)).map((u) => ({ user_id: u.id, email: u.email }));
     case "servers list":
-      return (await listDefinitions(deps)).map((row) => toServerDefinitionJson(row));
+      return (await listDefinitions(deps)).data.map((row) => toServerDefinitionJson(row));
     default:
       throw new BerthError("bad_request", `Unknown command "${command}".\n${USAGE}`);
   }

@@ -55,6 +55,22 @@ type Call<K extends RouteKey> = {
  * type all come from there. Resolves to the `data` of a success, or throws an ApiError.
  */
 export async function api<K extends RouteKey>(route: K, call: Call<K> = {}): Promise<AnswerOf<K>> {
+  return (await request(route, call)).data;
+}
+
+/** A page of a list route (`limit`, `cursor` in `call.query`): its `data` and the `next_cursor` to go on with. */
+export async function apiPage<K extends RouteKey>(
+  route: K,
+  call: Call<K> = {},
+): Promise<{ data: AnswerOf<K>; next_cursor: string | null }> {
+  const { data, next_cursor } = await request(route, call);
+  return { data, next_cursor: next_cursor ?? null };
+}
+
+async function request<K extends RouteKey>(
+  route: K,
+  call: Call<K>,
+): Promise<{ data: AnswerOf<K>; next_cursor?: string | null }> {
   const [method = "GET", template = ""] = route.split(" ");
   const path = template.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(call.params?.[name] ?? ""));
   const url = call.query ? `${path}?${new URLSearchParams(call.query)}` : path;
@@ -69,8 +85,11 @@ export async function api<K extends RouteKey>(route: K, call: Call<K> = {}): Pro
     body: call.body === undefined ? undefined : JSON.stringify(call.body),
     signal: call.signal,
   });
-  const json = (await res.json().catch(() => ({}))) as { data?: AnswerOf<K> } & ErrorBody;
-  if (res.ok && json.data !== undefined) return json.data;
+  const json = (await res.json().catch(() => ({}))) as {
+    data?: AnswerOf<K>;
+    next_cursor?: string | null;
+  } & ErrorBody;
+  if (res.ok && json.data !== undefined) return { data: json.data, next_cursor: json.next_cursor };
   const error = json.error ?? {};
   throw new ApiError(error.message ?? `${method} ${path} failed (${res.status}).`, error.code ?? "", error.details);
 }

@@ -108,7 +108,7 @@ describe.each(["pglite", "postgres"] as const)("editing the catalogue on %s", (k
     const def = weather();
     const row = await createDefinition(operator(), def);
     expect(row).toMatchObject({ slug: def.slug, tools: ["forecast", "alerts"], credential_check: { tool: "alerts" } });
-    expect((await listDefinitions(t)).map((d) => d.slug)).toContain(def.slug);
+    expect((await listDefinitions(t)).data.map((d) => d.slug)).toContain(def.slug);
     await expect(createDefinition(operator(), { ...def, title: "Again" })).rejects.toMatchObject({
       code: "conflict",
       details: [{ path: "slug", message: "Taken: another server in the catalogue has this slug." }],
@@ -169,7 +169,7 @@ describe.each(["pglite", "postgres"] as const)("editing the catalogue on %s", (k
     expect(await countDefinitionConnections(operator(), def.slug)).toBe(1);
     expect(await removeDefinition(operator(), def.slug)).toEqual({ slug: def.slug, connections: 1 });
 
-    expect((await listDefinitions(t)).map((d) => d.slug)).not.toContain(def.slug);
+    expect((await listDefinitions(t)).data.map((d) => d.slug)).not.toContain(def.slug);
     await expect(getDefinition(t, def.slug)).rejects.toMatchObject({ code: "not_found" });
     await expect(removeDefinition(operator(), def.slug)).rejects.toMatchObject({ code: "not_found" });
     const install = { account_id: accountId, server_id: def.slug, credentials: {}, keep_alive: true };
@@ -188,11 +188,11 @@ describe.each(["pglite", "postgres"] as const)("editing the catalogue on %s", (k
   it("does not seed a removed built-in back", async () => {
     await removeDefinition(operator(), "sequential-thinking");
     await seedCatalogue(t.db);
-    expect((await listDefinitions(t)).map((d) => d.slug)).not.toContain("sequential-thinking");
+    expect((await listDefinitions(t)).data.map((d) => d.slug)).not.toContain("sequential-thinking");
     await cli("servers add", {
       file: await writeJson(toInput(CATALOGUE.find((c) => c.slug === "sequential-thinking"))),
     });
-    expect((await listDefinitions(t)).map((d) => d.slug)).toContain("sequential-thinking");
+    expect((await listDefinitions(t)).data.map((d) => d.slug)).toContain("sequential-thinking");
   });
 
   it("an invitation never chooses an operator's password, and the role waits until an invitee has one", async () => {

@@ -80,7 +80,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
     const { member } = await inviteMember(owner(), { email: `m-${crypto.randomUUID()}@example.com`, role: "member" });
     const m = asUser(member.user_id, "member");
     const noRole = ctxOf({ kind: "user", userId: member.user_id }); // a user context without a role fails closed
-    const [key] = await listApiKeys(owner());
+    const [key] = (await listApiKeys(owner())).data;
     const install = { account_id: accountId, server_id: "memory", credentials: {}, keep_alive: true };
     for (const ctx of [m, noRole]) {
       const attempts: [string, () => Promise<unknown>][] = [
@@ -99,8 +99,8 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
       for (const [what, attempt] of attempts) await expect(attempt(), what).rejects.toMatchObject(forbidden);
     }
     // Nothing changed; a member may still look.
-    expect((await listApiKeys(m)).map((k) => k.revoked_at)).toEqual([null]);
-    expect((await listMembers(m)).find((x) => x.user_id === member.user_id)?.role).toBe("member");
+    expect((await listApiKeys(m)).data.map((k) => k.revoked_at)).toEqual([null]);
+    expect((await listMembers(m)).data.find((x) => x.user_id === member.user_id)?.role).toBe("member");
     expect(await getAccountSettings(m)).toEqual({ id: accountId, name: "Crew", default_timeout: null });
     const [{ n }] = (await t.db.query<{ n: number }>(
       "select count(*)::int as n from mcp_connections where account_id = $1 and status = 'deleted'",
@@ -120,7 +120,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
       scope: "admin",
       key: expect.stringMatching(/^berth_/),
     });
-    const listed = await listApiKeys(apiKey());
+    const listed = (await listApiKeys(apiKey())).data;
     expect(listed[0]).toEqual({
       id: created.id,
       name: "agent",
@@ -190,7 +190,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
       userId: member.user_id,
       accountId,
     });
-    expect((await listMembers(owner())).find((m) => m.user_id === member.user_id)).toMatchObject({
+    expect((await listMembers(owner())).data.find((m) => m.user_id === member.user_id)).toMatchObject({
       email,
       role: "admin",
       pending: false,
@@ -236,7 +236,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
     const who = await acceptInvite({ db: t.db, hashPassword }, { token, password: "attacker's password" });
     const accounts = (await listMembershipsOfUser(t.db, { userId: who.userId })).map((m) => m.account_id);
     expect(accounts).not.toContain(b.account.id);
-    const inB = (await listMembers(asB)).find((m) => m.user_id === who.userId);
+    const inB = (await listMembers(asB)).data.find((m) => m.user_id === who.userId);
     expect(inB?.pending).toBe(true);
     // Sign-in lands in A, the only account whose invitation was accepted.
     expect(await signIn({ db: t.db, verifyPassword }, { email, password: "attacker's password" })).toEqual({
@@ -305,7 +305,7 @@ describe.each(["pglite", "postgres"] as const)("API keys, members and settings o
     await expect(removeMember(second, member.user_id)).rejects.toMatchObject(lastOwner);
     expect(await setMemberRole(second, ownerId, "owner")).toMatchObject({ role: "owner" });
     expect(await removeMember(owner(), member.user_id)).toMatchObject({ user_id: member.user_id, role: "owner" });
-    expect((await listMembers(owner())).map((m) => m.user_id)).not.toContain(member.user_id);
+    expect((await listMembers(owner())).data.map((m) => m.user_id)).not.toContain(member.user_id);
   });
 
   it("reads and changes the account's settings, validating them", async () => {

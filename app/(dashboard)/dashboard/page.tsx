@@ -6,8 +6,8 @@ import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { getAppDeps } from "@/lib/app-deps";
 import { requireCurrentUser, userContext } from "@/lib/auth/current-user";
+import { CONNECTIONS_PAGE } from "@/lib/client/connections/connections-query";
 import { listAccountConnections } from "@/lib/core/services/connections/list";
-import { presentConnections } from "@/lib/core/services/connections/present";
 
 export const metadata: Metadata = { title: "Connections · Berth" };
 
@@ -15,7 +15,7 @@ export default async function DashboardPage() {
   const user = await requireCurrentUser();
   const ctx = userContext(user);
   const { providerInfo } = getAppDeps();
-  const connections = await presentConnections(ctx, await listAccountConnections(ctx, {}));
+  const { data, next_cursor = null } = await listAccountConnections(ctx, { limit: CONNECTIONS_PAGE });
 
   return (
     <div className="grid gap-8">
@@ -46,7 +46,7 @@ export default async function DashboardPage() {
         <h2 id="connections-heading" className="text-lg font-semibold">
           Connections
         </h2>
-        <ConnectionsList accountId={user.accountId} initialData={connections} />
+        <ConnectionsList accountId={user.accountId} initialPage={{ data, next_cursor }} />
       </section>
     </div>
   );

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type InfiniteData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   deleteAction,
   extendAction,
@@ -6,7 +6,7 @@ import {
   updateAction,
 } from "@/app/(dashboard)/dashboard/connections/actions";
 import { unwrap } from "@/lib/client/action";
-import { api } from "@/lib/client/api";
+import { api, apiPage } from "@/lib/client/api";
 import type { AnswerOf } from "@/lib/core/http/routes";
 import type { Connection } from "@/lib/core/schemas/connection";
 import { connectionKeys } from "./keys";
@@ -21,12 +21,27 @@ export type ConnectionEvent = AnswerOf<"GET /api/mcp-connections/:id/events">[nu
 export type ToolInfo = AnswerOf<"GET /api/mcp-connections/:id/tools">[number];
 export type ToolResult = AnswerOf<"POST /api/mcp-connections/:id/tools/call">;
 
-/** The account's connections. */
-export function useConnectionsQuery({ accountId, initialData }: { accountId: string; initialData?: Connection[] }) {
-  return useQuery({
+/** Connections a page of the list shows; more load on demand, so an account of 10,000 loads 50. */
+export const CONNECTIONS_PAGE = 50;
+
+type ConnectionsPage = { data: Connection[]; next_cursor: string | null };
+
+/** The account's connections, newest first, a page at a time ("Load more": `fetchNextPage`). */
+export function useConnectionsQuery({ accountId, initialPage }: { accountId: string; initialPage?: ConnectionsPage }) {
+  return useInfiniteQuery({
     queryKey: connectionKeys.list(accountId),
-    queryFn: ({ signal }) => api("GET /api/mcp-connections", { query: { account_id: accountId }, signal }),
-    initialData,
+    queryFn: ({ signal, pageParam }) =>
+      apiPage("GET /api/mcp-connections", {
+        query: {
+          account_id: accountId,
+          limit: String(CONNECTIONS_PAGE),
+          ...(pageParam ? { cursor: pageParam } : {}),
+        },
+        signal,
+      }),
+    initialPageParam: "",
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    initialData: initialPage ? { pages: [initialPage], pageParams: [""] } : undefined,
     refetchInterval: POLL_MS,
   });
 }
@@ -64,8 +79,10 @@ function useConnectionChanged(accountId: string, id: string) {
   const client = useQueryClient();
   return (conn: Connection) => {
     client.setQueryData(connectionKeys.detail(accountId, id), conn);
-    client.setQueryData<Connection[]>(connectionKeys.list(accountId), (list) =>
-      list?.map((c) => (c.id === id ? conn : c)),
+    client.setQueryData<InfiniteData<ConnectionsPage>>(connectionKeys.list(accountId), (list) =>
+      list
+        ? { ...list, pages: list.pages.map((p) => ({ ...p, data: p.data.map((c) => (c.id === id ? conn : c)) })) }
+        : list,
     );
     void client.invalidateQueries({ queryKey: connectionKeys.events(accountId, id) });
   };

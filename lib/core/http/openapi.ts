@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { createDocument, type oas31, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
 import { ErrorResponse } from "@/lib/core/schemas/common";
-import type { ErrorStatus, Route } from "./route";
+import type { Answer, ErrorStatus, Route } from "./route";
 
 /**
  * OpenAPI 3.1 of the REST API, generated from the route table (routes.ts) and so from the very
@@ -61,13 +61,23 @@ const SECURITY: Record<Route["access"], oas31.SecurityRequirementObject[] | unde
   operator: [{ metricsToken: [] }],
 };
 
+const NextCursor = z.string().nullable().optional().meta({
+  description:
+    "Present when `limit` or `cursor` was given: pass it as `cursor` for the next page; null on the last page.",
+});
+
+const answerSchema = (answer: Answer) =>
+  answer.paged
+    ? z.object({ data: answer.schema ?? z.unknown(), next_cursor: NextCursor })
+    : z.object({ data: answer.schema ?? z.unknown() });
+
 /** One operation of the document, from its route. */
 function operation(route: Route): ZodOpenApiOperationObject {
   const responses: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(route.answers)) {
     responses[status] = {
       description: answer.description,
-      content: answer.content ?? { "application/json": { schema: z.object({ data: answer.schema ?? z.unknown() }) } },
+      content: answer.content ?? { "application/json": { schema: answerSchema(answer) } },
     };
   }
   // Every REST operation may answer 429: requests are paced per caller (BERTH_API_REQUESTS_PER_SECOND).

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Actor, Ctx, Deps } from "@/lib/core/context";
 import { BerthError, errorBody, toErrorResponse } from "@/lib/core/errors";
+import type { Listed } from "@/lib/core/pagination";
 import { isUuid } from "@/lib/db/ids";
 import type { Role } from "@/lib/db/queries/accounts";
 import { parseInput, readJson } from "./input";
@@ -51,8 +52,16 @@ export type Tag =
   | "MCP"
   | "Meta";
 
-/** One success answer: JSON `{"data": schema}` unless `content` says otherwise. */
-export type Answer = { description: string; schema?: z.ZodType; content?: Record<string, { schema?: unknown }> };
+/**
+ * One success answer: JSON `{"data": schema}` unless `content` says otherwise; a list that
+ * pages (`paged`) answers `next_cursor` beside `data` when asked for a page.
+ */
+export type Answer = {
+  description: string;
+  schema?: z.ZodType;
+  content?: Record<string, { schema?: unknown }>;
+  paged?: true;
+};
 
 export type RouteDoc = {
   operationId: string;
@@ -172,6 +181,9 @@ export function gateway<const S extends RouteDoc & Input>(spec: S): S & { access
 
 /** `{"data": …}`, the shape of every success. */
 export const json = (data: unknown, status = 200) => Response.json({ data }, { status });
+
+/** A list: `{"data": […]}`, and `next_cursor` when a page was asked for. */
+export const listed = (list: Listed<unknown>) => Response.json(list);
 
 type Compiled = { key: string; method: string; segments: string[]; statics: number; route: Route };
 

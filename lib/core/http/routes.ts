@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PageQuery } from "@/lib/core/pagination";
 import { AccountSettings, UpdateAccountSettingsInput } from "@/lib/core/schemas/account";
 import { ApiKey, ApiKeyIdParams, CreateApiKeyInput, CreatedApiKey } from "@/lib/core/schemas/api-key";
 import {
@@ -10,7 +11,6 @@ import {
   InstallHeaders,
   InstallInput,
   ListConnectionsQuery,
-  toEventJson,
   UpdateConnectionInput,
 } from "@/lib/core/schemas/connection";
 import {
@@ -52,7 +52,7 @@ import {
 import { installConnection } from "@/lib/core/services/connections/install";
 import { listAccountConnections, listEventsOfConnection } from "@/lib/core/services/connections/list";
 import { listGrants, revokeGrant } from "@/lib/core/services/connections/oauth-grants";
-import { presentConnection, presentConnections } from "@/lib/core/services/connections/present";
+import { presentConnection } from "@/lib/core/services/connections/present";
 import { replaceCredentials } from "@/lib/core/services/connections/replace-credentials";
 import { restartConnection } from "@/lib/core/services/connections/restart";
 import { getToolPolicy, setToolPolicy } from "@/lib/core/services/connections/tool-policy";
@@ -66,7 +66,7 @@ import { decideApproval, listApprovals } from "@/lib/core/services/tool-approval
 import { getUsage } from "@/lib/core/services/usage/get-usage";
 import { parseInput } from "./input";
 import { buildDocsPage, buildOpenApiDocument } from "./openapi";
-import { type Answer, account, gateway, json, open, type Route } from "./route";
+import { type Answer, account, gateway, json, listed, open, type Route } from "./route";
 
 /**
  * Every REST route of Berth, once: `"METHOD /api/path"` → its documentation, input and answer
@@ -146,11 +146,21 @@ export const ROUTES = {
       operationId: "listServerDefinitions",
       tags: ["Server definitions"],
       summary: "List server definitions",
-      answers: { 200: { description: "Every server definition of the catalogue.", schema: z.array(ServerDefinition) } },
-      errors: [401],
+      description: "By title.",
+      query: PageQuery,
+      answers: {
+        200: {
+          description: "Every server definition of the catalogue, or a page of them.",
+          schema: z.array(ServerDefinition),
+          paged: true,
+        },
+      },
+      errors: [400, 401],
     },
-    async ({ ctx }) =>
-      json((await listDefinitions(ctx)).map((row) => toServerDefinitionJson(row, ctx.upstreamOAuthClients))),
+    async ({ ctx, input }) => {
+      const list = await listDefinitions(ctx, input);
+      return listed({ ...list, data: list.data.map((row) => toServerDefinitionJson(row, ctx.upstreamOAuthClients)) });
+    },
   ),
   "GET /api/mcp-server-definitions/:idOrSlug": account(
     {
@@ -210,10 +220,10 @@ export const ROUTES = {
       summary: "List connections",
       description: "The account's connections, newest first; deleted ones are omitted.",
       query: ListConnectionsQuery,
-      answers: { 200: { description: "The connections, newest first.", schema: z.array(Connection) } },
+      answers: { 200: { description: "The connections, newest first.", schema: z.array(Connection), paged: true } },
       errors: [400, 401, 404],
     },
-    async ({ ctx, input }) => json(await presentConnections(ctx, await listAccountConnections(ctx, input))),
+    async ({ ctx, input }) => listed(await listAccountConnections(ctx, input)),
   ),
   "GET /api/mcp-connections/:id": account(
     {
@@ -328,12 +338,16 @@ export const ROUTES = {
       operationId: "listConnectionEvents",
       tags: ["Connections"],
       summary: "List a connection's events",
-      description: "Lifecycle events and tool calls (name, duration, outcome, sizes; never arguments or results).",
+      description:
+        "Lifecycle events and tool calls (name, duration, outcome, sizes; never arguments or results). Without " +
+        "`limit` nor `cursor`, the newest 200 only; page with `limit` and `cursor` to reach older ones. Tool calls " +
+        "older than `BERTH_EVENT_RETENTION_DAYS` are pruned (their daily counts are kept); lifecycle events stay.",
       params: ConnectionId,
-      answers: { 200: { description: "The events, newest first.", schema: z.array(ConnectionEvent) } },
-      errors: [401, 404],
+      query: PageQuery,
+      answers: { 200: { description: "The events, newest first.", schema: z.array(ConnectionEvent), paged: true } },
+      errors: [400, 401, 404],
     },
-    async ({ ctx, id }) => json((await listEventsOfConnection(ctx, id)).map(toEventJson)),
+    async ({ ctx, id, input }) => listed(await listEventsOfConnection(ctx, id, input)),
   ),
   "GET /api/mcp-connections/:id/client-config": account(
     {
@@ -392,10 +406,11 @@ export const ROUTES = {
         "Clients a person of the account allowed on the consent page to use this connection (OAuth 2.1), while " +
         "their grant lives.",
       params: ConnectionId,
-      answers: { 200: { description: "The grants, newest first.", schema: z.array(OAuthGrant) } },
-      errors: [401, 404],
+      query: PageQuery,
+      answers: { 200: { description: "The grants, newest first.", schema: z.array(OAuthGrant), paged: true } },
+      errors: [400, 401, 404],
     },
-    async ({ ctx, id }) => json(await listGrants(ctx, id)),
+    async ({ ctx, id, input }) => listed(await listGrants(ctx, id, input)),
   ),
   "DELETE /api/mcp-connections/:id/oauth-grants/:grantId": account(
     {
@@ -503,13 +518,14 @@ export const ROUTES = {
       tags: ["Approvals"],
       summary: "List tool calls waiting for approval (and decided ones)",
       description:
-        "Calls of tools whose policy asks for `approval`, newest first, at most 100: `?status=pending` for those " +
-        "waiting now. Each waits in the MCP endpoint until decided or `expires_at`.",
+        "Calls of tools whose policy asks for `approval`, newest first: `?status=pending` for those waiting now. " +
+        "Without `limit` nor `cursor`, the newest 100 only; page with `limit` and `cursor` to reach older ones. " +
+        "Each waits in the MCP endpoint until decided or `expires_at`.",
       query: ListApprovalsQuery,
-      answers: { 200: { description: "The approvals, newest first.", schema: z.array(ToolApproval) } },
+      answers: { 200: { description: "The approvals, newest first.", schema: z.array(ToolApproval), paged: true } },
       errors: [400, 401],
     },
-    async ({ ctx, input }) => json(await listApprovals(ctx, input)),
+    async ({ ctx, input }) => listed(await listApprovals(ctx, input)),
   ),
   "POST /api/tool-approvals/:id/approve": approvalDecision("approved"),
   "POST /api/tool-approvals/:id/reject": approvalDecision("rejected"),
@@ -519,10 +535,11 @@ export const ROUTES = {
       tags: ["API keys"],
       summary: "List the account's API keys",
       description: "Newest first, revoked ones included; each with its prefix, never the key itself.",
-      answers: { 200: { description: "The API keys.", schema: z.array(ApiKey) } },
-      errors: [401],
+      query: PageQuery,
+      answers: { 200: { description: "The API keys.", schema: z.array(ApiKey), paged: true } },
+      errors: [400, 401],
     },
-    async ({ ctx }) => json(await listApiKeys(ctx)),
+    async ({ ctx, input }) => listed(await listApiKeys(ctx, input)),
   ),
   "POST /api/api-keys": account(
     {
@@ -559,10 +576,11 @@ export const ROUTES = {
       tags: ["Members"],
       summary: "List the account's members",
       description: "Oldest first; `pending` while an invitation is not accepted.",
-      answers: { 200: { description: "The members.", schema: z.array(Member) } },
-      errors: [401],
+      query: PageQuery,
+      answers: { 200: { description: "The members.", schema: z.array(Member), paged: true } },
+      errors: [400, 401],
     },
-    async ({ ctx }) => json(await listMembers(ctx)),
+    async ({ ctx, input }) => listed(await listMembers(ctx, input)),
   ),
   "POST /api/members": account(
     {

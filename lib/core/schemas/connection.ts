@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PageParams } from "@/lib/core/pagination";
 import type { ConnectionRow } from "@/lib/db/queries/connections";
 import type { EventRow } from "@/lib/db/queries/events";
 import { Id, iso, Seconds } from "./common";
@@ -98,6 +99,7 @@ export type CredentialsInput = z.infer<typeof CredentialsInput>;
 
 export const ListConnectionsQuery = z.strictObject({
   account_id: Id.optional().meta({ description: "Your account's id; another account's id answers 404." }),
+  ...PageParams,
 });
 
 export const ConnectionStatus = z.enum([

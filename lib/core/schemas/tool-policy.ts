@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PageParams } from "@/lib/core/pagination";
 
 /** A tool's name as its server spells it: any text a server chose, bounded. */
 const ServerToolName = z.string().min(1).max(200);
@@ -137,6 +138,7 @@ export const ToolApproval = z
 export const ListApprovalsQuery = z.strictObject({
   status: ApprovalStatus.optional().meta({ description: "Only approvals in this status." }),
   connection_id: z.uuid().optional().meta({ description: "Only this connection's." }),
+  ...PageParams,
 });
 
 export const ApprovalIdParams = z.object({ id: z.uuid().meta({ description: "The approval's id." }) });

@@ -1,6 +1,7 @@
 import type { ApiKeyScope, Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import { parseInput } from "@/lib/core/http/input";
+import { type Listed, type PageQuery, pageOf, TimeAndId, toPage } from "@/lib/core/pagination";
 import { type ApiKey, CreateApiKeyInput, type CreatedApiKey, toApiKeyJson } from "@/lib/core/schemas/api-key";
 import { generateApiKey, hashApiKey } from "@/lib/crypto/api-keys";
 import type { Db } from "@/lib/db/db";
@@ -13,8 +14,16 @@ import { requireAdmin } from "./scope";
 export type ApiKeysCtx = Pick<Ctx, "db" | "accountId" | "actor" | "role" | "onApiKeyRevoked">;
 
 /** The account's API keys, revoked ones included, newest first; never a key or its hash. Any member may look. */
-export async function listApiKeys(ctx: ApiKeysCtx): Promise<ApiKey[]> {
-  return (await listApiKeysOfAccount(ctx.db, { accountId: ctx.accountId })).map(toApiKeyJson);
+export async function listApiKeys(ctx: ApiKeysCtx, query: PageQuery = {}): Promise<Listed<ApiKey>> {
+  const page = pageOf(query, "api_keys", TimeAndId);
+  const rows = await listApiKeysOfAccount(ctx.db, { accountId: ctx.accountId, page });
+  return toPage(
+    rows,
+    page,
+    "api_keys",
+    (r) => [r.page_at, r.id],
+    (shown) => shown.map(toApiKeyJson),
+  );
 }
 
 /** A new key of the account (owners and admins): the key itself is answered this once, only its hash is kept. */

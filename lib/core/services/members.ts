@@ -1,6 +1,7 @@
 import type { Ctx } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
 import { parseInput } from "@/lib/core/http/input";
+import { type Listed, type PageQuery, pageOf, TimeAndId, toPage } from "@/lib/core/pagination";
 import { iso } from "@/lib/core/schemas/common";
 import {
   AcceptInviteInput,
@@ -44,8 +45,16 @@ const ONLY_OWNERS = "Only an owner can make someone an owner, or change or remov
 const LAST_OWNER = "An account needs an owner: make someone else an owner first.";
 
 /** The account's members, oldest first; any member may look. */
-export async function listMembers(ctx: MembersCtx): Promise<Member[]> {
-  return (await listMembersOfAccount(ctx.db, { accountId: ctx.accountId })).map(toMember);
+export async function listMembers(ctx: MembersCtx, query: PageQuery = {}): Promise<Listed<Member>> {
+  const page = pageOf(query, "members", TimeAndId);
+  const rows = await listMembersOfAccount(ctx.db, { accountId: ctx.accountId, page });
+  return toPage(
+    rows,
+    page,
+    "members",
+    (r) => [r.page_at, r.user_id],
+    (shown) => shown.map(toMember),
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Ctx, Deps } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
+import { type PageQuery, pageOf, TimeAndId, toPage } from "@/lib/core/pagination";
 import { isUuid } from "@/lib/db/ids";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import {
@@ -145,13 +146,24 @@ export async function decideApproval(ctx: Ctx, id: string, status: "approved" | 
   return presentApproval(decided);
 }
 
-export async function listApprovals(ctx: Ctx, query: { status?: ApprovalStatus; connection_id?: string }) {
+/** Approvals answered without `limit`: the newest, as before pages. */
+export const APPROVALS_WITHOUT_LIMIT = 100;
+
+export async function listApprovals(ctx: Ctx, query: { status?: ApprovalStatus; connection_id?: string } & PageQuery) {
+  const page = pageOf(query, "approvals", TimeAndId);
   const rows = await listToolApprovals(ctx.db, {
     accountId: ctx.accountId,
     status: query.status,
     connectionId: query.connection_id,
+    page: page ?? { limit: APPROVALS_WITHOUT_LIMIT },
   });
-  return rows.map(presentApproval);
+  return toPage(
+    rows,
+    page,
+    "approvals",
+    (r) => [r.page_at, r.id],
+    (shown) => shown.map(presentApproval),
+  );
 }
 
 function recordDecision(db: Deps["db"], row: ToolApprovalRow) {

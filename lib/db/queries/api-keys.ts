@@ -1,5 +1,6 @@
 import type { ApiKeyScope } from "@/lib/core/context";
 import { type Db, one } from "../db";
+import { exactTime, type Keyed, type PageArgs } from "../page";
 
 /** An API key as it may be shown: never its hash. */
 export type ApiKeyRow = {
@@ -33,10 +34,16 @@ export async function insertApiKey(
 }
 
 /** The account's keys, revoked ones included, newest first. */
-export function listApiKeysOfAccount(db: Db, { accountId }: { accountId: string }) {
-  return db.query<ApiKeyRow>(`select ${COLUMNS} from api_keys where account_id = $1 order by created_at desc, id`, [
-    accountId,
-  ]);
+export function listApiKeysOfAccount(
+  db: Db,
+  { accountId, page }: { accountId: string; page?: PageArgs<[string, string]> },
+) {
+  const after = page?.after ? "and (created_at, id) < ($3::timestamptz, $4::uuid)" : "";
+  return db.query<Keyed<ApiKeyRow>>(
+    `select ${COLUMNS}, ${exactTime("created_at")} as page_at from api_keys where account_id = $1 ${after}
+     order by created_at desc, id desc limit $2`,
+    [accountId, page?.limit ?? null, ...(page?.after ?? [])],
+  );
 }
 
 export function getApiKey(db: Db, { id }: { id: string }) {

@@ -1,5 +1,6 @@
 import type { ToolPolicy } from "@/lib/core/schemas/tool-policy";
 import { type Db, one } from "../db";
+import { exactTime, type Keyed, type PageArgs } from "../page";
 
 export type ConnectionStatus =
   | "deploying"
@@ -118,10 +119,18 @@ export function getConnectionForUpdate(db: Db, { accountId, id }: { accountId: s
   );
 }
 
-export function listConnections(db: Db, { accountId }: { accountId: string }) {
-  return db.query<ConnectionRow>(
-    `${SELECT} where c.account_id = $1 and c.status <> 'deleted' order by c.created_at desc, c.id`,
-    [accountId],
+/**
+ * The account's connections, newest first (keyset: created_at, id; the partial index
+ * mcp_connections_account_page_idx serves it, deep pages too).
+ */
+export function listConnections(db: Db, { accountId, page }: { accountId: string; page?: PageArgs<[string, string]> }) {
+  const after = page?.after ? "and (c.created_at, c.id) < ($3::timestamptz, $4::uuid)" : "";
+  return db.query<Keyed<ConnectionRow>>(
+    `select c.*, s.slug as server_slug, ${exactTime("c.created_at")} as page_at
+     from mcp_connections c join mcp_servers s on s.id = c.server_id
+     where c.account_id = $1 and c.status <> 'deleted' ${after}
+     order by c.created_at desc, c.id desc limit $2`,
+    [accountId, page?.limit ?? null, ...(page?.after ?? [])],
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Db } from "../db";
+import type { PageArgs } from "../page";
 
 export type EventType =
   | "installed"
@@ -40,13 +41,15 @@ export async function addConnectionEvent(
   ]);
 }
 
+/** A connection's events, newest first (keyset: seq, by connection_events_connection_idx). */
 export function listConnectionEvents(
   db: Db,
-  { accountId, connectionId, limit = 200 }: { accountId: string; connectionId: string; limit?: number },
+  { accountId, connectionId, page }: { accountId: string; connectionId: string; page?: PageArgs<[string]> },
 ) {
-  return db.query<EventRow>(
-    `select id, connection_id, type, data, created_at from connection_events
-     where account_id = $1 and connection_id = $2 order by seq desc limit $3`,
-    [accountId, connectionId, limit],
+  const after = page?.after ? "and seq < $4::bigint" : "";
+  return db.query<EventRow & { seq: string }>(
+    `select id, connection_id, type, data, created_at, seq::text as seq from connection_events
+     where account_id = $1 and connection_id = $2 ${after} order by seq desc limit $3`,
+    [accountId, connectionId, page?.limit ?? null, ...(page?.after ?? [])],
   );
 }

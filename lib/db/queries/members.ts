@@ -1,4 +1,5 @@
 import { type Db, one } from "../db";
+import { exactTime, type Keyed, type PageArgs } from "../page";
 import type { Role } from "./accounts";
 
 /** A membership as the members page shows it; `pending` while an invitation is not accepted. */
@@ -15,9 +16,17 @@ const MEMBER = `select m.user_id, u.email, m.role, m.created_at,
             and i.accepted_at is null) as pending
   from memberships m join users u on u.id = m.user_id`;
 
-/** The account's members, oldest first. */
-export function listMembersOfAccount(db: Db, { accountId }: { accountId: string }) {
-  return db.query<MemberRow>(`${MEMBER} where m.account_id = $1 order by m.created_at, u.email`, [accountId]);
+/** The account's members, oldest first (keyset: created_at, user_id). */
+export function listMembersOfAccount(
+  db: Db,
+  { accountId, page }: { accountId: string; page?: PageArgs<[string, string]> },
+) {
+  const after = page?.after ? "and (m.created_at, m.user_id) > ($3::timestamptz, $4::uuid)" : "";
+  return db.query<Keyed<MemberRow>>(
+    `select members.*, ${exactTime("members.created_at")} as page_at
+     from (${MEMBER} where m.account_id = $1 ${after}) members order by created_at, user_id limit $2`,
+    [accountId, page?.limit ?? null, ...(page?.after ?? [])],
+  );
 }
 
 export function getMember(db: Db, { accountId, userId }: { accountId: string; userId: string }) {

@@ -1,4 +1,5 @@
 import { type Db, one } from "../db";
+import { exactTime, type Keyed, type PageArgs } from "../page";
 
 export type OAuthRequestRow = {
   id: string;
@@ -172,11 +173,15 @@ export type OAuthGrantRow = {
   last_issued_at: Date;
 };
 
-/** The grants (token families) of a connection that still hold a live token, newest first. */
-export function listOAuthGrants(db: Db, { accountId, connectionId }: { accountId: string; connectionId: string }) {
-  return db.query<OAuthGrantRow>(
+/** The grants (token families) of a connection that still hold a live token, newest first (keyset: created_at, family). */
+export function listOAuthGrants(
+  db: Db,
+  { accountId, connectionId, page }: { accountId: string; connectionId: string; page?: PageArgs<[string, string]> },
+) {
+  const after = page?.after ? "where (g.created_at, g.family_id) < ($4::timestamptz, $5::uuid)" : "";
+  return db.query<Keyed<OAuthGrantRow>>(
     `select g.family_id, c.info->>'client_name' as client_name, g.user_id, u.email, g.connection_id,
-       g.created_at, g.last_issued_at
+       g.created_at, g.last_issued_at, ${exactTime("g.created_at")} as page_at
      from (select family_id, client_id, user_id, connection_id, min(created_at) as created_at,
              max(created_at) as last_issued_at
            from oauth_tokens where account_id = $1 and connection_id = $2 and revoked_at is null
@@ -184,8 +189,9 @@ export function listOAuthGrants(db: Db, { accountId, connectionId }: { accountId
            group by family_id, client_id, user_id, connection_id) g
      left join oauth_clients c on c.client_id = g.client_id
      left join users u on u.id = g.user_id
-     order by g.created_at desc`,
-    [accountId, connectionId],
+     ${after}
+     order by g.created_at desc, g.family_id desc limit $3`,
+    [accountId, connectionId, page?.limit ?? null, ...(page?.after ?? [])],
   );
 }
 

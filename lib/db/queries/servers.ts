@@ -1,6 +1,7 @@
 import type { UpstreamOAuth } from "@/lib/core/schemas/upstream-oauth";
 import { type Db, one } from "../db";
 import { isUuid } from "../ids";
+import type { PageArgs } from "../page";
 
 export type ServerRow = {
   id: string;
@@ -32,8 +33,12 @@ export type ServerRow = {
 export type ServerFields = Omit<ServerRow, "id" | "removed_at" | "created_at" | "updated_at">;
 
 /** The catalogue: the definitions not removed. */
-export function listServers(db: Db) {
-  return db.query<ServerRow>("select * from mcp_servers where removed_at is null order by title");
+export function listServers(db: Db, { page }: { page?: PageArgs<[string, string]> } = {}) {
+  const after = page?.after ? "and (title, id) > ($2, $3::uuid)" : "";
+  return db.query<ServerRow>(
+    `select * from mcp_servers where removed_at is null ${after} order by title, id limit $1`,
+    [page?.limit ?? null, ...(page?.after ?? [])],
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type Db, one } from "../db";
+import { exactTime, type Keyed, type PageArgs } from "../page";
 
 export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "cancelled";
 
@@ -51,25 +52,27 @@ export function getToolApproval(db: Db, { id, accountId }: { id: string; account
   );
 }
 
-/** The account's approvals, newest first; only those in `status` when given. */
+/** The account's approvals, newest first (keyset: created_at, id); only those in `status` when given. */
 export function listToolApprovals(
   db: Db,
   {
     accountId,
     status,
     connectionId,
-    limit = 100,
+    page,
   }: {
     accountId: string;
     status?: ApprovalStatus;
     connectionId?: string;
-    limit?: number;
+    page: NonNullable<PageArgs<[string, string]>>;
   },
 ) {
-  return db.query<ToolApprovalRow>(
-    `select * from tool_approvals where account_id = $1 and ($2::text is null or status = $2)
-       and ($3::uuid is null or connection_id = $3) order by created_at desc limit $4`,
-    [accountId, status ?? null, connectionId ?? null, limit],
+  const after = page.after ? "and (created_at, id) < ($5::timestamptz, $6::uuid)" : "";
+  return db.query<Keyed<ToolApprovalRow>>(
+    `select *, ${exactTime("created_at")} as page_at from tool_approvals
+     where account_id = $1 and ($2::text is null or status = $2) and ($3::uuid is null or connection_id = $3) ${after}
+     order by created_at desc, id desc limit $4`,
+    [accountId, status ?? null, connectionId ?? null, page.limit, ...(page.after ?? [])],
   );
 }
 

@@ -19,7 +19,7 @@ export default async function ApiKeysPage() {
         </p>
       </div>
       {admin ? (
-        <ApiKeysManager initialKeys={await listApiKeys(userContext(user))} />
+        <ApiKeysManager initialKeys={(await listApiKeys(userContext(user))).data} />
       ) : (
         <Alert>
           <AlertTitle>Only owners and admins manage API keys</AlertTitle>

@@ -13,7 +13,7 @@ export const metadata: Metadata = { title: "Catalogue · Berth" };
 export default async function CataloguePage() {
   const user = await requireCurrentUser();
   const ctx = userContext(user);
-  const [definitions, connections, operator] = await Promise.all([
+  const [{ data: definitions }, { data: connections }, operator] = await Promise.all([
     listDefinitions(ctx),
     listAccountConnections(ctx, {}),
     canEditCatalogue(ctx),

@@ -8,7 +8,7 @@ export const metadata: Metadata = { title: "Members · Berth" };
 
 export default async function MembersPage() {
   const user = await requireCurrentUser();
-  const members = await listMembers(userContext(user));
+  const members = (await listMembers(userContext(user))).data;
   return (
     <div className="grid gap-6">
       <div className="grid gap-1">

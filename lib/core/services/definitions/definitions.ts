@@ -1,6 +1,7 @@
 import { CATALOGUE } from "@/lib/catalogue/catalogue";
 import type { Ctx, Deps } from "@/lib/core/context";
 import { BerthError } from "@/lib/core/errors";
+import { type PageQuery, pageOf, TitleAndId, toPage } from "@/lib/core/pagination";
 import { type ServerDefinitionInput, serverFieldsOf } from "@/lib/core/schemas/server-definition";
 import { isOperator } from "@/lib/db/queries/accounts";
 import {
@@ -12,7 +13,18 @@ import {
 } from "@/lib/db/queries/servers";
 import { getServerOrThrow } from "../scope";
 
-export const listDefinitions = (deps: Pick<Deps, "db">) => listServers(deps.db);
+/** The catalogue, by title: all of it, or a page (rows; the caller presents them). */
+export async function listDefinitions(deps: Pick<Deps, "db">, query: PageQuery = {}) {
+  const page = pageOf(query, "definitions", TitleAndId);
+  const rows = await listServers(deps.db, { page });
+  return toPage(
+    rows,
+    page,
+    "definitions",
+    (r) => [r.title, r.id],
+    (shown) => shown,
+  );
+}
 
 export const getDefinition = (deps: Pick<Deps, "db">, idOrSlug: string, options?: { includeRemoved?: boolean }) =>
   getServerOrThrow(deps, idOrSlug, options);
