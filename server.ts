@@ -120,7 +120,14 @@ async function main() {
         config.dataDir,
       );
   const stopMaintenance = startMaintenanceLoop(
-    { deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs, metrics: berth.metrics },
+    {
+      deps,
+      runtime,
+      policy: config.restartPolicy,
+      idleSleepMs: config.idleSleepMs,
+      eventRetentionDays: config.eventRetentionDays,
+      metrics: berth.metrics,
+    },
     config.maintenanceIntervalMs,
   );
   recovery.redeploys.catch((err) => deps.log.error({ err }, "recovering connections failed"));

@@ -50,6 +50,7 @@ const EnvSchema = z.object({
   SUPABASE_JWT_SECRET: z.string().min(32).optional(),
   BERTH_MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(20).default(5000),
   BERTH_IDLE_SLEEP_SECONDS: z.coerce.number().int().min(0).max(604_800).default(600),
+  BERTH_EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   BERTH_OAUTH_REFRESH_FLOOR_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   BERTH_RESTART_LIMIT: z.coerce.number().int().min(0).max(100).default(5),
   BERTH_RESTART_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
@@ -148,6 +149,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maintenanceIntervalMs: e.BERTH_MAINTENANCE_INTERVAL_MS,
     /** A keep-alive connection without an MCP request this long is put to sleep; 0: never. */
     idleSleepMs: e.BERTH_IDLE_SLEEP_SECONDS * 1000,
+    /** Tool-call events older than this many days are pruned (counted per day first); 0: kept forever. */
+    eventRetentionDays: e.BERTH_EVENT_RETENTION_DAYS,
     mcpMaxConcurrency: e.BERTH_MCP_MAX_CONCURRENCY,
     mcpSessionIdleMs: e.BERTH_MCP_SESSION_IDLE_SECONDS * 1000,
     mcpMaxSessionsPerConnection: e.BERTH_MCP_MAX_SESSIONS_PER_CONNECTION,

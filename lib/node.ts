@@ -123,7 +123,14 @@ export async function openBerth(config: Config): Promise<Berth> {
       sandbox: { provider: runtime.provider, isolated: runtime.isolated },
     }),
     // Besides its own loop (server.ts): a scheduler may ask for a sweep; claims keep them apart.
-    maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs }),
+    maintain: () =>
+      runMaintenance({
+        deps,
+        runtime,
+        policy: config.restartPolicy,
+        idleSleepMs: config.idleSleepMs,
+        eventRetentionDays: config.eventRetentionDays,
+      }),
     isService: serviceKeyCheck(config.serviceRoleKey),
     observe: metrics?.observations,
     operator: metrics && {

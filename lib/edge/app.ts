@@ -72,7 +72,14 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     upstreamOAuthRefreshFloorMs: config.upstreamOAuthRefreshFloorMs,
     authenticate: (req) => authenticateHeaders(db, auth, { ...authHeadersOf(req), cookie: null }),
     health: async () => ({ database: db.kind, sandbox: { provider: runtime.provider, isolated: runtime.isolated } }),
-    maintain: () => runMaintenance({ deps, runtime, policy: config.restartPolicy, idleSleepMs: config.idleSleepMs }),
+    maintain: () =>
+      runMaintenance({
+        deps,
+        runtime,
+        policy: config.restartPolicy,
+        idleSleepMs: config.idleSleepMs,
+        eventRetentionDays: config.eventRetentionDays,
+      }),
     isService: serviceKeyCheck(config.serviceRoleKey),
   };
   const route = createRouter(ROUTES, { origins: config.origins, toPath: functionPath, live: false });

@@ -18,6 +18,7 @@ import {
   lockStuckDeploys,
 } from "@/lib/db/queries/maintenance";
 import type { BerthMetrics } from "@/lib/metrics/metrics";
+import { pruneToolCalls } from "@/lib/db/queries/tool-calls";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { type RestartPolicy, scheduleRestart, systemCtx } from "./supervisor";
 
@@ -27,6 +28,12 @@ const STUCK_DEPLOY_SECONDS = 120;
 const LIFETIME_MARGIN_SECONDS = 300;
 /** Sandboxes put to sleep at once: each is a provider call (E2B's pause) or a local stop. */
 const SLEEP_CONCURRENCY = 8;
+/**
+ * Old tool calls pruned per statement, and statements per pass: short transactions that leave the
+ * gateway's inserts alone, a backlog (retention just turned on) spread over the passes that follow.
+ */
+const PRUNE_BATCH = 1000;
+const PRUNE_BATCHES_PER_PASS = 10;
 
 type Key = { accountId: string; id: string };
 
@@ -38,6 +45,8 @@ export type Maintenance = {
   idleSleepMs?: number;
   /** Where the loop reports each pass's duration and completion (the operator's metrics). */
   metrics?: Pick<BerthMetrics, "maintenancePass">;
+  /** Tool-call events older than this many days are pruned, counted per day first; 0 or absent: never. */
+  eventRetentionDays?: number;
 };
 
 /**
@@ -99,13 +108,28 @@ export async function runMaintenance(m: Maintenance) {
   await stopWhatIsNoLongerRunning(m);
   const slept = await sleepIdle(m);
   const tokensRefreshed = await refreshDueTokens(deps, (accountId) => systemCtx(deps, accountId));
+  const pruned = await pruneOldToolCalls(m);
   return {
     extended: extended.length,
     expired: expired.length,
     restarted: restarts.length + stuck.length + aged.length,
     tokens_refreshed: tokensRefreshed,
     slept,
+    tool_calls_pruned: pruned,
   };
+}
+
+/** Tool-call events past the retention, in bounded batches; lifecycle events stay. */
+async function pruneOldToolCalls({ deps, eventRetentionDays }: Maintenance) {
+  if (!eventRetentionDays) return 0;
+  const before = new Date(deps.now() - eventRetentionDays * 86_400_000);
+  let pruned = 0;
+  for (let i = 0; i < PRUNE_BATCHES_PER_PASS; i++) {
+    const n = await pruneToolCalls(deps.db, { before, limit: PRUNE_BATCH });
+    pruned += n;
+    if (n < PRUNE_BATCH) break;
+  }
+  return pruned;
 }
 
 /**

@@ -56,19 +56,52 @@ export async function insertToolCalls(db: Db, records: ToolCallRecord[]) {
   });
 }
 
-/** Median duration of each connection's last 200 tool calls. */
+/**
+ * Median duration of each connection's last 200 tool calls: 200 index entries per connection
+ * (connection_events_tool_calls_idx), however many events it has.
+ */
 export async function toolCallMedians(
   db: Db,
   { accountId, connectionIds }: { accountId: string; connectionIds: string[] },
 ) {
   if (!connectionIds.length) return new Map<string, number>();
   const rows = await db.query<{ connection_id: string; p50: number }>(
-    `select connection_id, percentile_cont(0.5) within group (order by (data->>'duration_ms')::float) as p50
-     from (select connection_id, data, row_number() over (partition by connection_id order by seq desc) as n
-           from connection_events
-           where account_id = $1 and connection_id = any($2::uuid[]) and type = 'tool_call') recent
-     where n <= 200 group by connection_id`,
+    `select ids.id as connection_id,
+       percentile_cont(0.5) within group (order by (recent.data->>'duration_ms')::float) as p50
+     from unnest($2::uuid[]) as ids(id)
+     cross join lateral (
+       select data from connection_events
+       where account_id = $1 and connection_id = ids.id and type = 'tool_call' order by seq desc limit 200) recent
+     group by ids.id`,
     [accountId, connectionIds],
   );
   return new Map(rows.map((r) => [r.connection_id, Math.round(Number(r.p50) * 100) / 100]));
+}
+
+/**
+ * Deletes up to `limit` tool-call events older than `before`, the oldest first, adding them to
+ * their connection's day in tool_call_days in the same statement, so no call is both kept and
+ * counted or lost. Lifecycle events are never pruned. Returns how many were deleted.
+ */
+export async function pruneToolCalls(db: Db, { before, limit }: { before: Date; limit: number }) {
+  const [row] = await db.query<{ pruned: number }>(
+    `with old as (
+       select id from connection_events where type = 'tool_call' and created_at < $1
+       order by created_at limit $2 for update skip locked),
+     gone as (
+       delete from connection_events e using old where e.id = old.id
+       returning e.account_id, e.connection_id, e.created_at, e.data),
+     rolled as (
+       insert into tool_call_days (account_id, connection_id, day, calls, errors, duration_ms)
+       select account_id, connection_id, (created_at at time zone 'UTC')::date, count(*),
+         count(*) filter (where data->>'outcome' is distinct from 'ok'),
+         coalesce(sum((data->>'duration_ms')::float), 0)
+       from gone group by account_id, connection_id, (created_at at time zone 'UTC')::date
+       on conflict (connection_id, day) do update set calls = tool_call_days.calls + excluded.calls,
+         errors = tool_call_days.errors + excluded.errors,
+         duration_ms = tool_call_days.duration_ms + excluded.duration_ms)
+     select count(*)::int as pruned from gone`,
+    [before, limit],
+  );
+  return row?.pruned ?? 0;
 }
