@@ -47,8 +47,8 @@ export function listConnectionEvents(
   { accountId, connectionId, page }: { accountId: string; connectionId: string; page?: PageArgs<[string]> },
 ) {
   const after = page?.after ? "and seq < $4::bigint" : "";
-  return db.query<EventRow & { seq: string }>(
-    `select id, connection_id, type, data, created_at, seq::text as seq from connection_events
+  return db.query<EventRow & { page_seq: string }>(
+    `select id, connection_id, type, data, created_at, seq::text as page_seq from connection_events
      where account_id = $1 and connection_id = $2 ${after} order by seq desc limit $3`,
     [accountId, connectionId, page?.limit ?? null, ...(page?.after ?? [])],
   );

@@ -37,7 +37,7 @@ export async function listEventsOfConnection(ctx: Ctx, id: string, query: PageQu
     rows,
     page,
     "events",
-    (r) => [r.seq],
+    (r) => [r.page_seq],
     (shown) => shown.map(toEventJson),
   );
 }
