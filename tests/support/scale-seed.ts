@@ -14,7 +14,8 @@ export type ScaleSeed = {
  * rows take seconds, on PGlite as on PostgreSQL: one account with `big` connections, `accounts`
  * more with `perAccount` each, statuses mixed as a busy Berth's would be (most running, a few
  * failed, deploying, expired or deleted; keep-alive on three in four), two lifecycle events per
- * connection and `busyEvents` tool calls on one. Needs the catalogue seeded (the memory server).
+ * connection and `busyEvents` tool calls on one. Their `host` is no Berth's, so a Berth started on
+ * them redeploys none at start. Needs the catalogue seeded (the memory server).
  */
 export async function seedScale(
   db: Db,
@@ -29,14 +30,14 @@ export async function seedScale(
   await db.query("insert into accounts (name) select 'Scale ' || g from generate_series(1, $1::int) g", [accounts]);
   // g numbers each connection; its status, keep-alive and times follow from it.
   const columns = `account_id, server_id, name, status, provider, credentials_ciphertext, credentials_key_id, keep_alive,
-    timeout_seconds, expires_at, started_at, next_restart_at, created_at, updated_at`;
+    timeout_seconds, expires_at, started_at, next_restart_at, created_at, updated_at, host`;
   const derived = `'conn ' || g,
     case when g % 100 = 0 then 'failed' when g % 100 = 1 then 'deploying' when g % 100 < 5 then 'deleted'
          when g % 100 < 15 then 'expired' else 'running' end,
     'local', 'not-a-ciphertext', 'k1', g % 4 <> 0, 3600,
     now() + (600 + g % 3000) * interval '1 second', now() - (g % 3000) * interval '1 second',
     case when g % 100 = 0 then now() + (g % 600) * interval '1 second' end,
-    now() - g * interval '1 second', now() - (g % 600) * interval '1 second'`;
+    now() - g * interval '1 second', now() - (g % 600) * interval '1 second', 'scale-seed'`;
   await db.query(
     `insert into mcp_connections (${columns}) select $1::uuid, $2::uuid, ${derived} from generate_series(1, $3::int) g`,
     [bigAccountId, server.id, big],
