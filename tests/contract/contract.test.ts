@@ -300,6 +300,7 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         restarted: expect.any(Number),
         tokens_refreshed: 0,
         slept: 0, // the function holds no sandbox: only the instance hosting one puts it to sleep
+        tool_calls_pruned: expect.any(Number),
       });
       // The function keeps no sandbox past its request: only the sweep can have expired this one
       // (the app's own crash watch may get there first, when E2B ends the sandbox on time).

@@ -17,9 +17,11 @@ export const UsageQuery = z
     to: Instant.optional().meta({ description: "End of the period (exclusive); default: now." }),
   })
   .superRefine((q, ctx) => {
-    if (q.from && q.to && q.from >= q.to)
+    // Zod runs this on a query whose dates failed to parse too: then they are still strings.
+    if (!(q.from instanceof Date && q.to instanceof Date)) return;
+    if (q.from >= q.to)
       ctx.addIssue({ code: "custom", path: ["to"], message: "Must be after `from`." });
-    if (q.from && q.to && q.to.getTime() - q.from.getTime() > MAX_PERIOD_DAYS * 86_400_000)
+    if (q.to.getTime() - q.from.getTime() > MAX_PERIOD_DAYS * 86_400_000)
       ctx.addIssue({ code: "custom", path: ["to"], message: `The period may span at most ${MAX_PERIOD_DAYS} days.` });
   });
 export type UsageQuery = z.output<typeof UsageQuery>;
