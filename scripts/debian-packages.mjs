@@ -1,8 +1,13 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 
-/** What local sandboxes use: bubblewrap always; pasta and nftables for servers with network. */
-export const SANDBOX_PACKAGES = { bubblewrap: "/usr/bin/bwrap", passt: "/usr/bin/pasta", nftables: "/usr/sbin/nft" };
+/** What local sandboxes use: bubblewrap always; zstd for sleeping homes; pasta and nftables for servers with network. */
+export const SANDBOX_PACKAGES = {
+  bubblewrap: "/usr/bin/bwrap",
+  zstd: "/usr/bin/zstd",
+  passt: "/usr/bin/pasta",
+  nftables: "/usr/sbin/nft",
+};
 
 /**
  * Installs the Debian packages whose files are missing, when running as root; otherwise names

@@ -29,6 +29,7 @@ import {
 } from "./host-probe";
 import type { Confined, Confinement, LocalBox } from "./local";
 import { seccompProgram } from "./seccomp";
+import { restoreStage, TAR_CREATE, TAR_EXTRACT } from "./sleeping-homes";
 import { HTTP_BRIDGE } from "./start-command";
 
 /**
@@ -111,6 +112,9 @@ export function defaultLimits(): SandboxLimits {
 
 const MIB = 1024 * 1024;
 
+/** Where the chain's prefix names the last fd it keeps: stdio, the inputs, a restore's two. */
+const LAST_FD_SLOT = "berth-last-fd";
+
 /** Inside the sandbox. */
 export const SANDBOX_HOME = "/home/sandbox";
 const SANDBOX_MODULES = "/opt/berth/node_modules";
@@ -146,13 +150,14 @@ const PASSWD = [
 const GROUP = ["root:x:0:", `sandbox:x:${INNER_UID}:`, "nogroup:x:65534:", ""].join("\n");
 
 /**
- * Closes every file descriptor but stdio and the two for bwrap (3, 4): Node passes its children
- * whatever it inherited without close-on-exec (a process manager's IPC channel, a supervisor's
- * pipe…), and bwrap would pass them on into the sandbox. bash, because dash cannot name fds above 9.
+ * Closes every file descriptor above the script's first argument: stdio and those for bwrap (3,
+ * 4) and a home's restore (the next two) stay. Node passes its children whatever it inherited
+ * without close-on-exec (a process manager's IPC channel, a supervisor's pipe…), and bwrap would
+ * pass them on into the sandbox. bash, because dash cannot name fds above 9.
  */
 const CLOSE_INHERITED =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
-  'for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt 4 ]; then { exec {n}>&-; } 2>/dev/null; fi; done';
+  'for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt "$1" ]; then { exec {n}>&-; } 2>/dev/null; fi; done; shift';
 
 /**
  * bash running a script: no startup files, not even the ~/.bashrc it reads when its stdin is a
@@ -208,6 +213,8 @@ export class BubblewrapConfinement implements Confinement {
     mount: string;
     pasta: string;
     bash: string;
+    nsenter: string;
+    tar: string;
   };
   private readonly cgroups: CgroupLayout | undefined;
   private readonly seccomp: Buffer | undefined;
@@ -235,6 +242,8 @@ export class BubblewrapConfinement implements Confinement {
       mount: report.bridge.mount ?? "",
       pasta: (report.network.ok && report.pasta.path) || "",
       bash: findBinary("bash") ?? "",
+      nsenter: findBinary("nsenter") ?? "",
+      tar: findBinary("tar") ?? "",
     };
     if (!this.tools.bash) throw new Error("bash is not installed (the sandbox's start chain needs it)");
     this.cgroups = report.root && report.cgroups.ok ? report.cgroups.layout : undefined;
@@ -250,6 +259,18 @@ export class BubblewrapConfinement implements Confinement {
       this.nodeInside = path.join(SANDBOX_NODE, path.relative(this.nodePrefix, node));
     }
     this.fixedInner = this.innerFixedArgs();
+  }
+
+  get archiveBytes() {
+    return this.limits.sandbox.homeMiB * MIB + this.limits.sandbox.homeInodes * 1024;
+  }
+
+  /**
+   * Homes are kept while a sandbox sleeps only as root: the home is a tmpfs of the chain's mount
+   * namespace, reached by entering it (then as the account's uid). Without root it is bwrap's own.
+   */
+  get keepsHomes() {
+    return this.report.root && Boolean(this.tools.nsenter && this.tools.tar && findBinary("zstd"));
   }
 
   describe() {
@@ -285,6 +306,9 @@ export class BubblewrapConfinement implements Confinement {
     );
     if (r.network.ok) protections.push(`network servers: ${r.network.detail}`);
     else missing.push(`network for servers that need it (they fail to deploy): ${r.network.detail}`);
+    if (this.keepsHomes)
+      protections.push("a sleeping server's home is kept, archived and restored as the account's uid");
+    else missing.push(`homes kept while asleep: ${r.root ? "nsenter, tar or zstd is missing" : "Berth is not root"}`);
     if (!r.root) missing.push("uid per account: Berth is not root");
     const notCovered = cpu ? ["CPU time of an account with the host to itself"] : ["CPU time"];
     return { isolated: true, protections, missing, notCovered, limits: this.limits };
@@ -342,6 +366,7 @@ export class BubblewrapConfinement implements Confinement {
         ...bash(tools.bash),
         BRIDGE,
         "berth-sandbox",
+        LAST_FD_SLOT,
         tools.mount,
         ...procs,
         "--",
@@ -350,7 +375,7 @@ export class BubblewrapConfinement implements Confinement {
       prefix.push(tools.setpriv, "--pdeathsig", "KILL", ...setprivDrop(uid as number), "--");
     } else {
       if (tools.setpriv) prefix.push(tools.setpriv, "--pdeathsig", "KILL", "--");
-      prefix.push(...bash(tools.bash), `${CLOSE_INHERITED}; exec "$@"`, "berth-sandbox");
+      prefix.push(...bash(tools.bash), `${CLOSE_INHERITED}; exec "$@"`, "berth-sandbox", LAST_FD_SLOT);
     }
     if (box.network) prefix.push(tools.pasta, ...PASTA_ARGS, "--");
 
@@ -363,14 +388,40 @@ export class BubblewrapConfinement implements Confinement {
     else inner.push("--perms", "0700", "--size", String(sandbox.homeMiB * MIB), "--tmpfs", SANDBOX_HOME);
     inner.push("--remount-ro", "/", "--chdir", SANDBOX_HOME, "--");
 
+    const inputs = (env: Record<string, string>) => [envArgs(env), ...(this.seccomp ? [this.seccomp] : [])];
+    // As the account's uid, in the chain's mount namespace (where the home is /tmp/home), before pasta.
+    const restore = () => restoreStage(tools.bash, 3 + inputs({}).length, this.homeTar(true, TAR_EXTRACT));
     let init: number | undefined; // found once: it stays the same process for the sandbox's life
     return {
-      launch: (argv, env) => ({
-        argv: [...prefix, ...inner, ...argv.map((a) => this.insidePath(a))],
-        env: CHAIN_ENV,
-        cwd: box.dir, // what marks the chain's processes as this sandbox's on the host
-        inputs: [envArgs(env), ...(this.seccomp ? [this.seccomp] : [])],
-      }),
+      launch: (argv, env, restoring) => {
+        const restores = restoring && this.keepsHomes;
+        const fds = inputs(env);
+        const last = String(2 + fds.length + (restores ? 2 : 0));
+        return {
+          argv: [
+            ...prefix.map((a) => (a === LAST_FD_SLOT ? last : a)),
+            ...(restores ? restore() : []),
+            ...inner,
+            ...argv.map((a) => this.insidePath(a)),
+          ],
+          env: CHAIN_ENV,
+          cwd: box.dir, // what marks the chain's processes as this sandbox's on the host
+          inputs: fds,
+        };
+      },
+      archiveHome: this.keepsHomes
+        ? (pid) => {
+            // Pinned by this fd: neither the server's exit nor a reused pid can change what tar reads.
+            const ns = fs.openSync(`/proc/${pid}/ns/mnt`, "r");
+            if (fs.fstatSync(ns).ino === fs.statSync("/proc/self/ns/mnt").ino) {
+              fs.closeSync(ns);
+              throw new Error("the sandbox's chain has no mount namespace of its own yet");
+            }
+            const argv = [tools.nsenter, `--mount=/proc/${process.pid}/fd/${ns}`, "--", tools.setpriv];
+            argv.push("--pdeathsig", "KILL", ...setprivDrop(uid as number), "--", ...this.homeTar(false, TAR_CREATE));
+            return { argv, env: CHAIN_ENV, done: () => fs.closeSync(ns) };
+          }
+        : undefined,
       home: SANDBOX_HOME,
       env: {
         PATH: `${path.dirname(this.nodeInside)}:/usr/local/bin:/usr/bin:/bin`,
@@ -416,6 +467,25 @@ export class BubblewrapConfinement implements Confinement {
         throw new Error(`could not create the sandbox's cgroup: ${(err as Error).message}`);
       }
     }
+  }
+
+  /**
+   * tar on the sandbox's home, run as the account's uid in the chain's mount namespace, in a
+   * bwrap of its own: what a server sees (no network), minus Berth's packages, plus the home
+   * (read-only to archive it). A symlink in the home leads nowhere but there; the only place tar
+   * can write, when it unpacks, is the home, whose tmpfs caps size and files.
+   */
+  private homeTar(writable: boolean, args: string[]): string[] {
+    const bind = writable ? "--bind" : "--ro-bind";
+    return [this.tools.bwrap, "--unshare-net", ...this.fixedInner, bind, "/tmp/home", SANDBOX_HOME].concat(
+      "--remount-ro",
+      "/",
+      "--chdir",
+      SANDBOX_HOME,
+      "--",
+      this.tools.tar,
+      ...args,
+    );
   }
 
   /** Berth's node and prepared packages as the sandbox sees them (resolved start commands). */

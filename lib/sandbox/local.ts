@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { HttpEndpoint } from "@/lib/core/runtime";
+import { findBinary } from "./host-probe";
 import { OutputTail } from "./output-tail";
 import { throttle } from "./output-throttle";
 import { ProcessTransport } from "./process-transport";
@@ -16,6 +17,7 @@ import type {
   SandboxProvider,
   SandboxSpec,
 } from "./provider";
+import { restoreStage, SleepingHomes, TAR_CREATE, TAR_EXTRACT } from "./sleeping-homes";
 import { bridgedCommand, HTTP_BRIDGE, PROJECT_MODULES, resolvePreparedCommand } from "./start-command";
 
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -38,14 +40,30 @@ export interface Confinement {
   prepare(box: LocalBox): Promise<Confined>;
   /** Cleans up after a sandbox of an earlier run of Berth (beyond its dir, which Berth removes). */
   reap?(sandboxId: string): Promise<void>;
+  /**
+   * The most a sleeping home's archive may take on Berth's disk: the home's size cap, plus 1 KiB
+   * for each file it may hold (tar's header and padding; sleeping-homes.ts compresses the rest).
+   */
+  readonly archiveBytes: number;
+  /** Whether a sleeping sandbox's home is kept (archiveHome, and launch's restore, work). */
+  readonly keepsHomes: boolean;
 }
 
 /** One local sandbox: `dir` on the host holds what the confinement needs (and owner.json). */
 export type LocalBox = { id: string; dir: string; owner: SandboxOwner; network: boolean };
 
 export type Confined = {
-  /** What Berth spawns to run `argv` with the whole environment `env` inside the sandbox. */
-  launch(argv: string[], env: Record<string, string>): Launch;
+  /**
+   * What Berth spawns to run `argv` with the whole environment `env` inside the sandbox; with
+   * `restore`, the chain first unpacks the archive it gets on the fd after the inputs into the
+   * home and writes tar's exit status to the next fd (sleeping-homes.ts, restoreStage).
+   */
+  launch(argv: string[], env: Record<string, string>, restore?: boolean): Launch;
+  /**
+   * tar writing the home's archive on its stdout, with the sandbox's own confinement, while the
+   * chain started as process `pid` lives; `done` once it ran. Undefined: homes are not kept.
+   */
+  archiveHome?(pid: number): { argv: string[]; env: Record<string, string>; done(): void };
   /** The home directory as the server sees it. */
   home: string;
   /** Base environment the sandbox needs (PATH, TMPDIR… as seen inside); the server's env wins. */
@@ -75,6 +93,8 @@ export type LocalProviderOptions = {
   outputBytesPerSecond?: number;
   /** Something of a sandbox could not be removed (a bug or a host problem: said loudly). */
   onLeftover?: (dir: string, reason: string) => void;
+  /** A sleeping sandbox's home could not be kept: the connection wakes with an empty one (said loudly). */
+  onHomeLost?: (connectionId: string, reason: string) => void;
 };
 
 type Live = {
@@ -93,6 +113,7 @@ type Live = {
  */
 export class LocalProvider implements SandboxProvider {
   private readonly live = new Map<string, Live>();
+  private readonly homes: SleepingHomes;
   private watcher: ReturnType<typeof setInterval> | undefined;
   readonly outlivesBerth = false;
 
@@ -102,6 +123,8 @@ export class LocalProvider implements SandboxProvider {
     private readonly options: LocalProviderOptions = {},
   ) {
     fs.mkdirSync(root, { recursive: true, mode: 0o711 });
+    // In the sandboxes' dir (0711: entries must be known to be reached), never listed as one.
+    this.homes = new SleepingHomes(path.join(root, "sleeping-homes"));
   }
 
   get name() {
@@ -118,9 +141,17 @@ export class LocalProvider implements SandboxProvider {
 
   async create(spec: SandboxSpec): Promise<Sandbox> {
     if (!spec.argv.length) throw new Error("empty start command");
-    const { box, confined } = await this.newBox(spec.owner, spec.network);
+    const archive = this.confinement.keepsHomes ? this.homes.open(spec.owner.connectionId) : undefined;
+    let made: Awaited<ReturnType<typeof this.newBox>>;
+    try {
+      made = await this.newBox(spec.owner, spec.network);
+    } catch (err) {
+      if (archive !== undefined) fs.closeSync(archive);
+      throw err;
+    }
+    const { box, confined } = made;
     const env = sandboxEnv(spec.env, confined.home, spec.network, confined.env);
-    const child = this.spawnIn(confined, spec.argv, env, spec.http);
+    const child = this.spawnIn(confined, spec.argv, env, spec.http, archive);
     const tail = new OutputTail();
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (d: string) => tail.push(d));
@@ -142,6 +173,7 @@ export class LocalProvider implements SandboxProvider {
     });
     this.live.set(box.id, { child, box, confined, exited, end });
     this.watch();
+    if (archive !== undefined) await this.restored(child, box, exited, tail);
     return {
       id: box.id,
       startedAt: new Date(),
@@ -172,12 +204,34 @@ export class LocalProvider implements SandboxProvider {
     clearTimeout(forced);
   }
 
+  /**
+   * Stops the sandbox, its home kept first for its connection's next sandbox. A home that
+   * cannot be kept is reported, and the sandbox stopped all the same (the error says why).
+   */
   async sleep(sandboxId: string): Promise<"stopped"> {
-    await this.kill(sandboxId);
+    const sb = this.live.get(sandboxId);
+    const connectionId = sb?.box.owner.connectionId;
+    let tool: ReturnType<NonNullable<Confined["archiveHome"]>> | undefined;
+    try {
+      tool = sb?.child.pid ? sb.confined.archiveHome?.(sb.child.pid) : undefined;
+      if (tool && connectionId) await this.homes.save(connectionId, tool.argv, tool.env, this.confinement.archiveBytes);
+    } catch (err) {
+      const reason = (err as Error).message;
+      (this.options.onHomeLost ?? ((c, r) => console.error(`the home of ${c} was not kept: ${r}`)))(
+        connectionId as string,
+        reason,
+      );
+      throw new Error(`the sandbox's home could not be kept: ${reason}`);
+    } finally {
+      tool?.done();
+      await this.kill(sandboxId);
+    }
     return "stopped";
   }
 
-  async forget() {}
+  async forget(connectionId: string) {
+    this.homes.drop(connectionId);
+  }
 
   /** Local sandboxes have no lifetime of their own: the maintenance loop stops them at expiry. */
   async setTimeout() {}
@@ -253,22 +307,68 @@ export class LocalProvider implements SandboxProvider {
    * Starts `argv` in the sandbox: the prepared start command, its environment, its inputs; under
    * the HTTP bridge for a server that serves Streamable HTTP itself (reached only from inside).
    */
-  private spawnIn(confined: Confined, argv: string[], env: Record<string, string>, http?: HttpEndpoint) {
+  private spawnIn(
+    confined: Confined,
+    argv: string[],
+    env: Record<string, string>,
+    http?: HttpEndpoint,
+    archive?: number,
+  ) {
     const server = resolvePreparedCommand(argv, this.confinement.preparedRoot);
-    const launch = confined.launch(http ? bridgedCommand(this.confinement.httpBridge, http, server) : server, env);
+    const command_ = http ? bridgedCommand(this.confinement.httpBridge, http, server) : server;
+    const launch = confined.launch(command_, env, archive !== undefined);
     const [command, ...args] = launch.argv;
-    const child = spawn(command as string, args, {
-      cwd: launch.cwd,
-      env: launch.env as NodeJS.ProcessEnv,
-      stdio: ["pipe", "pipe", "pipe", ...launch.inputs.map(() => "pipe" as const)],
-      detached: true, // own process group: kill() reaches every process of the sandbox
-    }) as ChildProcessWithoutNullStreams;
+    // A home to restore: its archive and the pipe for tar's status follow the inputs.
+    const restore = archive !== undefined ? [archive, "pipe" as const] : [];
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawn(command as string, args, {
+        cwd: launch.cwd,
+        env: launch.env as NodeJS.ProcessEnv,
+        stdio: ["pipe", "pipe", "pipe", ...launch.inputs.map(() => "pipe" as const), ...restore],
+        detached: true, // own process group: kill() reaches every process of the sandbox
+      }) as ChildProcessWithoutNullStreams;
+    } finally {
+      if (archive !== undefined) fs.closeSync(archive); // the chain has its own copy
+    }
     launch.inputs.forEach((data, i) => {
       const fd = child.stdio[3 + i] as NodeJS.WritableStream & { on(e: "error", f: () => void): void };
       fd.on("error", () => {}); // a chain that failed early never reads it: its own exit says why
       fd.end(data);
     });
     return child;
+  }
+
+  /**
+   * Waits for the restore stage's status: the home restored, the connection's archive is
+   * dropped; else the sandbox is ended, the archive kept (a later wake tries again, deleting the
+   * connection drops it) and create() fails with tar's reason, never a server with an empty home.
+   */
+  private async restored(
+    child: ChildProcessWithoutNullStreams,
+    box: LocalBox,
+    exited: Promise<SandboxExit>,
+    tail: OutputTail,
+  ) {
+    const status = child.stdio[child.stdio.length - 1] as NodeJS.ReadableStream;
+    let said = "";
+    status.setEncoding("utf8");
+    status.on("data", (d: string) => {
+      said += d.slice(0, 16);
+    });
+    await new Promise<void>((resolve) => {
+      status.once("end", resolve);
+      status.once("error", () => resolve());
+      status.once("close", () => resolve());
+    });
+    if (said.trim() === "0") {
+      this.homes.drop(box.owner.connectionId);
+      return;
+    }
+    await this.kill(box.id);
+    await exited;
+    const why = tail.text().trim().split("\n").slice(-5).join("; ");
+    throw new Error(`the sleeping home could not be restored (tar ${said.trim() || "did not run"}): ${why}`);
   }
 
   /**
@@ -320,6 +420,12 @@ export class LocalProvider implements SandboxProvider {
   }
 }
 
+const TAR = findBinary("tar");
+const BASH = findBinary("bash");
+const ZSTD = findBinary("zstd"); // tar --zstd runs it
+/** A plain process's home has no cap of its own; its sleeping archive has this one. */
+const PLAIN_ARCHIVE_BYTES = 320 * 1024 * 1024;
+
 /** No isolation: the server runs as Berth's user. Only with SANDBOX_PROVIDER=process. */
 export const plainProcess: Confinement = {
   name: "process",
@@ -327,17 +433,27 @@ export const plainProcess: Confinement = {
   preparedRoot: PROJECT_MODULES,
   httpBridge: HTTP_BRIDGE.source,
   describe: () => ({ isolated: false, protections: HAS_SETPRIV ? ["dies with Berth (pdeathsig)"] : [] }),
+  archiveBytes: PLAIN_ARCHIVE_BYTES,
+  keepsHomes: Boolean(TAR && BASH && ZSTD),
   async prepare(box) {
     const home = path.join(box.dir, "home");
     fs.mkdirSync(path.join(home, "tmp"), { recursive: true, mode: 0o700 });
+    // Not isolated: tar runs as Berth's user, like the server itself.
+    const tar = (args: string[]) => [TAR as string, "--directory", home, ...args];
     return {
       // pdeathsig: should Berth die without cleaning up (SIGKILL), the server dies with it.
-      launch: (argv, env) => ({
-        argv: HAS_SETPRIV ? ["setpriv", "--pdeathsig", "KILL", "--", ...argv] : argv,
+      launch: (argv, env, restore) => ({
+        argv: [
+          ...(restore ? restoreStage(BASH as string, 3, tar(TAR_EXTRACT)) : []),
+          ...(HAS_SETPRIV ? ["setpriv", "--pdeathsig", "KILL", "--"] : []),
+          ...argv,
+        ],
         env,
         cwd: home,
         inputs: [],
       }),
+      archiveHome:
+        TAR && BASH && ZSTD ? () => ({ argv: tar(TAR_CREATE), env: { PATH: SYSTEM_PATH }, done() {} }) : undefined,
       home,
       release: async () => {},
     };
