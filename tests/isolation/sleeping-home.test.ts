@@ -211,6 +211,33 @@ describe("a hostile home", () => {
     expect(fs.existsSync(archiveOf(connectionId))).toBe(false);
   });
 
+  it("a home swapped between a dir and links to the host while it is archived yields nothing of the host", async () => {
+    const connectionId = randomUUID();
+    const sb = await boxWith(
+      connectionId,
+      `const h = process.env.HOME;
+       for (let i = 0; i < 200; i++) fs.writeFileSync(h + "/f" + i, "mine");
+       cp.spawn("sh", ["-c", "cd $HOME; while :; do mkdir d 2>/dev/null; mv d d.old; ln -sfn ${path.dirname(secretFile)} d; rm -f d; ln -sfn /proc/1/root d; rm -f d; rm -rf d.old; done"], { stdio: "ignore" });`,
+    );
+    await provider.sleep(sb.id);
+    const archived = execFileSync("zstd", ["-dc", archiveOf(connectionId)], { maxBuffer: 1 << 28 });
+    expect(archived.includes(secret)).toBe(false);
+    expect(archived.includes("SECRET-ENCRYPTION-KEY")).toBe(false);
+    expect((await homeSeenBy(connectionId)).count).toBeGreaterThanOrEqual(200);
+  });
+
+  it("a restore that cannot fit (the operator lowered the cap) fails the start loudly and keeps the archive", async () => {
+    const connectionId = randomUUID();
+    const sb = await boxWith(
+      connectionId,
+      `fs.writeFileSync(process.env.HOME + "/big", require("crypto").randomBytes(12 << 20))`,
+    );
+    await provider.sleep(sb.id);
+    await expect(boxWith(connectionId, "", small)).rejects.toThrow(/could not be restored \(tar 2\).*Wrote only/);
+    expect(fs.existsSync(archiveOf(connectionId))).toBe(true); // a wake under the old cap still has it
+    expect((await homeSeenBy(connectionId)).entries.big?.size).toBe(12 << 20);
+  });
+
   it("60 000 files come back, in a home capped at 65 536", async () => {
     const connectionId = randomUUID();
     const sb = await boxWith(
