@@ -216,6 +216,8 @@ function createProvider(config: Config, log: Logger): SandboxProvider {
   const options = {
     outputBytesPerSecond: config.sandboxOutputBytesPerSecond,
     onLeftover: (dir: string, reason: string) => log.error({ dir, reason }, "a sandbox's files could not be removed"),
+    onHomeLost: (connectionId: string, reason: string) =>
+      log.error({ connectionId, reason }, "a sleeping sandbox's home was not kept"),
   };
   if (config.sandboxProvider === "process") return new LocalProvider(root, plainProcess, options);
   const host = probeHost();
