@@ -71,6 +71,7 @@ const EnvSchema = z.object({
   BERTH_SANDBOXES_MEMORY_MIB: mib.optional(),
   BERTH_SANDBOXES_PIDS: count.optional(),
   // Any provider: how many sandboxes one account may hold at once.
+  BERTH_ACCOUNT_MAX_SLEEPING: z.coerce.number().int().min(0).max(1_000_000).default(100),
   BERTH_ACCOUNT_MAX_SANDBOXES: z.coerce.number().int().min(1).max(100_000).default(20),
   BERTH_ACCOUNT_MAX_RUNS: z.coerce.number().int().min(1).max(10_000).default(4),
   // How many sandboxes one account may start a minute (installs, dry runs, runs, restarts).
@@ -170,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     accountCaps: {
       sandboxes: e.BERTH_ACCOUNT_MAX_SANDBOXES,
+      sleeping: e.BERTH_ACCOUNT_MAX_SLEEPING,
       runs: e.BERTH_ACCOUNT_MAX_RUNS,
       startsPerMinute: e.BERTH_ACCOUNT_SANDBOX_STARTS_PER_MINUTE,
     },

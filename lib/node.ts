@@ -99,6 +99,7 @@ export async function openBerth(config: Config): Promise<Berth> {
     now: Date.now,
     installWaitMs: 20_000,
     maxSandboxesPerAccount: config.accountCaps.sandboxes,
+    maxSleepingPerAccount: config.accountCaps.sleeping,
     sandboxStarts: new TokenBuckets(config.accountCaps.startsPerMinute / 60, config.accountCaps.startsPerMinute),
     host,
     sessionPassword,
@@ -218,6 +219,8 @@ function createProvider(config: Config, log: Logger): SandboxProvider {
     onLeftover: (dir: string, reason: string) => log.error({ dir, reason }, "a sandbox's files could not be removed"),
     onHomeLost: (connectionId: string, reason: string) =>
       log.error({ connectionId, reason }, "a sleeping sandbox's home was not kept"),
+    // Awake, an account's homes are tmpfs inside its memory cap; asleep they may take twice that on disk.
+    sleepingHomeBytesPerAccount: 2 * (config.sandboxLimits.account.memoryMiB ?? 2048) * 1024 * 1024,
   };
   if (config.sandboxProvider === "process") return new LocalProvider(root, plainProcess, options);
   const host = probeHost();

@@ -37,6 +37,11 @@ export type Deps = {
   /** Connections one account may have holding a sandbox at once (BERTH_ACCOUNT_MAX_SANDBOXES). */
   maxSandboxesPerAccount: number;
   /**
+   * Connections one account may have asleep (BERTH_ACCOUNT_MAX_SLEEPING): a paused E2B sandbox or a
+   * kept local home each still costs something; past it its idle connections stay awake.
+   */
+  maxSleepingPerAccount?: number;
+  /**
    * Sandboxes each account may start (BERTH_ACCOUNT_SANDBOX_STARTS_PER_MINUTE, a minute's worth at
    * once), per process: starting one costs the host far more than any other request. None: no limit.
    */

@@ -64,6 +64,7 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     // The isolate may not outlive the answer: an install waits for its deploy to end.
     installWaitMs: 60_000,
     maxSandboxesPerAccount: config.accountCaps.sandboxes,
+    maxSleepingPerAccount: config.accountCaps.sleeping,
     sandboxStarts: new TokenBuckets(config.accountCaps.startsPerMinute / 60, config.accountCaps.startsPerMinute),
     host: `edge-function:${FUNCTION_NAME}`,
     // As the app decides (lib/config.ts): both public Supabase settings mean users sign in there.

@@ -4,7 +4,7 @@ import { deployConnection } from "@/lib/core/services/connections/deploy";
 import { type DeployReason, markDeploying, markExpired, markSleeping } from "@/lib/core/services/connections/status";
 import { refreshDueTokens } from "@/lib/core/services/connections/upstream-oauth";
 import type { Db } from "@/lib/db/db";
-import { type ConnectionStatus, getConnection } from "@/lib/db/queries/connections";
+import { type ConnectionStatus, countSleepingLocked, getConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
 import {
   type Claimed,
@@ -16,9 +16,10 @@ import {
   lockRestarts,
   lockSleepers,
   lockStuckDeploys,
+  noteSleepProblem,
 } from "@/lib/db/queries/maintenance";
-import type { BerthMetrics } from "@/lib/metrics/metrics";
 import { pruneToolCalls } from "@/lib/db/queries/tool-calls";
+import type { BerthMetrics } from "@/lib/metrics/metrics";
 import type { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
 import { type RestartPolicy, scheduleRestart, systemCtx } from "./supervisor";
 
@@ -199,6 +200,8 @@ async function sleepIdle({ deps, runtime, idleSleepMs }: Maintenance) {
     const changed: Claimed[] = [];
     for (const row of await lockSleepers(tx, { host: deps.host, sandboxes: idle })) {
       const key = { accountId: row.account_id, id: row.id };
+      const full = (await countSleepingLocked(tx, key)) >= (deps.maxSleepingPerAccount ?? Number.POSITIVE_INFINITY);
+      if (full) continue; // it stays awake, within its account's sandbox cap
       if (await markSleeping(tx, key, { idleSeconds: Math.round(idleSleepMs / 1000) })) changed.push(row);
     }
     return changed;
@@ -209,9 +212,13 @@ async function sleepIdle({ deps, runtime, idleSleepMs }: Maintenance) {
       limit(async () => {
         const sandboxId = row.sandbox_id as string;
         try {
-          await runtime.sleep(row.id, sandboxId, async (how) => {
-            if (how === "paused" && !(await keepPausedSandbox(deps.db, { id: row.id, sandboxId })))
-              await runtime.killSandbox(sandboxId);
+          await runtime.sleep(row.id, sandboxId, async ({ kept, problem }) => {
+            if (kept && !(await keepPausedSandbox(deps.db, { id: row.id, sandboxId })))
+              await runtime.killSandbox(sandboxId).catch(() => {});
+            if (problem) {
+              deps.log.error({ connectionId: row.id, problem }, "a sandbox went to sleep badly");
+              await noteSleepProblem(deps.db, { id: row.id, problem });
+            }
           });
         } catch (err) {
           deps.log.error({ err, connectionId: row.id }, "could not put the sandbox to sleep");

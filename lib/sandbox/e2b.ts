@@ -200,7 +200,8 @@ export class E2BProvider implements SandboxProvider {
       await this.call("pause the sandbox", () => E2BSandbox.pause(sandboxId, this.connection()));
       return "paused";
     } catch {
-      await this.killQuietly(sandboxId);
+      // Not paused: killed instead; should that fail too, the runtime keeps it named on the row.
+      await this.call("kill the sandbox", () => E2BSandbox.kill(sandboxId, this.connection()));
       return "stopped";
     }
   }

@@ -95,6 +95,8 @@ export type LocalProviderOptions = {
   onLeftover?: (dir: string, reason: string) => void;
   /** A sleeping sandbox's home could not be kept: the connection wakes with an empty one (said loudly). */
   onHomeLost?: (connectionId: string, reason: string) => void;
+  /** What one account's kept sleeping homes may take on Berth's disk; past it its idle sandboxes stay awake. */
+  sleepingHomeBytesPerAccount?: number;
 };
 
 type Live = {
@@ -214,7 +216,14 @@ export class LocalProvider implements SandboxProvider {
     let tool: ReturnType<NonNullable<Confined["archiveHome"]>> | undefined;
     try {
       tool = sb?.child.pid ? sb.confined.archiveHome?.(sb.child.pid) : undefined;
-      if (tool && connectionId) await this.homes.save(connectionId, tool.argv, tool.env, this.confinement.archiveBytes);
+      if (tool && connectionId)
+        await this.homes.save(
+          connectionId,
+          tool.argv,
+          tool.env,
+          this.confinement.archiveBytes,
+          sb?.box.owner.accountId,
+        );
     } catch (err) {
       const reason = (err as Error).message;
       (this.options.onHomeLost ?? ((c, r) => console.error(`the home of ${c} was not kept: ${r}`)))(
@@ -231,6 +240,19 @@ export class LocalProvider implements SandboxProvider {
 
   async forget(connectionId: string) {
     this.homes.drop(connectionId);
+  }
+
+  /**
+   * Whether the sandbox may go to sleep: its home is kept on Berth's disk, so not when the disk is
+   * nearly full, nor when its account's kept homes already take `sleepingHomeBytesPerAccount`
+   * (then it stays running, within its account's sandbox cap): one account's sleeping homes never
+   * leave another's without room.
+   */
+  sleepable(sandboxId: string) {
+    const sb = this.live.get(sandboxId);
+    if (!sb || !this.confinement.keepsHomes) return true;
+    const max = this.options.sleepingHomeBytesPerAccount ?? Number.POSITIVE_INFINITY;
+    return this.homes.bytesOf(sb.box.owner.accountId) < max && this.homes.roomFor(this.confinement.archiveBytes);
   }
 
   /** Local sandboxes have no lifetime of their own: the maintenance loop stops them at expiry. */

@@ -109,6 +109,8 @@ export interface SandboxProvider {
   forget(connectionId: string): Promise<void>;
   /** Stops following a sandbox that outlives Berth (E2B), leaving it running for the instance that took it over. */
   detach?(sandboxId: string): void;
+  /** Whether this sandbox may be put to sleep now (local: room to keep its home); absent: always. */
+  sleepable?(sandboxId: string): boolean;
   setTimeout(sandboxId: string, seconds: number): Promise<void>;
   /** This installation's sandboxes that exist now. */
   list(installation: string): Promise<SandboxInfo[]>;

@@ -30,6 +30,9 @@ const SLEEP_DRAIN_MS = 10_000;
 
 type Live = { sandbox: Sandbox; upstream: UpstreamSession; accountId: string; serverSlug: string };
 
+/** How a sandbox went to sleep (NodeSandboxRuntime.sleep). */
+export type SleepOutcome = { kept: boolean; problem?: string };
+
 /** A connection deployed without its definition's slug (none today): how metrics and traces name its server. */
 const UNNAMED_SERVER = "unknown";
 
@@ -124,6 +127,7 @@ export class NodeSandboxRuntime implements SandboxRuntime {
     const idle: { connectionId: string; sandboxId: string; accountId: string }[] = [];
     for (const [connectionId, l] of this.live) {
       if ((this.lastRequest.get(connectionId) ?? 0) > before || l.upstream.busy) continue;
+      if (this.impl.sleepable && !this.impl.sleepable(l.sandbox.id)) continue;
       idle.push({ connectionId, sandboxId: l.sandbox.id, accountId: l.accountId });
     }
     return idle;
@@ -205,29 +209,36 @@ export class NodeSandboxRuntime implements SandboxRuntime {
    * Puts a live connection's sandbox to sleep (its row says `sleeping` already). Calls that
    * arrived just before are answered first; new ones are held, and once the sandbox is paused or
    * stopped they go on to the woken server. In the queue of the connection's deploys, so a wake
-   * never overtakes the sleep. `asleep` records how the provider put it to sleep before those
-   * requests go on (a paused sandbox is then named for them to resume).
+   * never overtakes the sleep. `asleep` records the outcome before those requests go on: whether
+   * the sandbox is `kept` (paused, for the wake to resume; or one that could not be stopped, for the
+   * wake or a delete to deal with) and what went wrong, if anything (a home that was not kept).
    */
-  sleep(connectionId: string, sandboxId: string, asleep: (how: "paused" | "stopped") => Promise<void>) {
-    return this.serially(connectionId, async (): Promise<"paused" | "stopped"> => {
+  sleep(connectionId: string, sandboxId: string, asleep: (outcome: SleepOutcome) => Promise<void>) {
+    return this.serially(connectionId, async () => {
       const l = this.live.get(connectionId);
       if (l?.sandbox.id !== sandboxId) {
         await this.impl.kill(sandboxId); // not this process's any more: nothing of it is kept
-        return "stopped";
+        return;
       }
       await l.upstream.drain(SLEEP_DRAIN_MS);
       this.live.delete(connectionId);
       this.lastRequest.delete(connectionId);
-      const how = await this.impl.sleep(sandboxId).catch(async () => {
-        await this.impl.kill(sandboxId).catch(() => {});
-        return "stopped" as const;
-      });
+      let outcome: SleepOutcome;
       try {
-        await asleep(how);
+        outcome = { kept: (await this.impl.sleep(sandboxId)) === "paused" };
+      } catch (err) {
+        const problem = (err as Error).message;
+        // Stopped after all, or, if even that fails, kept on the row: never a sandbox no row names.
+        outcome = await this.impl.kill(sandboxId).then(
+          () => ({ kept: false, problem }),
+          (killErr: Error) => ({ kept: true, problem: `${problem}; ${killErr.message}` }),
+        );
+      }
+      try {
+        await asleep(outcome);
       } finally {
         await l.upstream.close(); // hands the held requests on: they wake the connection
       }
-      return how;
     });
   }
 

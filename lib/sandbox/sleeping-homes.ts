@@ -62,6 +62,10 @@ export function restoreStage(bash: string, first: number, command: string[]): st
 }
 
 export class SleepingHomes {
+  /** Bytes of each account's archives, and which account each connection's archive counts for. */
+  private readonly accountBytes = new Map<string, number>();
+  private readonly owners = new Map<string, { accountId: string; bytes: number }>();
+
   constructor(readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
@@ -72,6 +76,33 @@ export class SleepingHomes {
     return connectionId && UUID.test(connectionId)
       ? path.join(this.dir, `${connectionId.toLowerCase()}.tar.zst`)
       : undefined;
+  }
+
+  /** What one account's kept homes take on Berth's disk (those kept by this process). */
+  bytesOf(accountId: string) {
+    return this.accountBytes.get(accountId) ?? 0;
+  }
+
+  /** Whether the disk has room for one more archive of `maxBytes`, a tenth of it left free for everything else. */
+  roomFor(maxBytes: number) {
+    const disk = fs.statfsSync(this.dir);
+    return (disk.bavail - disk.blocks / 10) * disk.bsize >= maxBytes;
+  }
+
+  private count(connectionId: string, accountId: string | undefined, bytes: number) {
+    this.uncount(connectionId);
+    if (!accountId) return;
+    this.owners.set(connectionId, { accountId, bytes });
+    this.accountBytes.set(accountId, this.bytesOf(accountId) + bytes);
+  }
+
+  private uncount(connectionId: string) {
+    const owner = this.owners.get(connectionId);
+    if (!owner) return;
+    this.owners.delete(connectionId);
+    const left = this.bytesOf(owner.accountId) - owner.bytes;
+    if (left > 0) this.accountBytes.set(owner.accountId, left);
+    else this.accountBytes.delete(owner.accountId);
   }
 
   /** The archive, opened for the next sandbox's restore stage; undefined when there is none. */
@@ -90,12 +121,17 @@ export class SleepingHomes {
    * keeps what it writes as the connection's archive, at most `maxBytes`: a home that does not
    * fit, or a tar that fails or hangs, leaves no archive (and the error says why).
    */
-  async save(connectionId: string, argv: string[], env: Record<string, string>, maxBytes: number): Promise<void> {
+  async save(
+    connectionId: string,
+    argv: string[],
+    env: Record<string, string>,
+    maxBytes: number,
+    accountId?: string,
+  ): Promise<void> {
     const file = this.file(connectionId);
     if (!file) throw new Error("the connection id is not a UUID");
     // Never the archive that fills Berth's disk: a tenth of it stays free for everything else.
-    const disk = fs.statfsSync(this.dir);
-    if ((disk.bavail - disk.blocks / 10) * disk.bsize < maxBytes) throw new Error("Berth's disk is nearly full");
+    if (!this.roomFor(maxBytes)) throw new Error("Berth's disk is nearly full");
     const partial = `${file}.partial`;
     fs.rmSync(partial, { force: true });
     const out = fs.openSync(partial, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
@@ -131,6 +167,7 @@ export class SleepingHomes {
       if (failure) throw new Error(failure);
       fs.fsyncSync(out);
       fs.renameSync(partial, file);
+      this.count(connectionId, accountId, size);
     } finally {
       clearTimeout(timer);
       fs.closeSync(out);
@@ -142,6 +179,7 @@ export class SleepingHomes {
   drop(connectionId: string | undefined) {
     const file = this.file(connectionId);
     if (file) fs.rmSync(file, { force: true });
+    if (connectionId) this.uncount(connectionId);
   }
 }
 

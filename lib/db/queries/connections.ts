@@ -222,6 +222,16 @@ export async function countLiveConnectionsLocked(
   return row?.n ?? 0;
 }
 
+/** An account's sleeping connections, counted under the same lock as its live ones. */
+export async function countSleepingLocked(db: Db, { accountId }: { accountId: string }) {
+  await db.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`berth.connections:${accountId}`]);
+  const [row] = await db.query<{ n: number }>(
+    "select count(*)::int as n from mcp_connections where account_id = $1 and status = 'sleeping'",
+    [accountId],
+  );
+  return row?.n ?? 0;
+}
+
 /**
  * Credentials to re-encrypt: connections of every account (deleted ones too: their ciphertext
  * is kept) under another key than `keyId`, by id after `afterId`, so a run goes through each once.

@@ -80,6 +80,7 @@ export function lockSleepers(
      join unnest($1::uuid[], $2::text[]) as s(connection_id, sandbox_id)
        on s.connection_id = c.id and s.sandbox_id = c.sandbox_id
      where c.status = 'running' and c.keep_alive and c.host = $3
+     order by c.account_id
      for update of c skip locked`,
     [sandboxes.map((s) => s.connectionId), sandboxes.map((s) => s.sandboxId), host],
   );
@@ -95,6 +96,14 @@ export async function keepPausedSandbox(db: Db, { id, sandboxId }: { id: string;
     [id, sandboxId],
   );
   return rows.length > 0;
+}
+
+/** What went wrong as a connection went to sleep (its home not kept, say), for its owner to read. */
+export async function noteSleepProblem(db: Db, { id, problem }: { id: string; problem: string }) {
+  await db.query("update mcp_connections set last_error = $2 where id = $1 and status = 'sleeping'", [
+    id,
+    `Went to sleep badly: ${problem.slice(0, 2000)}`,
+  ]);
 }
 
 /**
