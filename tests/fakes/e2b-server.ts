@@ -34,6 +34,11 @@ import { tempDir } from "../support/temp-dirs";
  * namespace listening on a Unix socket. The sandbox timeout is enforced (every process in the
  * namespace is killed at end of life), and every call is recorded in `calls`.
  *
+ * For scale, `addLightSandboxes` registers sandboxes that exist only as records of the REST API
+ * (timeout, kill, pause, connect, list, info work on them; they run nothing, so envd and ports
+ * answer that they are gone), and `rateLimit` makes the API answer 429 like E2B's rate limiter.
+ * `apiStats` counts what the REST API saw: requests in flight at most, 429s answered.
+ *
  * Needs root (namespaces); see `FakeE2B.supported()`.
  */
 
@@ -78,7 +83,9 @@ type FakeSandbox = {
   endAt: Date;
   timer?: NodeJS.Timeout;
   dir: string;
-  holder: ChildProcess;
+  /** Only a record of the REST API: no namespace, no processes, no directory. */
+  light: boolean;
+  holder?: ChildProcess;
   holderPid: number;
   netns: string;
   procs: Map<number, Proc>;
@@ -107,7 +114,24 @@ export type FakeE2BOptions = {
   root?: string;
   /** How long a resume (connect to a paused sandbox) takes; E2B documents about a second. Default 0. */
   resumeDelayMs?: number;
+  /** How long each REST API call takes before it is answered (E2B's round trip). Default 0. */
+  apiLatencyMs?: number;
 };
+
+/**
+ * 429s of the REST API: every call on `sandboxIds`, the next `burst` calls, and/or `fraction` of
+ * all calls (spread evenly, so the count is exact), with `Retry-After: retryAfterSeconds` (null:
+ * no header).
+ */
+export type FakeRateLimit = {
+  sandboxIds?: string[];
+  burst?: number;
+  fraction?: number;
+  retryAfterSeconds?: number | null;
+};
+
+/** What the REST API saw since the last `resetApiStats`. */
+export type FakeApiStats = { maxInFlight: number; rateLimited: number; requests: number };
 
 export class FakeE2B {
   readonly calls: FakeCall[] = [];
@@ -116,6 +140,16 @@ export class FakeE2B {
   private readonly sandboxes = new Map<string, FakeSandbox>();
   private readonly maxTimeoutSeconds: number;
   private readonly resumeDelayMs: number;
+  private readonly apiLatencyMs: number;
+  private limiter: Required<Omit<FakeRateLimit, "sandboxIds">> & { sandboxIds: Set<string>; owed: number } = {
+    sandboxIds: new Set(),
+    burst: 0,
+    fraction: 0,
+    retryAfterSeconds: null,
+    owed: 0,
+  };
+  private inFlight = 0;
+  private stats: FakeApiStats = { maxInFlight: 0, rateLimited: 0, requests: 0 };
   private server!: http.Server;
   private root!: string;
   private ownRoot = false;
@@ -125,6 +159,61 @@ export class FakeE2B {
     this.apiKey = opts.apiKey ?? FAKE_E2B_API_KEY;
     this.maxTimeoutSeconds = opts.maxTimeoutSeconds ?? 3600;
     this.resumeDelayMs = opts.resumeDelayMs ?? 0;
+    this.apiLatencyMs = opts.apiLatencyMs ?? 0;
+  }
+
+  /** From now on the REST API refuses calls with 429 as `limit` says; `rateLimit({})` ends it. */
+  rateLimit(limit: FakeRateLimit) {
+    this.limiter = {
+      sandboxIds: new Set(limit.sandboxIds),
+      burst: limit.burst ?? 0,
+      fraction: limit.fraction ?? 0,
+      retryAfterSeconds: limit.retryAfterSeconds ?? null,
+      owed: 0,
+    };
+  }
+
+  get apiStats(): FakeApiStats {
+    return { ...this.stats };
+  }
+
+  resetApiStats() {
+    this.stats = { maxInFlight: 0, rateLimited: 0, requests: 0 };
+  }
+
+  /**
+   * `count` running sandboxes that exist only as records (see the class comment), created as if
+   * by this metadata and timeout: the ids, in order.
+   */
+  addLightSandboxes(count: number, { metadata = {}, timeoutSeconds = 300 }: LightSandboxSpec = {}): string[] {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = newSandboxId();
+      const startedAt = new Date();
+      const s: FakeSandbox = {
+        id,
+        templateID: "base",
+        metadata: typeof metadata === "function" ? metadata(i) : metadata,
+        envVars: {},
+        network: undefined,
+        allowInternetAccess: undefined,
+        envdAccessToken: randomUUID(),
+        trafficAccessToken: undefined,
+        startedAt,
+        endAt: startedAt,
+        dir: "",
+        light: true,
+        holderPid: 0,
+        netns: "",
+        procs: new Map(),
+        streams: new Set(),
+        state: "running",
+      };
+      this.sandboxes.set(id, s);
+      this.setEnd(s, startedAt.getTime() + timeoutSeconds * 1000);
+      ids.push(id);
+    }
+    return ids;
   }
 
   /**
@@ -200,7 +289,7 @@ export class FakeE2B {
 
   /** The processes running in a sandbox, with their command lines (host pids). */
   processes(id: string): { pid: number; cmdline: string[] }[] {
-    const s = this.running(id);
+    const s = this.reachable(id);
     if (!s) return [];
     return pidsInNetns(s.netns)
       .filter((pid) => pid !== s.holderPid)
@@ -246,6 +335,31 @@ export class FakeE2B {
   // ---------------------------------------------------------------- REST API
 
   private async rest(req: http.IncomingMessage, res: http.ServerResponse, url: URL) {
+    this.stats.requests++;
+    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, ++this.inFlight);
+    try {
+      if (this.apiLatencyMs) await new Promise((r) => setTimeout(r, this.apiLatencyMs));
+      await this.restAnswer(req, res, url);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Whether this call (on this sandbox, if any) is one the rate limit refuses. */
+  private limited(sandboxId: string | undefined) {
+    const l = this.limiter;
+    if (sandboxId && l.sandboxIds.has(sandboxId)) return true;
+    if (l.burst > 0) {
+      l.burst--;
+      return true;
+    }
+    l.owed += l.fraction;
+    if (l.owed < 1) return false;
+    l.owed -= 1;
+    return true;
+  }
+
+  private async restAnswer(req: http.IncomingMessage, res: http.ServerResponse, url: URL) {
     const method = req.method ?? "GET";
     const raw = await readBody(req);
     let body: any;
@@ -268,6 +382,13 @@ export class FakeE2B {
     const one = /^\/(v2\/)?sandboxes\/([^/]+)(\/\w+)?$/.exec(url.pathname);
     const route = one ? `${method} ${one[1] ?? ""}sandboxes/:id${one[3] ?? ""}` : "";
     const sid = one?.[2] as string;
+    if (sid) call.sandboxId = sid;
+    if (this.limited(sid)) {
+      this.stats.rateLimited++;
+      const after = this.limiter.retryAfterSeconds;
+      if (after !== null) res.setHeader("retry-after", String(after));
+      return reply(429, { code: 429, message: "Rate limit exceeded" });
+    }
     const fault = this.faults.get(route || `${method} ${url.pathname.slice(1)}`);
     if (fault && fault.times > 0) {
       fault.times--;
@@ -303,12 +424,11 @@ export class FakeE2B {
     }
     const s = sid ? this.running(sid) : undefined;
     const known = sid ? this.sandboxes.get(sid) : undefined;
-    if (sid) call.sandboxId = sid;
     const missing = { code: 404, message: `sandbox "${sid}" doesn't exist or you don't have access to it` };
     if (route === "POST sandboxes/:id/pause") {
       if (known?.state === "paused") return reply(409, { code: 409, message: `sandbox "${sid}" is already paused` });
       if (!s) return reply(404, missing);
-      this.signalAll(s, "SIGSTOP");
+      if (!s.light) this.signalAll(s, "SIGSTOP");
       s.state = "paused";
       clearTimeout(s.timer); // a paused sandbox has no timeout running
       for (const res of s.streams) res.destroy(); // like the VM's: its connections are cut
@@ -320,7 +440,7 @@ export class FakeE2B {
       await new Promise((r) => setTimeout(r, this.resumeDelayMs));
       if (known.state !== "paused") return reply(404, missing); // killed meanwhile
       known.state = "running";
-      this.signalAll(known, "SIGCONT");
+      if (!known.light) this.signalAll(known, "SIGCONT");
       this.setEnd(known, Date.now() + (typeof body?.timeout === "number" ? body.timeout : 300) * 1000);
       this.record({ api: "lifecycle", method: "resume", path: "", sandboxId: known.id });
       return reply(201, this.sandboxJson(known));
@@ -391,8 +511,14 @@ export class FakeE2B {
     return s && s.state === "running" ? s : undefined;
   }
 
+  /** A running sandbox that runs something (a light one has no envd and no ports to reach). */
+  private reachable(id: string) {
+    const s = this.running(id);
+    return s && !s.light ? s : undefined;
+  }
+
   private async createSandbox(body: any, timeout: number): Promise<FakeSandbox> {
-    const id = randomBytes(10).toString("hex").replace(/^\d/, "s");
+    const id = newSandboxId();
     const dir = fs.mkdtempSync(path.join(this.root, `${id}-`));
     const home = path.join(dir, "home");
     fs.mkdirSync(home, { mode: 0o755 });
@@ -459,6 +585,7 @@ export class FakeE2B {
       startedAt: new Date(),
       endAt: new Date(Date.now() + timeout * 1000),
       dir,
+      light: false,
       holder,
       holderPid,
       netns,
@@ -499,6 +626,10 @@ export class FakeE2B {
     s.state = "killed";
     clearTimeout(s.timer);
     this.record({ api: "lifecycle", method: reason, path: "", sandboxId: s.id });
+    if (s.light) {
+      this.sandboxes.delete(s.id);
+      return;
+    }
     for (const res of s.streams) res.destroy();
     s.streams.clear();
     for (const pid of pidsInNetns(s.netns)) {
@@ -508,7 +639,8 @@ export class FakeE2B {
         // gone already
       }
     }
-    const gone = [s.holder, ...[...s.procs.values()].map((p) => p.child)].map(
+    const children = [...s.procs.values()].map((p) => p.child);
+    const gone = (s.holder ? [s.holder, ...children] : children).map(
       (c) =>
         new Promise<void>((resolve) => {
           if (c.exitCode !== null || c.signalCode !== null) return resolve();
@@ -526,7 +658,7 @@ export class FakeE2B {
   private async envd(req: http.IncomingMessage, res: http.ServerResponse, url: URL) {
     const id = String(req.headers["e2b-sandbox-id"]);
     const raw = await readBody(req);
-    const s = this.running(id);
+    const s = this.reachable(id);
     const call = this.record({ api: "envd", method: req.method ?? "GET", path: url.pathname, sandboxId: id });
     if (!s) {
       call.status = 502;
@@ -788,7 +920,7 @@ export class FakeE2B {
     const id = m?.[1] ?? "";
     const port = Number(m?.[2]);
     const call = this.record({ api: "port", method: req.method ?? "GET", path: url.pathname, sandboxId: id });
-    const s = this.running(id);
+    const s = this.reachable(id);
     const fail = (status: number, message: string) => {
       call.status = status;
       json(res, status, { sandboxId: id, message, code: status });
@@ -947,6 +1079,16 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+export type LightSandboxSpec = {
+  /** The same for all, or the i-th one's. */
+  metadata?: Record<string, string> | ((i: number) => Record<string, string>);
+  timeoutSeconds?: number;
+};
+
+function newSandboxId() {
+  return randomBytes(10).toString("hex").replace(/^\d/, "s");
 }
 
 function pidsInNetns(netns: string): number[] {
