@@ -1,15 +1,17 @@
-import pLimit from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import type { Deps } from "@/lib/core/context";
+import { persistently } from "@/lib/core/retry";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
 import { type DeployReason, markDeploying, markExpired, markSleeping } from "@/lib/core/services/connections/status";
 import { refreshDueTokens } from "@/lib/core/services/connections/upstream-oauth";
 import type { Db } from "@/lib/db/db";
 import { type ConnectionStatus, countSleepingLocked, getConnection } from "@/lib/db/queries/connections";
-import { addConnectionEvent } from "@/lib/db/queries/events";
+import { addConnectionEvents } from "@/lib/db/queries/events";
 import {
   type Claimed,
   claimKeepAlive,
   currentSandboxes,
+  type KeepAliveClaim,
   keepPausedSandbox,
   lockAgedSandboxes,
   lockExpired,
@@ -17,6 +19,7 @@ import {
   lockSleepers,
   lockStuckDeploys,
   noteSleepProblem,
+  restoreUnconfirmedExpiries,
 } from "@/lib/db/queries/maintenance";
 import { pruneToolCalls } from "@/lib/db/queries/tool-calls";
 import type { BerthMetrics } from "@/lib/metrics/metrics";
@@ -35,6 +38,14 @@ const SLEEP_CONCURRENCY = 8;
  */
 const PRUNE_BATCH = 1000;
 const PRUNE_BATCHES_PER_PASS = 10;
+/** Due rows claimed per transaction: short transactions, and few of them for 10,000 rows. */
+const CLAIM_BATCH = 500;
+/**
+ * Provider calls (a sandbox's timeout, a kill) in flight at once in one pass: E2B rate-limits a
+ * team's API calls, so a sweep over thousands of connections must not send them all at once; E2B
+ * sees at most this many per Berth instance (docs/PERFORMANCE.md, a sweep over 10,000).
+ */
+export const MAINTENANCE_PROVIDER_CONCURRENCY = 16;
 
 type Key = { accountId: string; id: string };
 
@@ -51,35 +62,25 @@ export type Maintenance = {
 };
 
 /**
- * One pass of the maintenance loop. Every step claims its rows in the database (exactly once
- * across instances), records the change with its event in the same transaction, and only then
- * calls the provider.
+ * One pass of the maintenance loop: everything due when it runs. Every step claims its rows in the
+ * database in batches (exactly once across instances) and records the change, then calls the
+ * provider, at most `MAINTENANCE_PROVIDER_CONCURRENCY` calls at once for the whole pass (each
+ * tried again, after a backoff, while E2B answers 429: lib/sandbox/e2b.ts).
  */
 export async function runMaintenance(m: Maintenance) {
   const { deps, runtime } = m;
-  const extended = await deps.db.transaction(async (tx) => {
-    const rows = await claimKeepAlive(tx);
-    for (const row of rows) {
-      const data = {
-        seconds: row.timeout_seconds,
-        expires_at: new Date(row.expires_at).toISOString(),
-        by: "keep_alive",
-      };
-      await addConnectionEvent(tx, { accountId: row.account_id, connectionId: row.id, type: "extended", data });
-    }
-    return rows;
-  });
-  for (const row of extended) {
-    if (!row.sandbox_id) continue;
-    await runtime
-      .setExpiry(row.id, row.sandbox_id, new Date(row.expires_at))
-      .catch((err) => deps.log.error({ err, connectionId: row.id }, "keep-alive could not extend the sandbox"));
-  }
+  const provider = pLimit(MAINTENANCE_PROVIDER_CONCURRENCY);
+  const keepAlive = await extendKeepAlive(m, provider);
 
-  const expired = await claim(deps.db, lockExpired, (tx, key, row) =>
-    markExpired(tx, key, { from: ["running"], expiresAt: row.expires_at }),
+  const expired = await sweep(
+    () =>
+      claim(
+        deps.db,
+        (tx) => lockExpired(tx, { limit: CLAIM_BATCH }),
+        (tx, key, row) => markExpired(tx, key, { from: ["running"], expiresAt: row.expires_at }),
+      ),
+    (rows) => stopAll(m, provider, rows),
   );
-  for (const row of expired) await runtime.stop(row.id, row.sandbox_id).catch(() => {});
 
   const toDeploying =
     (reason: DeployReason, from: ConnectionStatus[], changes = {}) =>
@@ -103,7 +104,7 @@ export async function runMaintenance(m: Maintenance) {
         toDeploying("sandbox_lifetime", ["running"]),
       )
     : [];
-  for (const row of aged) await runtime.stop(row.id, row.sandbox_id).catch(() => {});
+  await stopAll(m, provider, aged);
   for (const row of [...restarts, ...stuck, ...aged]) void deployAgain(m, row.account_id, row.id);
 
   await stopWhatIsNoLongerRunning(m);
@@ -111,7 +112,8 @@ export async function runMaintenance(m: Maintenance) {
   const tokensRefreshed = await refreshDueTokens(deps, (accountId) => systemCtx(deps, accountId));
   const pruned = await pruneOldToolCalls(m);
   return {
-    extended: extended.length,
+    extended: keepAlive.extended,
+    extensions_left_due: keepAlive.leftDue,
     expired: expired.length,
     restarted: restarts.length + stuck.length + aged.length,
     tokens_refreshed: tokensRefreshed,
@@ -131,6 +133,79 @@ async function pruneOldToolCalls({ deps, eventRetentionDays }: Maintenance) {
     if (n < PRUNE_BATCH) break;
   }
   return pruned;
+}
+
+/**
+ * Extends every due keep-alive connection. The claim moves the row's expiry (so no other instance
+ * takes it); its `extended` event is written once the provider has moved the sandbox's timeout. A
+ * row whose sandbox could not be extended gets its old expiry back after the sweep, due for the
+ * next pass: not within this one, which would only ask a failing provider again and again.
+ */
+async function extendKeepAlive({ deps, runtime }: Maintenance, provider: LimitFunction) {
+  const unconfirmed: KeepAliveClaim[] = [];
+  let extended = 0;
+  await sweep(
+    () => claimKeepAlive(deps.db, { limit: CLAIM_BATCH }),
+    async (rows) => {
+      const outcomes = await Promise.all(
+        rows.map((row) =>
+          provider(async () => {
+            if (!row.sandbox_id) return true;
+            try {
+              await runtime.setExpiry(row.id, row.sandbox_id, new Date(row.expires_at));
+              return true;
+            } catch (err) {
+              deps.log.error({ err, connectionId: row.id }, "keep-alive could not extend the sandbox");
+              return false;
+            }
+          }),
+        ),
+      );
+      const confirmed = rows.filter((_, i) => outcomes[i]);
+      unconfirmed.push(...rows.filter((_, i) => !outcomes[i]));
+      const events = confirmed.map((row) => ({
+        accountId: row.account_id,
+        connectionId: row.id,
+        type: "extended" as const,
+        data: { seconds: row.timeout_seconds, expires_at: new Date(row.expires_at).toISOString(), by: "keep_alive" },
+      }));
+      // The sandboxes have moved: the record must follow even if the database blinks.
+      await persistently(() => addConnectionEvents(deps.db, events));
+      extended += confirmed.length;
+    },
+  );
+  await persistently(() => restoreUnconfirmedExpiries(deps.db, unconfirmed));
+  return { extended, leftDue: unconfirmed.length };
+}
+
+/**
+ * Claims batch after batch until none is due, each batch's provider calls running while the next
+ * is claimed (one batch ahead at most, so little is claimed but not yet done should this
+ * instance die).
+ */
+async function sweep<R>(claimBatch: () => Promise<R[]>, work: (rows: R[]) => Promise<void>) {
+  const all: R[] = [];
+  let working = Promise.resolve();
+  for (;;) {
+    const rows = await claimBatch();
+    await working;
+    if (!rows.length) return all;
+    all.push(...rows);
+    working = work(rows);
+  }
+}
+
+/** Stops the sandboxes of rows whose status already says so; a failed stop is logged (E2B's own timeout still ends it). */
+async function stopAll({ deps, runtime }: Maintenance, provider: LimitFunction, rows: Claimed[]) {
+  await Promise.all(
+    rows.map((row) =>
+      provider(() =>
+        runtime
+          .stop(row.id, row.sandbox_id)
+          .catch((err) => deps.log.error({ err, connectionId: row.id }, "could not stop the sandbox")),
+      ),
+    ),
+  );
 }
 
 /**

@@ -41,6 +41,24 @@ export async function addConnectionEvent(
   ]);
 }
 
+/** Many events in one statement (a maintenance batch's). */
+export async function addConnectionEvents(
+  db: Db,
+  events: { accountId: string; connectionId: string; type: EventType; data?: Record<string, unknown> }[],
+) {
+  if (!events.length) return;
+  await db.query(
+    `insert into connection_events (account_id, connection_id, type, data)
+     select a, c, t, d from unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[]) as e(a, c, t, d)`,
+    [
+      events.map((e) => e.accountId),
+      events.map((e) => e.connectionId),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify(e.data ?? {})),
+    ],
+  );
+}
+
 /** A connection's events, newest first (keyset: seq, by connection_events_connection_idx). */
 export function listConnectionEvents(
   db: Db,

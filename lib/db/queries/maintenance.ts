@@ -14,17 +14,38 @@ export type Claimed = Pick<
 
 const RETURNING = "c.id, c.account_id, c.sandbox_id, c.timeout_seconds, c.expires_at, c.host";
 
-/** Running keep-alive connections with less than max(timeout/3, 60 s) left get `now + timeout`. */
+/** A keep-alive connection claimed for extension, with the expiry it had before. */
+export type KeepAliveClaim = Claimed & { previous_expires_at: Date };
+
+/**
+ * Running keep-alive connections with less than max(timeout/3, 60 s) left get `now + timeout`:
+ * claimed so (no longer due, so no other instance takes them), before the provider is asked.
+ */
 export function claimKeepAlive(db: Db, { limit = 100 } = {}) {
-  return db.query<Claimed>(
+  return db.query<KeepAliveClaim>(
     `with due as (
-       select id from mcp_connections
+       select id, expires_at from mcp_connections
        where status = 'running' and keep_alive
          and expires_at < now() + greatest(timeout_seconds / 3.0, 60) * interval '1 second'
        order by expires_at for update skip locked limit $1)
      update mcp_connections c set expires_at = now() + c.timeout_seconds * interval '1 second', updated_at = now()
-     from due where c.id = due.id returning ${RETURNING}`,
+     from due where c.id = due.id returning ${RETURNING}, due.expires_at as previous_expires_at`,
     [limit],
+  );
+}
+
+/**
+ * Claimed extensions the provider did not confirm get their old expiry back, so the next pass
+ * finds them due again; only rows still holding the claimed expiry (to the millisecond the driver
+ * keeps), so an extend or a new sandbox meanwhile stands.
+ */
+export async function restoreUnconfirmedExpiries(db: Db, claims: KeepAliveClaim[]) {
+  if (!claims.length) return;
+  await db.query(
+    `update mcp_connections c set expires_at = r.previous
+     from unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) as r(id, claimed, previous)
+     where c.id = r.id and abs(extract(epoch from c.expires_at - r.claimed)) < 0.001`,
+    [claims.map((c) => c.id), claims.map((c) => c.expires_at), claims.map((c) => c.previous_expires_at)],
   );
 }
 
