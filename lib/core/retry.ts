@@ -15,7 +15,10 @@ export type RetryPolicy = {
   capMs: number;
 };
 
-/** Four tries; at most 0.2 + 0.4 + 0.8 = 1.4 s of waiting before the error is the caller's. */
+/**
+ * Four tries; at most 0.2 + 0.4 + 0.8 = 1.4 s of waiting before the error is the caller's. A 429
+ * carrying `Retry-After` is waited out by the `e2b` SDK itself before it counts as a try here.
+ */
 export const PROVIDER_RETRIES: RetryPolicy = { attempts: 4, baseMs: 200, capMs: 2000 };
 
 export async function withRetries<T>(

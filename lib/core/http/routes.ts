@@ -705,7 +705,9 @@ export const ROUTES = {
       description:
         "Extends keep-alive connections, expires the others, restarts crashed ones and reaps orphan sandboxes, once. " +
         "Berth's own process runs it every `BERTH_MAINTENANCE_INTERVAL_MS`; where nothing runs for long (the Edge " +
-        "Function), a scheduler calls it (pg_cron). Only with the service key (`SUPABASE_SERVICE_ROLE_KEY`).",
+        "Function), a scheduler calls it (pg_cron). Only with the service key (`SUPABASE_SERVICE_ROLE_KEY`). " +
+        "Answers counts, among them `extended`, `expired` and `extensions_left_due` (keep-alive extensions the " +
+        "provider refused: left due for the next sweep).",
       answers: { 200: { description: "What the sweep did.", schema: z.record(z.string(), z.unknown()) } },
       errors: [401],
     },
