@@ -301,6 +301,7 @@ describe.skipIf(!support.ok)("the REST contract", () => {
         tokens_refreshed: 0,
         slept: 0, // the function holds no sandbox: only the instance hosting one puts it to sleep
         tool_calls_pruned: expect.any(Number),
+        extensions_left_due: expect.any(Number),
       });
       // The function keeps no sandbox past its request: only the sweep can have expired this one
       // (the app's own crash watch may get there first, when E2B ends the sandbox on time).

@@ -155,11 +155,16 @@ function suite(name: string, e2b: boolean, setup: () => Promise<{ berth: BerthSe
     // Only E2B pauses; a local sandbox is always stopped, as the first test shows.
     if (e2b)
       it("stops the sandbox where E2B refuses to pause it, and the wake makes a new one", async () => {
+        // Alone: another connection falling asleep would meet the refusal first.
+        const others = (await call("GET", `/api/mcp-connections?account_id=${account.account_id}`)).body.data as Conn[];
+        for (const o of others) await call("DELETE", `/api/mcp-connections/${o.id}`);
         fake?.failNext("POST sandboxes/:id/pause", 403, 1, "Pausing is not available on your plan");
         const conn = await install();
         await asleep(conn.id);
         expect((await get(conn.id)).sandbox_id).toBeNull();
-        expect(fake?.sandboxIds()).not.toContain(conn.sandbox_id);
+        await until("the refused sandbox killed", () =>
+          fake?.sandboxIds().includes(conn.sandbox_id as string) ? undefined : true,
+        );
         expect(fake?.pausedSandboxIds()).not.toContain(conn.sandbox_id);
         const c = await client(conn, account.api_key);
         expect(await graphNames(c)).toEqual([]);
