@@ -697,11 +697,11 @@ export class UpstreamSession {
    * session, should it close meanwhile, leaves it to this outcome rather than failing it.
    */
   private sendRequest(id: RequestId, entry: Pending & { kind: "peer" }, message: JSONRPCMessage) {
-    const sent = this.transport.send(message).then(
-      () => {
-        entry.sending = undefined;
-        if (this.closed && this.pending.delete(id)) this.fail(entry, this.closedBecause);
-      },
+    const { transport } = this;
+    const writing = isImmediate(transport) ? transport.sendNow(message) : transport.send(message);
+    if (!writing) return this.sent(id, entry);
+    const sent = writing.then(
+      () => this.sent(id, entry),
       (err) => {
         const original = entry.sending;
         entry.sending = undefined;
@@ -717,6 +717,12 @@ export class UpstreamSession {
     );
     this.sends.add(sent);
     sent.finally(() => this.sends.delete(sent));
+  }
+
+  /** The transport took a client's request: it reached the server, or will be failed with the session. */
+  private sent(id: RequestId, entry: Pending & { kind: "peer" }) {
+    entry.sending = undefined;
+    if (this.closed && this.pending.delete(id)) this.fail(entry, this.closedBecause);
   }
 
   /**
@@ -769,6 +775,11 @@ function measuredBytes(transport: Transport): number | undefined {
   const bytes = (transport as { lastMessageBytes?: number }).lastMessageBytes;
   return typeof bytes === "number" ? bytes : undefined;
 }
+
+/** A transport that can write a message without a promise when it is taken at once (ProcessTransport). */
+type ImmediateTransport = Transport & { sendNow(message: JSONRPCMessage): Promise<void> | undefined };
+const isImmediate = (t: Transport): t is ImmediateTransport =>
+  typeof (t as Partial<ImmediateTransport>).sendNow === "function";
 
 /** The transport's word that a message provably never reached the server (UndeliveredError). */
 const isUndelivered = (err: unknown) => (err as { undelivered?: boolean } | undefined)?.undelivered === true;
