@@ -127,7 +127,11 @@ export class ProcessTransport implements Transport {
     if (stdin.writableLength > MAX_PENDING_INPUT_BYTES) {
       return Promise.reject(new Error("the server has not read its input (16 MiB waiting)"));
     }
-    if (stdin.write(`${JSON.stringify(message)}\n`)) return undefined;
+    try {
+      if (stdin.write(`${JSON.stringify(message)}\n`)) return undefined;
+    } catch (err) {
+      return Promise.reject(err); // as send's promise did: a failed write fails the request, not the caller
+    }
     return new Promise((resolve) => stdin.once("drain", resolve));
   }
 
