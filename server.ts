@@ -13,7 +13,7 @@ import { ROUTES } from "@/lib/core/http/routes";
 import { countUsers } from "@/lib/db/queries/accounts";
 import { sendWebResponse, toWebRequest } from "@/lib/http/node-adapter";
 import { tracedRest } from "@/lib/http/traced-rest";
-import { startMaintenanceLoop } from "@/lib/jobs/maintenance";
+import { maintenanceSettings, startMaintenanceLoop } from "@/lib/jobs/maintenance";
 import { recordCrash, recoverAtStart } from "@/lib/jobs/supervisor";
 import { apiRateLimit } from "@/lib/limits/api-rate";
 import { AuditLog } from "@/lib/mcp/audit-log";
@@ -120,14 +120,7 @@ async function main() {
         config.dataDir,
       );
   const stopMaintenance = startMaintenanceLoop(
-    {
-      deps,
-      runtime,
-      policy: config.restartPolicy,
-      idleSleepMs: config.idleSleepMs,
-      eventRetentionDays: config.eventRetentionDays,
-      metrics: berth.metrics,
-    },
+    { deps, runtime, ...maintenanceSettings(config), metrics: berth.metrics },
     config.maintenanceIntervalMs,
   );
   recovery.redeploys.catch((err) => deps.log.error({ err }, "recovering connections failed"));

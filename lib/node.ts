@@ -22,7 +22,7 @@ import { KEY_REVOKED_CHANNEL } from "@/lib/db/queries/api-keys";
 import { getToolPolicy, TOOL_POLICY_CHANNEL } from "@/lib/db/queries/connections";
 import { getInstallationId } from "@/lib/db/queries/settings";
 import { TOOL_APPROVAL_CHANNEL } from "@/lib/db/queries/tool-approvals";
-import { runMaintenance } from "@/lib/jobs/maintenance";
+import { maintenanceSettings, runMaintenance } from "@/lib/jobs/maintenance";
 import { TokenBuckets } from "@/lib/limits/token-buckets";
 import { createLogger } from "@/lib/log";
 import { BerthMetrics, publishMetrics } from "@/lib/metrics/metrics";
@@ -124,14 +124,7 @@ export async function openBerth(config: Config): Promise<Berth> {
       sandbox: { provider: runtime.provider, isolated: runtime.isolated },
     }),
     // Besides its own loop (server.ts): a scheduler may ask for a sweep; claims keep them apart.
-    maintain: () =>
-      runMaintenance({
-        deps,
-        runtime,
-        policy: config.restartPolicy,
-        idleSleepMs: config.idleSleepMs,
-        eventRetentionDays: config.eventRetentionDays,
-      }),
+    maintain: () => runMaintenance({ deps, runtime, ...maintenanceSettings(config) }),
     isService: serviceKeyCheck(config.serviceRoleKey),
     observe: metrics?.observations,
     operator: metrics && {

@@ -8,7 +8,7 @@ import { ROUTES } from "@/lib/core/http/routes";
 import { createCredentialsCipher, parseKeySpec } from "@/lib/crypto/credentials-cipher";
 import { openDb } from "@/lib/db/client";
 import { getInstallationId } from "@/lib/db/queries/settings";
-import { runMaintenance } from "@/lib/jobs/maintenance";
+import { maintenanceSettings, runMaintenance } from "@/lib/jobs/maintenance";
 import { TokenBuckets } from "@/lib/limits/token-buckets";
 import { E2BProvider } from "@/lib/sandbox/e2b";
 import { NodeSandboxRuntime } from "@/lib/sandbox/runtime";
@@ -73,14 +73,7 @@ export async function createEdgeHandler(env: Record<string, string | undefined>)
     upstreamOAuthRefreshFloorMs: config.upstreamOAuthRefreshFloorMs,
     authenticate: (req) => authenticateHeaders(db, auth, { ...authHeadersOf(req), cookie: null }),
     health: async () => ({ database: db.kind, sandbox: { provider: runtime.provider, isolated: runtime.isolated } }),
-    maintain: () =>
-      runMaintenance({
-        deps,
-        runtime,
-        policy: config.restartPolicy,
-        idleSleepMs: config.idleSleepMs,
-        eventRetentionDays: config.eventRetentionDays,
-      }),
+    maintain: () => runMaintenance({ deps, runtime, ...maintenanceSettings(config) }),
     isService: serviceKeyCheck(config.serviceRoleKey),
   };
   const route = createRouter(ROUTES, { origins: config.origins, toPath: functionPath, live: false });

@@ -1,4 +1,5 @@
 import pLimit, { type LimitFunction } from "p-limit";
+import type { Config } from "@/lib/config";
 import type { Deps } from "@/lib/core/context";
 import { persistently } from "@/lib/core/retry";
 import { deployConnection } from "@/lib/core/services/connections/deploy";
@@ -48,6 +49,15 @@ const CLAIM_BATCH = 500;
 export const MAINTENANCE_PROVIDER_CONCURRENCY = 16;
 
 type Key = { accountId: string; id: string };
+
+/** The maintenance loop's settings from Berth's configuration (server.ts, lib/node.ts, the Edge Function). */
+export function maintenanceSettings(config: Config) {
+  return {
+    policy: config.restartPolicy,
+    idleSleepMs: config.idleSleepMs,
+    eventRetentionDays: config.eventRetentionDays,
+  };
+}
 
 export type Maintenance = {
   deps: Deps;
