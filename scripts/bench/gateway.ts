@@ -14,7 +14,7 @@ import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-com
 import { api, freePort, startBerth } from "../../tests/support/berth-server";
 import { ownTempRoot, tempDir } from "../../tests/support/temp-dirs";
 
-import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
+import { describeSandbox, type Headline, machine, round, summarize, updatePerformanceDoc } from "./stats";
 
 // Data dirs and files this run makes in the temp dir go when it exits.
 ownTempRoot();
@@ -316,7 +316,21 @@ async function main() {
     },
     goals: { p50_vs_bare_relay: "≤ 1.15", conc_throughput_vs_bare_relay: "≥ 1.0" },
   };
-  console.log(JSON.stringify(out, null, 2));
+  const goals: Headline[] = [
+    {
+      what: "gateway p50 ÷ bare relay p50",
+      value: out.ratios.p50_vs_bare_relay,
+      goal: "≤ 1.15",
+      met: out.ratios.p50_vs_bare_relay <= 1.15,
+    },
+    {
+      what: `gateway ÷ bare relay throughput at ${CONC}`,
+      value: out.ratios.conc_throughput_vs_bare_relay,
+      goal: "≥ 1.0",
+      met: out.ratios.conc_throughput_vs_bare_relay >= 1,
+    },
+  ];
+  console.log(JSON.stringify({ ...out, headline: goals }, null, 2));
   const met = (ok: boolean) => (ok ? "met" : "not met");
   const headline = `Berth p50 ÷ bare relay p50: **${out.ratios.p50_vs_bare_relay}** (goal ≤ 1.15, ${met(out.ratios.p50_vs_bare_relay <= 1.15)}). Berth ÷ bare relay throughput at ${CONC}: **${out.ratios.conc_throughput_vs_bare_relay}** (goal ≥ 1.0, ${met(out.ratios.conc_throughput_vs_bare_relay >= 1)}).`;
   console.log(headline.replaceAll("**", ""));

@@ -11,7 +11,7 @@ import { PROJECT_MODULES, resolvePreparedCommand } from "@/lib/sandbox/start-com
 import { api, startBerth } from "../../tests/support/berth-server";
 import { ownTempRoot, tempDir } from "../../tests/support/temp-dirs";
 
-import { describeSandbox, machine, round, summarize, updatePerformanceDoc } from "./stats";
+import { describeSandbox, type Headline, machine, round, summarize, updatePerformanceDoc } from "./stats";
 
 // Data dirs and files this run makes in the temp dir go when it exits.
 ownTempRoot();
@@ -103,7 +103,25 @@ async function main() {
         ? { ...network, ratio_p50: round(network.p50_ms / raw.p50_ms), goal: "≤ 2×" }
         : { error: networkError },
     };
-    console.log(JSON.stringify(result, null, 2));
+    const headline: Headline[] = [
+      {
+        what: "REST install → running ÷ raw spawn + initialize, p50",
+        value: result.berth_install_no_network.ratio_p50,
+        goal: "≤ 1.5",
+        met: result.berth_install_no_network.ratio_p50 <= 1.5,
+      },
+      ...(network
+        ? [
+            {
+              what: "the same with outbound network, p50",
+              value: round(network.p50_ms / raw.p50_ms),
+              goal: "≤ 2",
+              met: network.p50_ms / raw.p50_ms <= 2,
+            },
+          ]
+        : []),
+    ];
+    console.log(JSON.stringify({ ...result, headline }, null, 2));
     const row = (name: string, s: { p50_ms: number; p95_ms: number } | undefined, ratio?: number, goal?: string) =>
       s
         ? `| ${name} | ${s.p50_ms} | ${s.p95_ms} | ${ratio ?? "1.00"} | ${goal ?? ""} |`
