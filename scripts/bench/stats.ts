@@ -52,14 +52,20 @@ export const machine = () => ({
 
 /** Replaces the block between `<!-- name:start -->` and `<!-- name:end -->` in docs/PERFORMANCE.md. */
 export function updatePerformanceDoc(name: string, markdown: string) {
-  const file = path.resolve(import.meta.dirname, "../../docs/PERFORMANCE.md");
+  updateDocSection("PERFORMANCE.md", name, markdown);
+}
+
+/** Replaces the block between `<!-- name:start -->` and `<!-- name:end -->` in docs/<doc> (appended if absent). */
+export function updateDocSection(doc: string, name: string, markdown: string) {
+  const file = path.resolve(import.meta.dirname, "../../docs", doc);
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
-  const doc = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Performance\n";
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Performance\n";
   const block = `${start}\n${markdown.trim()}\n${end}`;
-  const i = doc.indexOf(start);
-  const j = doc.indexOf(end);
-  const next = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  const next =
+    i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, next);
 }
 
