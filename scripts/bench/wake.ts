@@ -330,7 +330,7 @@ function doc(out: {
         `Berth's part p50/p95 ${e2b.berth_part_session.p50_ms}/${e2b.berth_part_session.p95_ms} ms`,
       ),
       "",
-      `On E2B ${e2b.wakes_that_resumed_a_paused_sandbox} of ${e2b.wakes} wakes resumed the paused sandbox (the fake saw ${e2b.resume_calls_at_fake} resumes). "Berth's part" is the wake minus the fake's 1 s resume delay: the SDK's connect call, reattaching to the server in the sandbox, the database writes and the client's round trips.`,
+      `On E2B ${e2b.wakes_that_resumed_a_paused_sandbox} of ${e2b.wakes} wakes resumed the paused sandbox (the fake saw ${e2b.resume_calls_at_fake} resumes in all, the bursts' wakes and any sleep between the steps included). "Berth's part" is the wake minus the fake's 1 s resume delay: the SDK's connect call, reattaching to the server in the sandbox, the database writes and the client's round trips.`,
     );
   } else lines.push("", `E2B: skipped (${e2b.skipped}).`);
   lines.push(
