@@ -21,19 +21,21 @@ const { values } = parseArgs({
 
 /**
  * Arguments that fit each benchmark into the budget, from their durations measured on this
- * machine under other engineers' load (1-min load 13–18): the build ~1.5 min, install ~6 s a run,
- * gateway ~50 s a round, api ~2 min (mostly seeding 100,000 rows twice), wake ~20 s a cycle (both
- * providers), density ~3 min, the soak its 10 min + ~30 s to set up. A benchmark not named here
- * (added since) runs with its own defaults.
+ * machine under other engineers' load (1-min load 6–30): the build ~65 s, install ~5 s a run,
+ * gateway ~45 s a round, api ~60 s (mostly seeding 100,000 rows twice), maintenance ~90 s a
+ * round, wake ~20 s a cycle (both providers), density ~130 s, the soak its 10 min + ~40 s to set
+ * up. A benchmark not named here (added since) runs with its own defaults.
  */
 const BUDGET_ARGS: Record<string, string[]> = {
-  install: ["--runs", "10", "--warmup", "2"],
-  gateway: ["--rounds", "2"],
-  api: ["--runs", "100", "--warmup", "10"],
-  wake: ["--cycles", "7", "--bursts", "2"],
+  install: ["--runs", "6", "--warmup", "1"],
+  gateway: ["--rounds", "1"],
+  api: ["--runs", "50", "--warmup", "5"],
+  maintenance: ["--rounds", "1"],
+  wake: ["--cycles", "4", "--bursts", "2"],
   density: [],
   soak: ["--minutes", "10"],
 };
+
 /** Known ones first in this order, others after them, the soak last (the longest, and RSS-flatness wants a settled host). */
 const ORDER = ["install", "gateway", "api", "maintenance", "wake", "density"];
 const rank = (name: string) => (name === "soak" ? 1000 : ORDER.indexOf(name) === -1 ? 500 : ORDER.indexOf(name));
