@@ -66,12 +66,16 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   });
 }
 
-/** A benchmark prints one JSON document last; anything before its first line `{` is not part of it. */
+/**
+ * A benchmark prints one JSON document, from a line `{` to a line `}`; lines before or after it
+ * (npm's banner, a plain-text headline) are not part of it.
+ */
 function lastJson(stdout: string): Record<string, unknown> | undefined {
   const start = stdout.search(/^\{/m);
-  if (start < 0) return undefined;
+  const end = stdout.lastIndexOf("\n}");
+  if (start < 0 || end < start) return undefined;
   try {
-    return JSON.parse(stdout.slice(start));
+    return JSON.parse(stdout.slice(start, end + 2));
   } catch {
     return undefined;
   }
