@@ -167,12 +167,16 @@ export class E2BProvider implements SandboxProvider {
     if (owner.installation !== spec.owner.installation || owner.connectionId !== spec.owner.connectionId) {
       return undefined;
     }
-    const sandbox = await withRetries(() => E2BSandbox.connect(sandboxId, this.connection()), transient).catch(
-      (err) => {
-        if (err instanceof NotFoundError) return undefined;
-        throw e2bError("reconnect to the sandbox", err);
-      },
-    );
+    // Connecting resumes a paused sandbox (a wake), and gives it at least the connection's timeout
+    // in the same call (E2B only ever extends it).
+    const timeoutMs = this.lifetimeSeconds(spec.timeoutSeconds) * 1000;
+    const sandbox = await withRetries(
+      () => E2BSandbox.connect(sandboxId, { ...this.connection(), timeoutMs }),
+      transient,
+    ).catch((err) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw e2bError("reconnect to the sandbox", err);
+    });
     if (!sandbox) return undefined;
     const what = served(spec);
     const processes = await this.call("list the sandbox's processes", () => sandbox.commands.list());

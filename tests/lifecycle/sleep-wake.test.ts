@@ -15,7 +15,14 @@ import { until } from "../support/until";
  */
 
 type Account = { account_id: string; api_key: string };
-type Conn = { id: string; status: string; sandbox_id: string | null; mcp_url: string; keep_alive: boolean };
+type Conn = {
+  id: string;
+  status: string;
+  sandbox_id: string | null;
+  mcp_url: string;
+  keep_alive: boolean;
+  timeout: number;
+};
 type Event = { type: string; data: Record<string, unknown> };
 
 const IDLE_SECONDS = 2;
@@ -93,6 +100,9 @@ function suite(name: string, e2b: boolean, setup: () => Promise<{ berth: BerthSe
       if (fake) {
         expect(woken.sandbox_id, "the same sandbox, resumed").toBe(awake);
         expect(fake.calls.filter((c) => c.method === "resume" && c.sandboxId === awake)).toHaveLength(1);
+        // Resumed with the connection's own timeout, not E2B's default of five minutes.
+        const endAt = fake.sandbox(awake)?.endAt.getTime() ?? 0;
+        expect(endAt - Date.now()).toBeGreaterThan((woken.timeout - 60) * 1000);
       }
       const timeline = await events(conn.id);
       expectUniformTimeline(timeline);

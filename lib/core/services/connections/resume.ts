@@ -80,7 +80,8 @@ export async function resumeConnection(ctx: Ctx, id: string) {
  * gone), or its server started again in a new sandbox with its home (local). The row is claimed
  * first, so one request wakes it and the others wait for `running`. Asleep, it held no sandbox slot:
  * waking takes one, and one of the account's sandbox starts (429 when the account is full or has
- * started its share for now). Its lifetime counts afresh from now.
+ * started its share for now). Its lifetime counts afresh from now (a resumed E2B sandbox gets it
+ * with the resume: E2BProvider.attach).
  */
 async function wakeConnection(ctx: Ctx, id: string): Promise<ConnectionRow | undefined> {
   const key = { accountId: ctx.accountId, id };
@@ -104,13 +105,6 @@ async function wakeConnection(ctx: Ctx, id: string): Promise<ConnectionRow | und
   const started = performance.now();
   const woken = await deployWithin(ctx, claimed, ctx.installWaitMs);
   if (woken.status === "running") ctx.observe?.woke((performance.now() - started) / 1000, woken.provider);
-  const resumed = claimed.sandbox_id;
-  if (woken.status === "running" && resumed && woken.sandbox_id === resumed) {
-    // E2B resumes a sandbox with a default timeout; it gets the connection's.
-    await ctx.runtime
-      .setExpiry(id, resumed, new Date(woken.expires_at))
-      .catch((err) => ctx.log.warn({ err, connectionId: id }, "could not set the resumed sandbox's timeout"));
-  }
   return woken;
 }
 
