@@ -66,10 +66,8 @@ export class SleepingHomes {
   private readonly accountBytes = new Map<string, number>();
   private readonly owners = new Map<string, { accountId: string; bytes: number }>();
 
-  constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(dir, 0o700);
-  }
+  /** The dir is made with the first home kept: a Berth that never sleeps a sandbox has none. */
+  constructor(readonly dir: string) {}
 
   /** The archive of a connection's home; undefined for an id that is not a UUID (never a path). */
   file(connectionId: string | undefined): string | undefined {
@@ -85,7 +83,7 @@ export class SleepingHomes {
 
   /** Whether the disk has room for one more archive of `maxBytes`, a tenth of it left free for everything else. */
   roomFor(maxBytes: number) {
-    const disk = fs.statfsSync(this.dir);
+    const disk = fs.statfsSync(path.dirname(this.dir)); // the same disk, there before the dir is
     return (disk.bavail - disk.blocks / 10) * disk.bsize >= maxBytes;
   }
 
@@ -132,6 +130,8 @@ export class SleepingHomes {
     if (!file) throw new Error("the connection id is not a UUID");
     // Never the archive that fills Berth's disk: a tenth of it stays free for everything else.
     if (!this.roomFor(maxBytes)) throw new Error("Berth's disk is nearly full");
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(this.dir, 0o700);
     const partial = `${file}.partial`;
     fs.rmSync(partial, { force: true });
     const out = fs.openSync(partial, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
