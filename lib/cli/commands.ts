@@ -106,7 +106,7 @@ export async function runCommand(deps: CliDeps, { command, options }: CliInvocat
     }
     case "api-keys list": {
       const o = parse(z.object({ account: AccountOption }), options);
-      return listApiKeys(await operator(deps, o.account));
+      return (await listApiKeys(await operator(deps, o.account))).data;
     }
     case "api-keys revoke": {
       const o = parse(z.object({ id: z.uuid("--id must be an API key id (a UUID)") }), options);

@@ -242,7 +242,10 @@ export class McpGateway {
         else this.bodyBytes.delete(holder);
       }
       if (counted) {
-        const release = () => this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
+        const release = () => {
+          this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
+          this.runtime.touch(id); // idle counts from a request's end: a long call is not idleness
+        };
         if (res.writableFinished || res.destroyed) release();
         else res.once("close", release);
       }
