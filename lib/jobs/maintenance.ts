@@ -189,9 +189,10 @@ async function extendKeepAlive({ deps, runtime }: Maintenance, provider: LimitFu
 }
 
 /**
- * Claims batch after batch until none is due, each batch's provider calls running while the next
- * is claimed (one batch ahead at most, so little is claimed but not yet done should this
- * instance die).
+ * Claims batch after batch while batches come full, each batch's provider calls running while the
+ * next is claimed (one batch ahead at most, so little is claimed but not yet done should this
+ * instance die). A batch short of CLAIM_BATCH was all that was due: claiming again would take a
+ * connection whose claim left it due still (a keep-alive timeout under a minute) round and round.
  */
 async function sweep<R>(claimBatch: () => Promise<R[]>, work: (rows: R[]) => Promise<void>) {
   const all: R[] = [];
@@ -202,6 +203,10 @@ async function sweep<R>(claimBatch: () => Promise<R[]>, work: (rows: R[]) => Pro
     if (!rows.length) return all;
     all.push(...rows);
     working = work(rows);
+    if (rows.length < CLAIM_BATCH) {
+      await working;
+      return all;
+    }
   }
 }
 
