@@ -14,7 +14,7 @@ import { loadOrCreateSecret } from "@/lib/crypto/keyring";
 import { openDb } from "@/lib/db/client";
 import { changeStatus, insertConnection } from "@/lib/db/queries/connections";
 import { addConnectionEvent } from "@/lib/db/queries/events";
-import { newAccount, startBerth } from "../../tests/support/berth-server";
+import { descendantsOf, newAccount, startBerth } from "../../tests/support/berth-server";
 import { createPostgresDatabase } from "../../tests/support/databases";
 import { ownTempRoot } from "../../tests/support/temp-dirs";
 import { callTool, mcpClient } from "./clients";
@@ -64,7 +64,7 @@ async function berthRss(pid: number, n = 10) {
  */
 function sandboxMemory(berthPid: number) {
   const boxes = new Map<string, { pss: number; processes: number; cgroup?: number }>();
-  for (const entry of descendants(berthPid)) {
+  for (const entry of descendantsOf([berthPid]).slice(1)) {
     try {
       const line = fs
         .readFileSync(`/proc/${entry}/cgroup`, "utf8")
@@ -86,28 +86,6 @@ function sandboxMemory(berthPid: number) {
     }
   }
   return [...boxes.values()];
-}
-
-/** Every process under `pid`, from the parent pids in /proc/<pid>/stat. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: number[] = [];
-  for (let queue = [pid]; queue.length; ) {
-    const next = children.get(queue.pop() as number) ?? [];
-    found.push(...next);
-    queue.push(...next);
-  }
-  return found;
 }
 
 function cgroupUsage(controller: string | undefined, rel: string | undefined) {

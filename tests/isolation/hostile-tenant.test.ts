@@ -17,7 +17,15 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type BerthServer, freePort, mcpInitialize, processesIn, startBerth } from "../support/berth-server";
+import {
+  api,
+  type BerthServer,
+  descendantsOf,
+  freePort,
+  mcpInitialize,
+  processesIn,
+  startBerth,
+} from "../support/berth-server";
 import { tempDir } from "../support/temp-dirs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -99,25 +107,6 @@ function liveSandboxes(): Set<string> {
       const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
       out.add(cwd.slice(dir.length + 1).split("/")[0] as string);
     } catch {}
-  }
-  return out;
-}
-/** The processes below these (their children, theirs…), these included. */
-function descendantsOf(roots: number[]): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {}
-  }
-  const out: number[] = [];
-  for (const queue = [...roots]; queue.length; ) {
-    const pid = queue.shift() as number;
-    out.push(pid);
-    queue.push(...(children.get(pid) ?? []));
   }
   return out;
 }

@@ -152,6 +152,26 @@ export function processesIn(dir: string): number[] {
   return pids;
 }
 
+/** The processes below these (their children, theirs…), these included. */
+export function descendantsOf(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {}
+  }
+  const out: number[] = [];
+  for (const queue = [...roots]; queue.length; ) {
+    const pid = queue.shift() as number;
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
 /** A raw MCP `initialize` POST to a connection's endpoint, for asserting HTTP-level answers. */
 export function mcpInitialize(call: ReturnType<typeof api>, connectionId: string) {
   const body = {
